@@ -1,0 +1,62 @@
+"""The `monitor` command: parse, call one function, print, exit code. No logic here.
+
+Each command family lives in its own module with a `register(subparsers)` function that adds its
+parsers and sets `handler=fn`, where `fn(args) -> int` is the exit code. Modules are imported
+only to build the parser; handlers import the heavy stages they need when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from monitor import __version__
+from monitor.errors import ConfigError, MonitorError
+
+COMMAND_MODULES = (
+    "monitor.cli.core",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="monitor",
+        description="Watch the pages where AI providers change the rules; say what changed.",
+    )
+    parser.add_argument("--version", action="version", version=f"monitor {__version__}")
+    parser.add_argument(
+        "--watchlist",
+        "-w",
+        default=os.environ.get("MONITOR_WATCHLIST", "watchlist.toml"),
+        help="path to watchlist.toml (default: ./watchlist.toml or $MONITOR_WATCHLIST)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args))
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    except MonitorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
