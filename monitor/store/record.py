@@ -1,0 +1,433 @@
+"""Writes of one check. Each function is one transaction: every row of a check commits together
+or not at all, and a version is only recorded against the latest version the caller diffed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from monitor import __version__
+from monitor.models import Classification, FetchResult
+from monitor.store.db import reading, writing
+from monitor.store.tables import (
+    ChangeRow,
+    CheckRow,
+    DeliveryRow,
+    SnapshotRow,
+    VersionRow,
+    WatchRow,
+)
+
+
+@dataclass(frozen=True)
+class LatestVersion:
+    id: int
+    seq: int
+    text_sha256: str
+    rules_sha256: str
+    snapshot_sha256: str
+
+
+@dataclass(frozen=True)
+class WatchState:
+    etag: str | None
+    last_modified: str | None
+    last_raw_sha256: str | None
+    last_rules_sha256: str | None
+    needs_browser: bool
+    failures_in_row: int
+    failure_alerted: bool
+    gone: bool
+    latest: LatestVersion | None
+
+
+@dataclass(frozen=True)
+class NewChange:
+    """What the pipeline decided to record for a new version."""
+
+    classification: Classification
+    diff_json: dict[str, Any]
+    lines_added: int
+    lines_removed: int
+    sections: tuple[str, ...]
+    channels: tuple[str, ...]  # deliveries to enqueue in the same transaction
+
+
+class StaleLatest(Exception):
+    """Another process recorded a version of this watch since the caller read its state."""
+
+
+def load_state(engine: sa.Engine, watch_id: str) -> WatchState:
+    with reading(engine) as session:
+        row = session.get(WatchRow, watch_id)
+        latest = _latest(session, watch_id)
+    return WatchState(
+        etag=row.etag if row else None,
+        last_modified=row.last_modified if row else None,
+        last_raw_sha256=row.last_raw_sha256 if row else None,
+        last_rules_sha256=row.last_rules_sha256 if row else None,
+        needs_browser=row.needs_browser if row else False,
+        failures_in_row=row.failures_in_row if row else 0,
+        failure_alerted=row.failure_alerted if row else False,
+        gone=row.gone if row else False,
+        latest=latest,
+    )
+
+
+def recent_text_hashes(engine: sa.Engine, watch_id: str, limit: int) -> list[tuple[int, str]]:
+    """(seq, text_sha256) of the watch's latest `limit` versions, newest first."""
+    with reading(engine) as session:
+        rows = session.exec(
+            select(VersionRow.seq, VersionRow.text_sha256)
+            .where(VersionRow.watch_id == watch_id)
+            .order_by(col(VersionRow.seq).desc())
+            .limit(limit)
+        ).all()
+    return [(seq, sha) for seq, sha in rows]
+
+
+def _latest(session: Session, watch_id: str) -> LatestVersion | None:
+    found = session.exec(
+        select(VersionRow, SnapshotRow.sha256)
+        .join(SnapshotRow, col(SnapshotRow.id) == VersionRow.snapshot_id)
+        .where(VersionRow.watch_id == watch_id)
+        .order_by(col(VersionRow.seq).desc())
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    version, snapshot_sha = found
+    assert version.id is not None
+    return LatestVersion(
+        version.id, version.seq, version.text_sha256, version.rules_sha256, snapshot_sha
+    )
+
+
+def _watch_row(session: Session, watch_id: str, url: str, now: datetime) -> WatchRow:
+    """The watch's row, locked for this transaction where the database can lock rows."""
+    if session.get_bind().dialect.name == "sqlite":
+        row = session.get(WatchRow, watch_id)  # BEGIN IMMEDIATE already serialises writers
+    else:
+        row = session.exec(
+            select(WatchRow).where(WatchRow.id == watch_id).with_for_update()
+        ).first()
+    if row is None:
+        row = WatchRow(id=watch_id, url=url, created_at=now)
+        session.add(row)
+        session.flush()
+    row.url = url
+    return row
+
+
+def _check(
+    session: Session,
+    watch: WatchRow,
+    result: FetchResult,
+    outcome: str,
+    *,
+    raw_sha256: str | None = None,
+    version_id: int | None = None,
+    error_kind: str | None = None,
+    error: str | None = None,
+) -> CheckRow:
+    row = CheckRow(
+        watch_id=watch.id,
+        at=result.fetched_at,
+        outcome=outcome,
+        status=result.status,
+        duration_ms=result.duration_ms,
+        raw_sha256=bytes.fromhex(raw_sha256) if raw_sha256 else None,
+        version_id=version_id,
+        error_kind=error_kind,
+        error=error,
+    )
+    session.add(row)
+    watch.last_check_at = result.fetched_at
+    watch.last_outcome = outcome
+    return row
+
+
+def _good_fetch(watch: WatchRow, result: FetchResult) -> None:
+    watch.failures_in_row = 0
+    watch.failure_alerted = False
+    watch.gone = False
+    if result.etag or result.last_modified:
+        watch.etag = result.etag
+        watch.last_modified = result.last_modified
+    elif not result.not_modified:
+        watch.etag = watch.last_modified = None
+
+
+def record_unchanged(
+    engine: sa.Engine,
+    watch_id: str,
+    url: str,
+    result: FetchResult,
+    *,
+    outcome: str,
+    raw_sha256: str | None,
+    rules_sha256: str | None,
+    needs_browser: bool | None = None,
+    event: tuple[Classification, tuple[str, ...]] | None = None,
+) -> int | None:
+    """An unchanged (or noise-only, or 304) check: a check row and the watch's state, no body.
+    `event` records a page_restored change with its deliveries. Returns that change's id."""
+    with writing(engine) as session:
+        watch = _watch_row(session, watch_id, url, result.fetched_at)
+        _check(session, watch, result, outcome, raw_sha256=raw_sha256)
+        _good_fetch(watch, result)
+        if raw_sha256:
+            watch.last_raw_sha256 = raw_sha256
+            watch.last_rules_sha256 = rules_sha256
+        if needs_browser is not None:
+            watch.needs_browser = needs_browser
+        if event is None:
+            return None
+        return _event_change(session, watch, result.fetched_at, *event)
+
+
+def record_failure(
+    engine: sa.Engine,
+    watch_id: str,
+    url: str,
+    result: FetchResult,
+    *,
+    error_kind: str,
+    error: str,
+    event_for: Any = None,
+) -> tuple[int, int | None]:
+    """A failed check. `event_for(failures_in_row, already_alerted, gone, has_versions)` may
+    return (classification, channels) for a fetch_problem or page_gone change recorded in the
+    same transaction. Returns (failures_in_row, change id or None)."""
+    with writing(engine) as session:
+        watch = _watch_row(session, watch_id, url, result.fetched_at)
+        _check(session, watch, result, "failed", error_kind=error_kind, error=error)
+        watch.failures_in_row += 1
+        change_id = None
+        if event_for is not None:
+            has_versions = _latest(session, watch_id) is not None
+            event = event_for(watch.failures_in_row, watch.failure_alerted, watch.gone, has_versions)
+            if event is not None:
+                classification, channels = event
+                change_id = _event_change(session, watch, result.fetched_at, classification, channels)
+                if "page_gone" in classification.labels:
+                    watch.gone = True
+                watch.failure_alerted = True
+        return watch.failures_in_row, change_id
+
+
+def _event_change(
+    session: Session,
+    watch: WatchRow,
+    at: datetime,
+    classification: Classification,
+    channels: tuple[str, ...],
+) -> int:
+    change = ChangeRow(
+        watch_id=watch.id,
+        detected_at=at,
+        labels=list(classification.labels),
+        severity=classification.severity,
+        summary=classification.summary,
+        findings=[_finding_json(f) for f in classification.findings],
+        facts=classification.facts,
+        monitor_version=__version__,
+    )
+    session.add(change)
+    session.flush()
+    assert change.id is not None
+    _enqueue(session, change.id, channels, at)
+    return change.id
+
+
+def record_version(
+    engine: sa.Engine,
+    watch_id: str,
+    url: str,
+    result: FetchResult,
+    *,
+    raw_sha256: str,
+    text_sha256: str,
+    text_size: int,
+    rules_sha256: str,
+    expected_latest: LatestVersion | None,
+    change: NewChange | None,
+    needs_browser: bool | None = None,
+    provider: str | None = None,
+) -> tuple[int, int | None]:
+    """A new version, its snapshot, its change and deliveries, and the check: one transaction.
+    Raises StaleLatest when another process recorded a version since `expected_latest`.
+    Returns (version id, change id or None)."""
+    with writing(engine) as session:
+        watch = _watch_row(session, watch_id, url, result.fetched_at)
+        latest = _latest(session, watch_id)
+        if latest != expected_latest:
+            raise StaleLatest(watch_id)
+        snapshot = _snapshot(session, watch_id, result, raw_sha256)
+        version = VersionRow(
+            watch_id=watch_id,
+            seq=(latest.seq + 1) if latest else 1,
+            text_sha256=text_sha256,
+            rules_sha256=rules_sha256,
+            snapshot_id=snapshot.id,
+            seen_at=result.fetched_at,
+            size=text_size,
+            monitor_version=__version__,
+        )
+        session.add(version)
+        session.flush()
+        assert version.id is not None
+        change_id = None
+        if change is not None and latest is not None:
+            change_id = _content_change(session, watch, latest.id, version.id, result, change)
+            if change.classification.facts:
+                from monitor.store.lifecycle import apply_facts
+
+                apply_facts(
+                    session,
+                    facts=change.classification.facts,
+                    change_id=change_id,
+                    watch_id=watch_id,
+                    provider=provider,
+                    at=result.fetched_at,
+                )
+        outcome = "first" if latest is None else _outcome(change)
+        _check(session, watch, result, outcome, raw_sha256=raw_sha256, version_id=version.id)
+        _good_fetch(watch, result)
+        watch.last_raw_sha256 = raw_sha256
+        watch.last_rules_sha256 = rules_sha256
+        if needs_browser is not None:
+            watch.needs_browser = needs_browser
+        return version.id, change_id
+
+
+def record_rule_change(
+    engine: sa.Engine,
+    watch_id: str,
+    url: str,
+    *,
+    at: datetime,
+    text_sha256: str,
+    text_size: int,
+    rules_sha256: str,
+    expected_latest: LatestVersion,
+    change: NewChange,
+) -> int:
+    """The watch's select/ignore rules changed: the latest snapshot re-extracted becomes a new
+    version with a `rule_change` change, recorded and never alerted. Returns the change id."""
+    with writing(engine) as session:
+        watch = _watch_row(session, watch_id, url, at)
+        latest = _latest(session, watch_id)
+        if latest != expected_latest:
+            raise StaleLatest(watch_id)
+        snapshot_id = session.exec(
+            select(VersionRow.snapshot_id).where(VersionRow.id == latest.id)
+        ).one()
+        version = VersionRow(
+            watch_id=watch_id,
+            seq=latest.seq + 1,
+            text_sha256=text_sha256,
+            rules_sha256=rules_sha256,
+            snapshot_id=snapshot_id,
+            seen_at=at,
+            size=text_size,
+            monitor_version=__version__,
+        )
+        session.add(version)
+        session.flush()
+        assert version.id is not None
+        watch.last_rules_sha256 = None  # the next fetch must extract with the new rules
+        return _content_change(
+            session, watch, latest.id, version.id, None, change, at=at, deliver=False
+        )
+
+
+def _outcome(change: NewChange | None) -> str:
+    if change is None:
+        return "changed"
+    return "revert" if "revert" in change.classification.labels else "changed"
+
+
+def _snapshot(session: Session, watch_id: str, result: FetchResult, sha256: str) -> SnapshotRow:
+    existing = session.exec(
+        select(SnapshotRow).where(SnapshotRow.watch_id == watch_id, SnapshotRow.sha256 == sha256)
+    ).first()
+    if existing is not None:
+        return existing
+    row = SnapshotRow(
+        watch_id=watch_id,
+        sha256=sha256,
+        fetched_at=result.fetched_at,
+        size=len(result.body),
+        requested_url=result.requested_url,
+        final_url=result.final_url,
+        status=result.status,
+        content_type=result.content_type,
+        charset=result.charset,
+        fetcher=result.fetcher,
+        monitor_version=__version__,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _content_change(
+    session: Session,
+    watch: WatchRow,
+    from_id: int,
+    to_id: int,
+    result: FetchResult | None,
+    change: NewChange,
+    *,
+    at: datetime | None = None,
+    deliver: bool = True,
+) -> int:
+    c = change.classification
+    detected_at = result.fetched_at if result is not None else at
+    assert detected_at is not None
+    row = ChangeRow(
+        watch_id=watch.id,
+        from_version_id=from_id,
+        to_version_id=to_id,
+        detected_at=detected_at,
+        labels=list(c.labels),
+        severity=c.severity,
+        summary=c.summary,
+        score=c.score,
+        score_factors=dict(c.score_factors),
+        findings=[_finding_json(f) for f in c.findings],
+        facts=c.facts,
+        diff=change.diff_json,
+        lines_added=change.lines_added,
+        lines_removed=change.lines_removed,
+        sections=list(change.sections),
+        monitor_version=__version__,
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    if deliver:
+        _enqueue(session, row.id, change.channels, detected_at)
+    return row.id
+
+
+def _enqueue(session: Session, change_id: int, channels: tuple[str, ...], at: datetime) -> None:
+    for channel in channels:
+        session.add(DeliveryRow(change_id=change_id, channel=channel, created_at=at, next_try_at=at))
+
+
+def _finding_json(finding: Any) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "label": finding.label,
+        "reason": finding.reason,
+        "fragment": finding.fragment,
+        "old": finding.old,
+        "new": finding.new,
+        "facts": list(finding.facts),
+    }
