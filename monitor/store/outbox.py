@@ -1,0 +1,190 @@
+"""Deliveries: due, claimed, sent, retried, failed. Each function is its own transaction.
+
+A delivery moves pending → sending → sent, or back to pending with a later `next_try_at`, or to
+failed once it has used its attempts. Claiming is committed before anything is sent: it sets
+`state = sending`, counts the attempt and leases the delivery until `next_try_at`. A sender that
+dies between sending and marking leaves the delivery in `sending`; once its lease has run out
+the delivery is due again and `claim` reports it as `recovered`, so the sender can look for the
+message it may already have sent before sending it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import col, select, update
+
+from monitor.store.db import reading, writing
+from monitor.store.tables import ChangeRow, DeliveryRow, WatchRow
+
+STATES = ("pending", "sending", "sent", "failed")
+
+
+@dataclass(frozen=True)
+class Due:
+    """A delivery ready to send, with its change and the watch's URL."""
+
+    delivery: DeliveryRow
+    change: ChangeRow
+    url: str
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    attempts: int  # including this one
+    recovered: bool  # the previous attempt's sender died before recording its outcome
+
+
+def _due_clause(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        col(DeliveryRow.state).in_(("pending", "sending")),
+        col(DeliveryRow.next_try_at) <= now,
+    )
+
+
+def due(engine: sa.Engine, now: datetime, limit: int = 100) -> list[Due]:
+    """Pending deliveries whose time has come, and `sending` ones whose lease ran out; oldest
+    `next_try_at` first."""
+    with reading(engine) as session:
+        rows = session.exec(
+            select(DeliveryRow, ChangeRow, WatchRow.url)
+            .join(ChangeRow, col(ChangeRow.id) == DeliveryRow.change_id)
+            .join(WatchRow, col(WatchRow.id) == ChangeRow.watch_id)
+            .where(_due_clause(now))
+            .order_by(col(DeliveryRow.next_try_at), col(DeliveryRow.id))
+            .limit(limit)
+        ).all()
+    return [Due(delivery, change, url) for delivery, change, url in rows]
+
+
+def claim(engine: sa.Engine, ids: Sequence[int], now: datetime, lease: timedelta) -> list[Claimed]:
+    """Take the deliveries that are still due (another sender may have been quicker): state
+    `sending`, one more attempt, leased until `now + lease`. Committed before returning."""
+    with writing(engine) as session:
+        query = select(DeliveryRow).where(col(DeliveryRow.id).in_(ids), _due_clause(now))
+        if session.get_bind().dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE serialises
+            query = query.with_for_update(skip_locked=True)
+        rows = session.exec(query.order_by(col(DeliveryRow.id))).all()
+        claimed = []
+        for row in rows:
+            assert row.id is not None
+            claimed.append(Claimed(row.id, row.attempts + 1, recovered=row.state == "sending"))
+            row.state = "sending"
+            row.attempts += 1
+            row.next_try_at = now + lease
+        return claimed
+
+
+def _finish(engine: sa.Engine, ids: Sequence[int], **values: object) -> int:
+    """Update deliveries this sender holds; returns how many it still held."""
+    with writing(engine) as session:
+        result = session.execute(
+            update(DeliveryRow)
+            .where(col(DeliveryRow.id).in_(ids), col(DeliveryRow.state) == "sending")
+            .values(**values)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_sent(
+    engine: sa.Engine,
+    ids: Sequence[int],
+    now: datetime,
+    *,
+    remote_id: str | None = None,
+    thread_id: str | None = None,
+) -> int:
+    """Sent: recorded once. A delivery already marked by another sender is left as it is."""
+    return _finish(
+        engine,
+        ids,
+        state="sent",
+        sent_at=now,
+        remote_id=remote_id,
+        thread_id=thread_id,
+        last_error=None,
+    )
+
+
+def mark_retry(engine: sa.Engine, ids: Sequence[int], error: str, next_try_at: datetime) -> int:
+    return _finish(engine, ids, state="pending", last_error=error, next_try_at=next_try_at)
+
+
+def mark_failed(engine: sa.Engine, ids: Sequence[int], error: str) -> int:
+    """Out of attempts: kept, visible in `monitor alerts`, never deleted."""
+    return _finish(engine, ids, state="failed", last_error=error)
+
+
+def postpone(
+    engine: sa.Engine, ids: Sequence[int], until: datetime, error: str | None = None
+) -> int:
+    """Move pending deliveries to a later time without using an attempt (a digest period not
+    over yet, a channel whose secret is not set)."""
+    values: dict[str, object] = {"next_try_at": until}
+    if error is not None:
+        values["last_error"] = error
+    with writing(engine) as session:
+        result = session.execute(
+            update(DeliveryRow)
+            .where(col(DeliveryRow.id).in_(ids), col(DeliveryRow.state) == "pending")
+            .values(**values)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def retry_now(engine: sa.Engine, now: datetime) -> int:
+    """Make every pending delivery due now, and give failed ones a fresh set of attempts (their
+    last error stays until they are sent)."""
+    with writing(engine) as session:
+        pending = session.execute(
+            update(DeliveryRow)
+            .where(col(DeliveryRow.state) == "pending", col(DeliveryRow.next_try_at) > now)
+            .values(next_try_at=now)
+        )
+        failed = session.execute(
+            update(DeliveryRow)
+            .where(col(DeliveryRow.state) == "failed")
+            .values(state="pending", attempts=0, next_try_at=now)
+        )
+        return int(pending.rowcount) + int(failed.rowcount)  # type: ignore[attr-defined]
+
+
+def deliveries(
+    engine: sa.Engine, state: str | None = None, *, limit: int = 200
+) -> list[tuple[DeliveryRow, ChangeRow]]:
+    """Newest first, each with its change."""
+    with reading(engine) as session:
+        query = select(DeliveryRow, ChangeRow).join(
+            ChangeRow, col(ChangeRow.id) == DeliveryRow.change_id
+        )
+        if state is not None:
+            query = query.where(DeliveryRow.state == state)
+        query = query.order_by(col(DeliveryRow.created_at).desc(), col(DeliveryRow.id).desc())
+        return [(d, c) for d, c in session.exec(query.limit(limit)).all()]
+
+
+def delivery(engine: sa.Engine, delivery_id: int) -> DeliveryRow | None:
+    with reading(engine) as session:
+        return session.get(DeliveryRow, delivery_id)
+
+
+def thread_of(engine: sa.Engine, watch_id: str, channel: str) -> str | None:
+    """The thread the watch's alerts go to in this channel: the thread id of its latest sent
+    delivery there (the first message's ts), or None before the first one."""
+    with reading(engine) as session:
+        return session.exec(
+            select(DeliveryRow.thread_id)
+            .join(ChangeRow, col(ChangeRow.id) == DeliveryRow.change_id)
+            .where(
+                ChangeRow.watch_id == watch_id,
+                DeliveryRow.channel == channel,
+                DeliveryRow.state == "sent",
+                col(DeliveryRow.thread_id).is_not(None),
+            )
+            .order_by(col(DeliveryRow.sent_at).desc(), col(DeliveryRow.id).desc())
+            .limit(1)
+        ).first()
