@@ -18,6 +18,7 @@ from monitor.errors import ConfigError, MonitorError
 
 COMMAND_MODULES = (
     "monitor.cli.core",
+    "monitor.cli.alerts",
 )
 
 
