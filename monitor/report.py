@@ -53,17 +53,22 @@ def check_table(reports: Sequence[CheckReport]) -> str:
         if r.change_id:
             detail = f"change {r.change_id}: {detail}"
         rows.append((r.watch_id, r.outcome, f"{r.duration_ms} ms", detail[:100]))
-    counts = Counter(
-        "failed" if r.failed else "changed" if r.change_id and not r.failed else "unchanged"
-        for r in reports
-    )
+    counts = Counter(_bucket(r) for r in reports)
     summary = (
-        f"checked {len(reports)}: {counts['unchanged']} unchanged, "
+        f"checked {len(reports)}: {counts['new']} new, {counts['unchanged']} unchanged, "
         f"{counts['changed']} changed, {counts['failed']} failed"
     )
     if not reports:
         return "no watches to check"
     return _table(rows, ("watch", "outcome", "time", "detail")) + "\n\n" + summary
+
+
+def _bucket(r: CheckReport) -> str:
+    if r.failed:
+        return "failed"
+    if r.outcome == "first":
+        return "new"
+    return "changed" if r.outcome in ("changed", "revert") else "unchanged"
 
 
 def check_json(r: CheckReport) -> dict[str, Any]:

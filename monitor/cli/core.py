@@ -45,6 +45,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("watch")
     p.set_defaults(handler=at)
 
+    p = subparsers.add_parser("reclassify", help="re-run the rules over the stored history")
+    p.add_argument("--watch", action="append", metavar="ID", help="only this watch (repeatable)")
+    p.set_defaults(handler=reclassify)
+
     p = subparsers.add_parser("validate", help="check the watchlist; --fetch tries each watch")
     p.add_argument("--fetch", action="store_true", help="fetch each watch twice, report noise")
     p.add_argument("--watch", action="append", metavar="ID")
@@ -207,3 +211,14 @@ def validate(args: argparse.Namespace) -> int:
         if not ok:
             return 1
     return 2 if problems else 0
+
+
+def reclassify(args: argparse.Namespace) -> int:
+    from monitor.reclassify import reclassify as run
+
+    config = _load(args)
+    for watch_id in args.watch or ():
+        config.watch(watch_id)
+    examined, updated = run(config, args.watch)
+    print(f"reclassified {examined} changes: {updated} got new labels, facts or summary")
+    return 0
