@@ -71,13 +71,18 @@ def escape(text: str) -> str:
 
 def clip(text: str, limit: int) -> str:
     """Escape `text` and cut it to at most `limit` characters, never inside an entity."""
-    if limit < 1:
-        return ""
     escaped = escape(text)
-    while len(escaped) > limit:
-        text = text[: max(0, len(text) - (len(escaped) - limit) - 1)]
-        escaped = escape(text) + "…"
-    return escaped
+    if len(escaped) <= limit:
+        return escaped
+    out: list[str] = []
+    used = 0
+    for char in text:
+        piece = escape(char)
+        if used + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        used += len(piece)
+    return "".join(out) + "…" if limit >= 1 else ""
 
 
 def link(url: str, label: str) -> str:
@@ -148,12 +153,13 @@ def _hunk_text(hunk: Hunk) -> str:
         *(Segment("delete", line) for line in hunk.removed),
         *(Segment("insert", line) for line in hunk.added),
     )
-    parts = []
+    parts: list[str] = []
     for index, segment in enumerate(segments):
-        if segment.op == "delete":
-            parts.append(_marked(segment.text, "~"))
-        elif segment.op == "insert":
-            parts.append(_marked(segment.text, "*"))
+        if segment.op in ("delete", "insert"):
+            marked = _marked(segment.text, "~" if segment.op == "delete" else "*")
+            if parts and parts[-1][-1:] in ("~", "*") and marked[:1] in ("~", "*"):
+                marked = " " + marked  # Slack needs a space between ~struck~ and *bold*
+            parts.append(marked)
         else:
             text = segment.text
             head = index == 0

@@ -7,10 +7,12 @@ values of the channel's environment variables are replaced by the variables' nam
 from __future__ import annotations
 
 import email.utils
+import functools
 import http.client
 import logging
 import os
 import socket
+import ssl
 import time
 import urllib.error
 from dataclasses import dataclass
@@ -233,6 +235,14 @@ def _find_posted(
     return None
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process: building one reads the CA bundle."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def _webhook(url: str, secret: str | None, message: Message, settings: SenderSettings) -> Sent:
     import httpx
 
@@ -247,7 +257,9 @@ def _webhook(url: str, secret: str | None, message: Message, settings: SenderSet
     if secret:
         headers["X-Monitor-Signature"] = signature(secret, stamp, body)
     try:
-        with httpx.Client(timeout=settings.timeout, follow_redirects=False) as client:
+        with httpx.Client(
+            timeout=settings.timeout, follow_redirects=False, verify=_tls()
+        ) as client:
             response = client.post(url, content=body, headers=headers)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise DeliveryError(f"webhook: {type(exc).__name__}: {_network(exc)}") from None
