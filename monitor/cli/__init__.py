@@ -19,6 +19,7 @@ from monitor.errors import ConfigError, MonitorError
 COMMAND_MODULES = (
     "monitor.cli.core",
     "monitor.cli.alerts",
+    "monitor.cli.daemon",
 )
 
 

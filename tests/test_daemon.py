@@ -1,0 +1,473 @@
+"""The daemon against a real local server and a real SQLite file: `monitor run` as a subprocess
+(signals, restarts, reloads), one in-process run for the backoff, and the schedule arithmetic."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.config import load_config
+from monitor.daemon import Daemon, Options
+from monitor.scheduler import due_at, first_run, is_transient, retry_delay
+from monitor.store import outbox, queries
+from monitor.store.db import dispose_engines, open_engine
+from tests.pageserver import PageServer, Response
+
+ROOT = Path(__file__).parent.parent
+
+
+def page(text: str) -> bytes:
+    return (
+        "<!doctype html><html><head><title>Usage policy</title></head><body><main>"
+        f"<h1>Usage policy</h1><p>{text}</p><p>We review these rules every quarter.</p>"
+        "</main></body></html>"
+    ).encode()
+
+
+def serve(
+    server: PageServer, *paths: str, text: str = "Version 1.0 applies to every API user."
+) -> None:
+    for path in paths:
+        server.route(path, lambda request, t=text: Response(body=page(t)))
+
+
+def write_watchlist(
+    path: Path, server: PageServer, watches: dict[str, str], defaults: str = "", extra: str = ""
+) -> Path:
+    """`watches` maps an id to its TOML lines beyond id and url (e.g. 'interval = "1s"')."""
+    base = ["jitter = 0", "retries = 0", 'timeout = "30s"']
+    given = {line.split("=")[0].strip() for line in defaults.splitlines() if "=" in line}
+    base = [line for line in base if line.split("=")[0].strip() not in given]
+    lines = ["[defaults]", *base, defaults, extra]
+    for watch_id, more in watches.items():
+        lines += ["[[watch]]", f'id = "{watch_id}"', f'url = "{server.url("/" + watch_id)}"', more]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+class DaemonProcess:
+    """`python -m monitor -w WATCHLIST run --log-format json ...`, its stderr parsed as it comes."""
+
+    def __init__(self, watchlist: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+        environ |= {"PYTHONPATH": str(ROOT), **(env or {})}
+        command = [sys.executable, "-m", "monitor", "-w", str(watchlist), "run"]
+        self.proc = subprocess.Popen(
+            [*command, "--log-format", "json", *args],
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.events: list[dict[str, Any]] = []
+        self.stdout: list[str] = []
+        self._lock = threading.Lock()
+        self._readers = [
+            threading.Thread(target=self._read_log, daemon=True),
+            threading.Thread(target=self._read_stdout, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read_log(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                event = {"event": "not-json", "message": line.rstrip()}
+            with self._lock:
+                self.events.append(event)
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.stdout.append(line)
+
+    def logged(self, event: str | None = None, **fields: Any) -> list[dict[str, Any]]:
+        with self._lock:
+            found = list(self.events)
+        if event is not None:
+            found = [e for e in found if e.get("event") == event]
+        return [e for e in found if all(e.get(k) == v for k, v in fields.items())]
+
+    def checks(self, watch: str | None = None) -> list[dict[str, Any]]:
+        return self.logged("check", **({"watch": watch} if watch else {}))
+
+    def wait_until(self, condition: Callable[[], object], timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the daemon exited ({self.proc.returncode}): {self.events}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting; log so far: {self.events}")
+            time.sleep(0.05)
+
+    def send(self, sig: signal.Signals) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=timeout)
+        for reader in self._readers:
+            reader.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def daemons() -> Any:
+    started: list[DaemonProcess] = []
+
+    def start(watchlist: Path, *args: str, **kw: Any) -> DaemonProcess:
+        daemon = DaemonProcess(watchlist, *args, **kw)
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.kill()
+        for stream in (daemon.proc.stdout, daemon.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_engines() -> Any:
+    yield
+    dispose_engines()
+
+
+def gaps(server: PageServer, path: str) -> list[float]:
+    times = [r.at for r in server.requests_to(path)]
+    return [b - a for a, b in zip(times, times[1:], strict=False)]
+
+
+def assert_consistent(db: Path, snapshots: Path) -> None:
+    """SQLite's own check, no row pointing at a missing row, every body present, no temp file."""
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+        links = [
+            ("check", "watch_id", "watch"),
+            ("check", "version_id", "version"),
+            ("snapshot", "watch_id", "watch"),
+            ("version", "snapshot_id", "snapshot"),
+            ("change", "from_version_id", "version"),
+            ("change", "to_version_id", "version"),
+            ("delivery", "change_id", "change"),
+        ]
+        for table, column, parent in links:
+            query = (
+                f'SELECT count(*) FROM "{table}" WHERE {column} IS NOT NULL'
+                f' AND {column} NOT IN (SELECT id FROM "{parent}")'
+            )
+            assert con.execute(query).fetchone() == (0,), (table, column)
+        # a version is recorded with the check that saw it, in one transaction
+        lonely = 'SELECT count(*) FROM version WHERE id NOT IN (SELECT version_id FROM "check"'
+        assert con.execute(lonely + " WHERE version_id IS NOT NULL)").fetchone() == (0,)
+        shas = [row[0] for row in con.execute("SELECT sha256 FROM snapshot")]
+        shas += [row[0] for row in con.execute("SELECT text_sha256 FROM version")]
+    finally:
+        con.close()
+    for sha in shas:
+        assert (snapshots / sha[:2] / f"{sha}.gz").is_file(), sha
+    assert [p for p in snapshots.rglob(".tmp-*")] == []
+
+
+# The schedule arithmetic.
+
+
+def test_backoff_after_transient_failures_doubles_up_to_the_interval() -> None:
+    hour = 3600.0
+    delays = [retry_delay(hour, n, transient=True) for n in range(1, 8)]
+    assert delays == [225.0, 450.0, 900.0, 1800.0, hour, hour, hour]
+    assert retry_delay(hour, 3, transient=False) == hour  # a 404 or a bot wall: the interval
+    assert retry_delay(120.0, 1, transient=True) == 60.0  # never sooner than the floor
+    assert retry_delay(30.0, 1, transient=True) == 30.0  # nor later than the interval
+    assert is_transient("timeout", None) and is_transient("http_status", 503)
+    assert is_transient("http_status", 429) and not is_transient("http_status", 404)
+    assert not is_transient("blocked", 403) and not is_transient("extract", None)
+
+
+def test_first_run_comes_from_the_last_recorded_check(
+    tmp_path: Path, page_server: PageServer
+) -> None:
+    path = write_watchlist(
+        tmp_path / "watchlist.toml",
+        page_server,
+        {"hourly": 'interval = "1h"', "nightly": 'cron = "0 3 * * *"'},
+        defaults='jitter = "30s"',
+    )
+    config = load_config(path)
+    hourly, nightly = config.watches
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    rng = random.Random(5)
+
+    def first(
+        watch: Any, last: datetime | None, nxt: datetime | None = None, failures: int = 0
+    ) -> datetime:
+        return first_run(config, watch, now, last, nxt, failures, rng=rng)
+
+    never = first(hourly, None)  # never checked: now, spread by the jitter
+    assert now <= never <= now + timedelta(seconds=30)
+    recent = first(hourly, now - timedelta(minutes=20))  # not due: last check + interval
+    assert now + timedelta(minutes=40) <= recent <= now + timedelta(minutes=40, seconds=30)
+    overdue = first(hourly, now - timedelta(hours=3))  # overdue: now, not skipped
+    assert now <= overdue <= now + timedelta(seconds=30)
+    retry = now + timedelta(minutes=4)  # a failing watch keeps its recorded retry time
+    assert (
+        retry
+        <= first(hourly, now - timedelta(minutes=5), retry, 1)
+        <= retry + timedelta(seconds=30)
+    )
+    assert first(hourly, now - timedelta(minutes=5), retry, 0) >= now + timedelta(minutes=55)
+    # cron: the first slot after the last check; a slot missed while stopped runs now
+    assert due_at(config, nightly, datetime(2026, 3, 1, 3, 0, 1, tzinfo=UTC)) == datetime(
+        2026, 3, 2, 3, 0, tzinfo=UTC
+    )
+    missed = first(nightly, datetime(2026, 2, 28, 3, 0, 1, tzinfo=UTC))
+    assert now <= missed <= now + timedelta(seconds=30)
+
+
+# The daemon, as users run it.
+
+
+def test_checks_each_watch_on_schedule_and_picks_up_an_edit(
+    tmp_path: Path, page_server: PageServer, daemons: Any
+) -> None:
+    serve(page_server, "/fast", "/slow", "/added")
+    watchlist = tmp_path / "watchlist.toml"
+    write_watchlist(watchlist, page_server, {"fast": 'interval = "1s"', "slow": 'interval = "2s"'})
+    daemon = daemons(watchlist, "--reload-every", "0.5s")
+    daemon.wait_until(lambda: len(page_server.requests_to("/fast")) >= 4)
+    assert {c["outcome"] for c in daemon.checks("fast")} <= {"first", "unchanged"}
+    assert all(g >= 0.85 for g in gaps(page_server, "/fast")), gaps(page_server, "/fast")
+    assert all(g >= 1.85 for g in gaps(page_server, "/slow")), gaps(page_server, "/slow")
+    assert len(page_server.requests_to("/slow")) >= 1
+
+    # the edit: a watch added, one removed, one rescheduled; no restart
+    write_watchlist(watchlist, page_server, {"fast": 'interval = "2s"', "added": 'interval = "1s"'})
+    daemon.wait_until(lambda: daemon.logged("reloaded"))
+    reloaded_at = time.monotonic()
+    daemon.wait_until(lambda: len(page_server.requests_to("/added")) >= 2)
+    fast_before = len(page_server.requests_to("/fast"))
+    daemon.wait_until(lambda: len(page_server.requests_to("/fast")) >= fast_before + 2)
+    assert daemon.stop() == 0
+    assert [r for r in page_server.requests_to("/slow") if r.at > reloaded_at + 0.5] == []
+    fast = [r.at for r in page_server.requests_to("/fast")]
+    since = max(i for i, at in enumerate(fast) if at < reloaded_at)  # the last one before
+    spaced = [b - a for a, b in zip(fast[since:], fast[since + 1 :], strict=False)]
+    assert all(g >= 1.85 for g in spaced), spaced  # rescheduled from 1 s to 2 s
+    config = load_config(watchlist)
+    engine = open_engine(config.database_url)
+    assert queries.counts(engine, "added")[0] >= 2
+    assert daemon.logged("stopped")
+
+
+def test_a_broken_edit_is_logged_and_the_running_watchlist_stays(
+    tmp_path: Path, page_server: PageServer, daemons: Any
+) -> None:
+    serve(page_server, "/kept", "/later")
+    watchlist = tmp_path / "watchlist.toml"
+    write_watchlist(watchlist, page_server, {"kept": 'interval = "1s"'})
+    daemon = daemons(watchlist, "--reload-every", "1h")  # only SIGHUP reloads
+    daemon.wait_until(lambda: daemon.checks("kept"))
+    write_watchlist(
+        watchlist,
+        page_server,
+        {"kept": 'interval = "soon"', "later": 'interval = "1s"\ncolour = "blue"'},
+    )
+    daemon.send(signal.SIGHUP)
+    daemon.wait_until(lambda: daemon.logged("config", level="warning"))
+    problems = daemon.logged("config", level="error")
+    assert len(problems) == 2, problems  # one line per problem
+    assert any("'kept'" in p["message"] and "interval" in p["message"] for p in problems)
+    assert any("'later'" in p["message"] and "colour" in p["message"] for p in problems)
+    checked = len(daemon.checks("kept"))
+    daemon.wait_until(lambda: len(daemon.checks("kept")) >= checked + 2)  # still running
+    assert page_server.requests_to("/later") == []
+
+    write_watchlist(watchlist, page_server, {"kept": 'interval = "1s"', "later": 'interval = "1s"'})
+    daemon.send(signal.SIGHUP)
+    daemon.wait_until(lambda: daemon.checks("later"))
+    assert daemon.stop() == 0
+
+
+def test_an_outage_gives_one_failure_alert_and_one_recovery_note(
+    tmp_path: Path, page_server: PageServer, daemons: Any
+) -> None:
+    serve(page_server, "/policy")
+    page_server.route("/hook", Response(status=200, body=b"{}", content_type="application/json"))
+    watchlist = write_watchlist(
+        tmp_path / "watchlist.toml",
+        page_server,
+        {"policy": 'interval = "1s"\nchannels = ["hook"]'},
+        defaults="failures_before_alert = 2",
+        extra='[channels.hook]\ntype = "webhook"\nurl_env = "HOOK_URL"',
+    )
+    daemon = daemons(watchlist, "--alerts-every", "1s", env={"HOOK_URL": page_server.url("/hook")})
+    daemon.wait_until(lambda: len(daemon.checks("policy")) >= 2)
+
+    down = b"<html><body><h1>Service Unavailable</h1></body></html>"
+    page_server.route("/policy", Response(status=503, body=down))
+    daemon.wait_until(lambda: len(daemon.logged("check", outcome="failed")) >= 4)
+    failed = daemon.logged("check", outcome="failed")
+    assert [f["failures_in_row"] for f in failed[:4]] == [1, 2, 3, 4]  # still scheduled
+    serve(page_server, "/policy")
+    daemon.wait_until(lambda: any("page_restored" in c["labels"] for c in daemon.checks("policy")))
+    daemon.wait_until(lambda: len(page_server.requests_to("/hook")) >= 2)
+    checks_after = len(daemon.checks("policy"))
+    daemon.wait_until(lambda: len(daemon.checks("policy")) >= checks_after + 2)
+    assert daemon.stop() == 0
+
+    alerts = [json.loads(r.body) for r in page_server.requests_to("/hook")]
+    assert [a["labels"] for a in alerts] == [["fetch_problem"], ["page_restored"]]
+    engine = open_engine(load_config(watchlist).database_url)
+    assert [c.labels for c in queries.changes(engine, "policy")] == [
+        ["page_restored"],
+        ["fetch_problem"],
+    ]
+    assert {d.state for d, _change in outbox.deliveries(engine)} == {"sent"}
+    assert_consistent(tmp_path / "monitor.db", tmp_path / "snapshots")
+
+
+def test_a_restart_does_not_check_again_before_the_interval(
+    tmp_path: Path, page_server: PageServer, daemons: Any
+) -> None:
+    ids = ("one", "two", "three")
+    serve(page_server, *(f"/{i}" for i in ids))
+    watchlist = write_watchlist(
+        tmp_path / "watchlist.toml", page_server, {i: 'interval = "4s"' for i in ids}
+    )
+    first = daemons(watchlist)
+    first.wait_until(lambda: all(first.checks(i) for i in ids))
+    assert first.stop() == 0
+    stopped_at = time.monotonic()
+    second = daemons(watchlist)
+    second.wait_until(lambda: second.logged("started"))
+    second.wait_until(lambda: all(second.checks(i) for i in ids), timeout=15)
+    assert second.stop() == 0
+    restart = time.monotonic() - stopped_at
+    for i in ids:
+        arrivals = page_server.requests_to(f"/{i}")
+        assert len(arrivals) == 2, (i, arrivals)
+        # the second daemon waited for the interval from the check the first one recorded
+        assert gaps(page_server, f"/{i}")[0] >= 3.85, (i, gaps(page_server, f"/{i}"), restart)
+
+
+def test_sigterm_mid_check_finishes_or_abandons_and_leaves_the_database_consistent(
+    tmp_path: Path, page_server: PageServer, daemons: Any
+) -> None:
+    page_server.route("/quick", Response(body=page("Version 1 of the quick page."), delay=1.0))
+    page_server.route("/stuck", Response(body=page("Version 1 of the stuck page."), delay=60))
+    serve(page_server, "/steady")
+    watchlist = write_watchlist(
+        tmp_path / "watchlist.toml",
+        page_server,
+        {"steady": 'interval = "1s"', "quick": 'interval = "1h"', "stuck": 'interval = "1h"'},
+    )
+    daemon = daemons(watchlist, "--grace", "3s")
+    daemon.wait_until(
+        lambda: page_server.requests_to("/quick") and page_server.requests_to("/stuck")
+    )
+    daemon.wait_until(lambda: daemon.checks("steady"))
+    assert daemon.stop(signal.SIGTERM) == 0
+    assert [c["outcome"] for c in daemon.checks("quick")] == ["first"]  # finished within grace
+    assert daemon.checks("stuck") == []
+    assert [e["watch"] for e in daemon.logged("abandoned")] == ["stuck"]
+    engine = open_engine(load_config(watchlist).database_url)
+    assert queries.counts(engine, "quick") == (1, 1, 0)
+    assert queries.counts(engine, "stuck") == (0, 0, 0)
+    assert_consistent(tmp_path / "monitor.db", tmp_path / "snapshots")
+
+
+def test_once_checks_what_is_due_then_status_shows_it(
+    tmp_path: Path, page_server: PageServer
+) -> None:
+    serve(page_server, "/a", "/b")
+    watchlist = tmp_path / "watchlist.toml"
+    write_watchlist(watchlist, page_server, {"a": 'interval = "1h"', "b": 'interval = "1h"'})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env["PYTHONPATH"] = str(ROOT)
+
+    def monitor(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "monitor", "-w", str(watchlist), *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+    once = monitor("run", "--once")
+    assert once.returncode == 0, once.stderr
+    assert " check a first " in once.stderr and " check b first " in once.stderr
+    again = monitor("run", "--once")  # nothing is due an hour later than now
+    assert again.returncode == 0 and " check " not in again.stderr, again.stderr
+    assert len(page_server.requests_to("/a")) == 1
+
+    write_watchlist(
+        watchlist, page_server, {"a": 'interval = "1h"', "b": 'interval = "1h"', "gone": ""}
+    )
+    failing = monitor("run", "--once", "--log-format", "json")
+    assert failing.returncode == 1
+    lines = [json.loads(line) for line in failing.stderr.splitlines()]
+    assert [(e["watch"], e["outcome"]) for e in lines if e["event"] == "check"] == [
+        ("gone", "failed")
+    ]
+
+    status = monitor("status", "--json")
+    assert status.returncode == 0, status.stderr
+    rows = {r["watch"]: r for r in json.loads(status.stdout)}
+    assert rows["a"]["last_outcome"] == "first" and rows["a"]["due"] is False
+    last = datetime.fromisoformat(rows["a"]["last_check_at"])
+    nxt = datetime.fromisoformat(rows["a"]["next_check_at"])
+    assert timedelta(minutes=59) <= nxt - last <= timedelta(minutes=61)
+    assert rows["gone"]["last_outcome"] == "failed" and rows["gone"]["failures_in_row"] == 1
+    plain = monitor("status")
+    assert plain.returncode == 0 and "gone" in plain.stdout and "failed" in plain.stdout
+
+
+# The backoff, in process: a transient failure is tried again sooner, a permanent one is not.
+
+
+def test_a_failing_watch_stays_scheduled_with_backoff(
+    tmp_path: Path, page_server: PageServer
+) -> None:
+    page_server.route("/flaky", Response(status=503, body=b"<h1>Service Unavailable</h1>"))
+    page_server.route("/missing", Response(status=404, body=b"<h1>Not Found</h1>"))
+    watchlist = write_watchlist(
+        tmp_path / "watchlist.toml",
+        page_server,
+        {"flaky": 'interval = "8s"', "missing": 'interval = "8s"'},
+    )
+    config = load_config(watchlist)
+
+    async def main() -> int:
+        daemon = Daemon(config, Options(retry_floor=0.2, alerts_every=60, reload_every=60))
+        asyncio.get_running_loop().call_later(2.8, daemon.stop)
+        return await daemon.serve()
+
+    assert asyncio.run(main()) == 0
+    flaky = gaps(page_server, "/flaky")
+    # 8s/16, 8s/8, 8s/4 → 0.5 s, 1 s, 2 s between tries, where the interval alone gives one try
+    assert len(flaky) == 2 and 0.4 <= flaky[0] < flaky[1], flaky
+    assert len(page_server.requests_to("/missing")) == 1  # a 404: the next try is the interval
+    engine = open_engine(config.database_url)
+    assert queries.watch_rows(engine)["flaky"].failures_in_row == 3
