@@ -135,6 +135,8 @@ def _why_bad(selector: str) -> str:
         return f"nothing after the final '{selector[-1]}'"
     if selector[0] in ">+~,":
         return f"nothing before the leading '{selector[0]}'"
+    if ",," in "".join(selector.split()):
+        return "an empty item in the selector list (',,')"
     if "::" in selector:
         return "pseudo-elements such as '::before' are not supported"
     for name in _PSEUDO.findall(selector):
@@ -222,6 +224,7 @@ _CHAR_FIXES = str.maketrans(
         "\u00a0": " ",  # no-break space
         "\u202f": " ",  # narrow no-break space
         "\u2007": " ",  # figure space
+        "\u2011": "-",  # non-breaking hyphen, as in "GPT\u20115"
         "\u200b": None,
         "\u200c": None,
         "\u200d": None,
@@ -303,6 +306,9 @@ class _Writer:
     def _enter(self, tag: str, node: LexborNode) -> Callable[[], None] | None:
         if tag == "a":
             return self._open_link(node)
+        if tag == "sup":
+            self._put("^")  # footnote marks must not merge into ids: "…20250805^1"
+            return None
         if tag not in _BLOCK_TAGS and tag not in _HEADINGS:
             return None
         self._boundary()
