@@ -21,8 +21,8 @@ from diff_match_patch import diff_match_patch
 from monitor.models import DiffStats, Hunk, Segment, TextDiff
 
 DIFF_FORMAT = 1
-LINE_STEPS = 2000  # edit steps for the line diff of the lines both versions share
-WORD_STEPS = 500  # edit steps for one hunk's word diff; past that the hunk is delete + insert
+LINE_STEPS = 500  # edit steps for the line diff of the lines both versions share
+WORD_STEPS = 250  # edit steps for one hunk's word diff; past that the hunk is delete + insert
 
 _TOKEN = re.compile(r"\d+(?:[.,:/-]\d+)*|\w+(?:[-.'’]\w+)*|\s+|.", re.DOTALL)
 _HEADING = re.compile(r"#{1,6} ")
