@@ -417,3 +417,24 @@ def test_a_stored_word_level_diff_reaches_slack_escaped(
     assert "gpt-4o &lt;!here&gt; retires" in posted and "*Shutdown*\\n2026-06-30" in posted
     assert "<!" not in posted and "<@" not in posted
     assert hit.json()["text"] == "[major] OpenAI deprecations: gpt-4o &lt;!here&gt; retires"
+
+
+def test_a_recovered_delivery_waiting_for_a_secret_stays_recoverable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slack: SlackServer
+) -> None:
+    config, engine = _world(tmp_path, monkeypatch, slack)
+    add_change(engine, ("platform",), at=T0)
+    [due] = outbox.due(engine, T0)
+    ids = [int(due.delivery.id or 0)]
+    outbox.claim(engine, ids, T0, timedelta(seconds=30))  # a sender that then died
+    monkeypatch.delenv("TEST_SLACK_TOKEN")
+
+    assert _send(config, engine, T0 + timedelta(minutes=1), slack).waiting == 1
+    waiting = _only(engine)
+    assert (waiting["state"], waiting["attempts"]) == ("sending", 1)
+    assert "TEST_SLACK_TOKEN" in waiting["last_error"]
+
+    monkeypatch.setenv("TEST_SLACK_TOKEN", TOKEN)
+    assert _send(config, engine, T0 + timedelta(minutes=5), slack).sent == 1
+    assert len(slack.to("/api/conversations.history")) == 1  # looked before posting
+    assert (_only(engine)["state"], _only(engine)["attempts"]) == ("sent", 2)

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -235,3 +235,29 @@ def test_console_block_is_readable_and_strips_control_characters() -> None:
     assert lines[1].strip() == URL
     assert "Model: gpt-4o" in text and "Shutdown: 2026-06-30" in text
     assert "Replacement: gpt-4.1" in text and "Version: 3.0 → 3.1" in text
+
+
+def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
+    import random
+
+    from monitor.alerts import SenderSettings, backoff
+
+    settings = SenderSettings(base_delay=60, max_delay=3600, jitter=0.5)
+    rng = random.Random(7)
+    for attempts, full in [(1, 60), (2, 120), (3, 240), (6, 1920), (7, 3600), (20, 3600)]:
+        waits = [backoff(attempts, settings, rng) for _ in range(200)]
+        assert all(full * 0.5 <= w <= full for w in waits)
+        assert max(waits) - min(waits) > full * 0.3  # spread, so senders do not stampede
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    from email.utils import format_datetime
+
+    from monitor.alerts.channels import retry_after
+
+    assert retry_after("30") == 30 and retry_after("1.5") == 1.5
+    assert retry_after("-4") == 0 and retry_after("9999999") == 86400
+    in_a_minute = format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)
+    wait = retry_after(in_a_minute)
+    assert wait is not None and 55 <= wait <= 60
+    assert retry_after("soon") is None and retry_after(None) is None

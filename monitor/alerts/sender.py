@@ -93,7 +93,9 @@ def _batches(
             read_secrets(name, channel)
         except DeliveryError as exc:
             until = now + timedelta(seconds=backoff(1, settings))
-            summary.waiting += outbox.postpone(engine, [int(due.delivery.id or 0)], until, str(exc))
+            summary.waiting += outbox.postpone(
+                engine, [int(due.delivery.id or 0)], now, until, str(exc)
+            )
             if str(exc) not in summary.problems:
                 summary.problems.append(str(exc))
             continue
@@ -104,7 +106,7 @@ def _batches(
         if end > now:
             summary.waiting += 1
             if due.delivery.next_try_at < end:
-                outbox.postpone(engine, [int(due.delivery.id or 0)], end)
+                outbox.postpone(engine, [int(due.delivery.id or 0)], now, end)
             continue
         digests.setdefault((name, start), []).append(due)
     for (name, start), group in digests.items():

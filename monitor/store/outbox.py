@@ -120,17 +120,22 @@ def mark_failed(engine: sa.Engine, ids: Sequence[int], error: str) -> int:
 
 
 def postpone(
-    engine: sa.Engine, ids: Sequence[int], until: datetime, error: str | None = None
+    engine: sa.Engine,
+    ids: Sequence[int],
+    now: datetime,
+    until: datetime,
+    error: str | None = None,
 ) -> int:
-    """Move pending deliveries to a later time without using an attempt (a digest period not
-    over yet, a channel whose secret is not set)."""
+    """Move due deliveries to a later time without using an attempt (a digest period not over
+    yet, a channel whose secret is not set). One whose sender died stays `sending`, so whoever
+    takes it later still knows to look for the message that sender may have sent."""
     values: dict[str, object] = {"next_try_at": until}
     if error is not None:
         values["last_error"] = error
     with writing(engine) as session:
         result = session.execute(
             update(DeliveryRow)
-            .where(col(DeliveryRow.id).in_(ids), col(DeliveryRow.state) == "pending")
+            .where(col(DeliveryRow.id).in_(ids), _due_clause(now))
             .values(**values)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
