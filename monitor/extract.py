@@ -15,9 +15,15 @@ too), so that a line-level diff lines up with the page's blocks:
 Headings are written as ``#`` × level, list items as ``- `` or ``N. ``, table rows as
 ``| cell | cell |`` (a rowspan repeats its cell in each row it covers, a colspan adds empty cells
 after it, ``|`` inside a cell is written ``\\|``), blockquotes as ``> ``; ``<pre>`` keeps its lines
-and their indentation. Links are written ``[text](url)`` for index watches and as their text
-otherwise, with URLs made absolute and stripped of tracking parameters. Whitespace is collapsed
-only where HTML collapses it, so ``<b>GPT</b>-4o`` stays ``GPT-4o``. Same bytes in, same text out.
+and their indentation. ``<sup>`` is written ``^1`` so a footnote mark never fuses with a model
+id. Links are written ``[text](url)`` for index watches and as their text otherwise, with URLs
+made absolute and stripped of tracking parameters. Whitespace is collapsed only where HTML
+collapses it, so ``<b>GPT</b>-4o`` stays ``GPT-4o``. Same bytes in, same text out.
+
+Dropped: scripts, styles, templates, embedded media, form fields, comments, hidden elements
+(``hidden``, ``aria-hidden="true"``, closed dialogs; ``hidden="until-found"`` is kept), the
+watch's ``ignore`` selectors, and nav, aside and page-level header and footer unless the
+selection is one of them.
 """
 
 from __future__ import annotations
@@ -35,11 +41,11 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.errors import ExtractError
 
-EXTRACT_VERSION = 1
+EXTRACT_VERSION = 2
 
 # --- decoding -------------------------------------------------------------------------------
 
-# WHATWG labels whose browser decoder differs from Python's codec of the same name.
+# WHATWG encoding labels → the Python codec that decodes them as browsers do.
 _ENCODINGS = {
     **dict.fromkeys(
         "ascii us-ascii iso-8859-1 iso8859-1 iso_8859-1 latin1 latin-1 l1 cp819 ibm819 "
@@ -163,11 +169,13 @@ def rules_sha256(
 # --- URLs -----------------------------------------------------------------------------------
 
 _TRACKING_PARAMS = frozenset(
-    "gclid fbclid dclid msclkid yclid mc_cid mc_eid _hsenc _hsmi ref_src igshid _ga _gl".split()
+    "gclid fbclid dclid msclkid yclid mc_cid mc_eid _hsenc _hsmi ref_src igshid _ga _gl "
+    "mkt_tok".split()
 )
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.I)
 _HEX_TOKEN = re.compile(r"[0-9a-f]{16,}", re.I)
 _B64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{20,}={0,2}")
+_WORDS = re.compile(r"(?:[A-Za-z]+|\d+)(?:[-_](?:[A-Za-z]+|\d+))+")  # a slug, not a token
 
 
 def _is_opaque_token(value: str) -> bool:
@@ -180,6 +188,7 @@ def _is_opaque_token(value: str) -> bool:
         and any(c.isdigit() for c in value)
         and any(c.islower() for c in value)
         and any(c.isupper() for c in value)
+        and not _WORDS.fullmatch(value)
     )
 
 
@@ -191,13 +200,19 @@ def _keep_param(pair: str) -> bool:
     return not _is_opaque_token(unquote(value))
 
 
+_URL_FIXES = str.maketrans({"\t": None, "\n": None, "\r": None, " ": "%20"})
+
+
 def clean_url(href: str, base_url: str) -> str | None:
     """An href → absolute URL without tracking parameters, UUID path segments → {id}.
     None for links that lead nowhere (empty, javascript:, data:)."""
-    href = "".join(href.split())  # browsers drop tabs and newlines; spaces are stray
+    href = href.strip().translate(_URL_FIXES)
     if not href or href.lower().startswith(("javascript:", "data:")):
         return None
-    parts = urlsplit(urljoin(base_url, href))
+    try:
+        parts = urlsplit(urljoin(base_url, href))
+    except ValueError:  # e.g. a broken IPv6 host: the link text is kept, the URL is not
+        return None
     if parts.scheme not in ("http", "https"):
         return urlunsplit(parts)
     path = "/".join("{id}" if _UUID.fullmatch(seg) else seg for seg in parts.path.split("/"))
@@ -233,7 +248,8 @@ _CHAR_FIXES = str.maketrans(
         "\u00ad": None,  # soft hyphen
     }
 )
-_HIDDEN = '[hidden]:not([hidden="until-found"]), [aria-hidden="true"]'
+# hidden="until-found" is collapsed content a reader can open; a closed <dialog> is not shown
+_HIDDEN = '[hidden]:not([hidden="until-found"]), [aria-hidden="true"], dialog:not([open])'
 _LANDMARKS = "nav, aside, header, footer"
 # header/footer inside these belong to the content, not to the page (ARIA banner/contentinfo)
 _CONTENT_LANDMARKS = ", ".join(
@@ -253,6 +269,16 @@ class _List:
     number: int
 
 
+@dataclass
+class _Prefix:
+    """What a list item or blockquote puts before each of its lines; `first` until one is out."""
+
+    first: str
+    rest: str
+    used: bool = False
+    item: bool = False
+
+
 @dataclass(frozen=True)
 class _Options:
     links: bool  # write [text](url)
@@ -269,11 +295,10 @@ class _Writer:
         self.lines: list[str] = []
         self._parts: list[str] = []
         self._space = False
-        self._quote = 0
         self._pre = 0
         self._heading = 0
         self._lists: list[_List] = []
-        self._marker: str | None = None
+        self._prefixes: list[_Prefix] = []  # outermost first
         self._links: list[_Link] = []
 
     # walking
@@ -320,10 +345,10 @@ class _Writer:
             return self._leave_list
         if tag == "li":
             self._start_item(node)
-            return self._leave_item
+            return self._leave_prefix
         if tag == "blockquote":
-            self._quote += 1
-            return self._leave_quote
+            self._prefixes.append(_Prefix("> ", "> "))
+            return self._leave_prefix
         if tag == "pre":
             self._pre += 1
             return self._leave_pre
@@ -338,23 +363,23 @@ class _Writer:
         self._lists.pop()
 
     def _start_item(self, node: LexborNode) -> None:
-        if not self._lists:
-            return
-        current = self._lists[-1]
-        if current.ordered:
+        marker = "- "
+        current = self._lists[-1] if self._lists else None
+        if current is not None and current.ordered:
             current.number = _int_attr(node, "value", current.number)
-            self._marker = f"{current.number}. "
+            marker = f"{current.number}. "
             current.number += 1
-        else:
-            self._marker = "- "
+        open_items = 0
+        for prefix in self._prefixes:
+            prefix.used = True  # an item with nothing before its sublist shows no marker
+            open_items += prefix.item
+        # a list nested directly in a list (no <li> between) still indents
+        indent = "  " * max(0, len(self._lists) - 1 - open_items)
+        self._prefixes.append(_Prefix(indent + marker, indent + "  ", item=True))
 
-    def _leave_item(self) -> None:
+    def _leave_prefix(self) -> None:
         self._boundary()
-        self._marker = None
-
-    def _leave_quote(self) -> None:
-        self._boundary()
-        self._quote -= 1
+        self._prefixes.pop()
 
     def _leave_pre(self) -> None:
         self._boundary()
@@ -438,17 +463,15 @@ class _Writer:
         text = text.rstrip() if self._pre else text.strip()
         if text:
             self.lines.append(self._prefix() + text)
-            self._marker = None
 
     def _prefix(self) -> str:
-        prefix = "> " * self._quote
-        depth = len(self._lists)
-        if depth:
-            indent = "  " * (depth - 1)
-            prefix += indent + (self._marker if self._marker is not None else "  ")
+        parts = []
+        for prefix in self._prefixes:
+            parts.append(prefix.rest if prefix.used else prefix.first)
+            prefix.used = True
         if self._heading:
-            prefix += "#" * self._heading + " "
-        return prefix
+            parts.append("#" * self._heading + " ")
+        return "".join(parts)
 
     def flat_text(self) -> str:
         return "".join(self._parts).strip()

@@ -314,6 +314,30 @@ last</pre></main>"""
     )
 
 
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<ul><li><blockquote>q</blockquote></li></ul>", "- > q"),
+        ("<blockquote><ul><li>x<p>y</p></li></ul></blockquote>", "> - x\n>   y"),
+        ("<ul><li>a</li><ul><li>b</li></ul></ul>", "- a\n  - b"),  # list directly in a list
+        ("<ul><li><ul><li>x</li></ul></li></ul>", "  - x"),
+        ("<ol><li>a<ol><li>b</li></ol></li><li>c</li></ol>", "1. a\n  1. b\n2. c"),
+        ("<ul><li></li><li>only</li></ul>", "- only"),
+    ],
+)
+def test_nested_prefixes(html: str, expected: str) -> None:
+    assert text_of(html) == expected
+
+
+def test_selected_list_items_keep_their_marker() -> None:
+    assert text_of("<ol><li>a</li><li>b</li></ol>", select="li") == "- a\n- b"
+
+
+def test_closed_dialog_is_dropped_open_one_kept() -> None:
+    html = "<main><dialog>Accept cookies?</dialog><dialog open>Notice</dialog><p>Body</p></main>"
+    assert text_of(html) == "Notice\nBody"
+
+
 def test_table_rows_cells_and_spans() -> None:
     html = """<main><table><caption>Status</caption>
       <thead><tr><th>Model</th><th>Shutdown</th><th>Replacement</th></tr></thead>
@@ -374,6 +398,14 @@ def test_link_wrapping_blocks_links_each_block() -> None:
         ("x#:~:text=foo", "https://example.com/docs/x"),
         ("HTTPS://EXAMPLE.com/Path", "https://example.com/Path"),
         ("mailto:safety@example.com", "mailto:safety@example.com"),
+        (
+            "/a?title=Introducing-Claude-4-Models",
+            "https://example.com/a?title=Introducing-Claude-4-Models",
+        ),  # fmt: skip
+        ("/a?mkt_tok=NzUyLVBKQS0wOTMAAAGQ&x=1", "https://example.com/a?x=1"),
+        ("/a?k=Zx_9Kq-3LmP0wQ7rT2yU8v", "https://example.com/a"),
+        (" /docs/a b\n/c ", "https://example.com/docs/a%20b/c"),
+        ("http://[::1/broken", None),
         ("javascript:void(0)", None),
         ("  ", None),
     ],
@@ -501,3 +533,28 @@ def test_a_150kb_page_extracts_quickly() -> None:
     per_page = (time.perf_counter() - started) / 5
     assert text.count("\n## Section") > 50
     assert per_page < 0.5, f"{per_page * 1000:.0f} ms for a 150 KB page"
+
+
+# --- messy input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\x00\xff\xfe garbage \x80\x81",
+        b"<html><body>" + b"<div>" * 20_000 + b"deep" + b"</div>" * 20_000,
+        b"<table><tr><td rowspan=abc colspan=-5>a</td><td rowspan=99999>b</td></tr><tr></table>",
+        b"<ul><li><ol start=x><li value=y>item</ol></ul><p>unclosed <b><i>tags",
+        b"<a href='http://[::1'>broken link</a><a href='  '>blank</a>",
+        b"<p>" + b"word " * 50_000 + b"</p>",
+    ],
+)
+def test_messy_pages_never_raise_anything_but_extract_error(body: bytes) -> None:
+    for kind in ("generic", "index"):
+        try:
+            text = extract_text(body, charset=None, base_url=URL, kind=kind)
+        except ExtractError as exc:
+            assert str(exc).startswith("content empty")
+        else:
+            assert all(line.strip() and line == line.rstrip() for line in text.split("\n"))
