@@ -54,15 +54,35 @@ class Checker:
     """Holds what every check of a run shares: config, database, bodies, one HTTP client and,
     when a watch needs one, one browser."""
 
-    def __init__(self, config: Config, *, fetcher: Fetcher, engine: sa.Engine | None = None):
+    def __init__(
+        self,
+        config: Config,
+        *,
+        fetcher: Fetcher,
+        engine: sa.Engine | None = None,
+        batch_unchanged: bool = False,
+    ):
         self.config = config
         self.engine = engine if engine is not None else open_engine(config.database_url)
         self.bodies = SnapshotStore(config.snapshots_dir)
         self.fetcher = fetcher
         self._browser: BrowserFetcher | None = None
         self._browser_lock = asyncio.Lock()
+        self._states: dict[str, record.WatchState] = {}
+        self._batch = batch_unchanged
+        self._quiet: list[record.Unchanged] = []
+
+    def preload(self, watches: Sequence[Watch]) -> None:
+        """Read every watch's state in one go, for a pass over many watches."""
+        self._states = record.load_states(self.engine, [w.id for w in watches])
+
+    def flush(self) -> None:
+        """Write the unchanged checks waiting in the batch."""
+        items, self._quiet = self._quiet, []
+        record.record_unchanged_many(self.engine, items)
 
     async def close(self) -> None:
+        self.flush()
         if self._browser is not None:
             await self._browser.__aexit__(None, None, None)
             self._browser = None
@@ -85,9 +105,9 @@ class Checker:
     async def check(self, watch: Watch) -> CheckReport:
         started = time.perf_counter()
         rules = extract.rules_sha256(watch.select, watch.ignore, watch.ignore_text, watch.kind)
-        state = record.load_state(self.engine, watch.id)
+        state = self._states.pop(watch.id, None) or record.load_state(self.engine, watch.id)
         rule_change_id = None
-        if state.latest is not None and state.latest.rules_sha256 != rules:
+        if state.latest is not None and rules not in (state.latest.rules_sha256, state.rules_sha256):
             rule_change_id = self._apply_rule_change(watch, state.latest, rules)
             state = record.load_state(self.engine, watch.id)
         result, needs_browser = await self._fetch(watch, state)
@@ -242,6 +262,7 @@ class Checker:
             return None  # the fetch that follows records the extract problem for the user
         text_sha = sha256_hex(text.encode("utf-8"))
         if text_sha == latest.text_sha256:
+            record.record_rules_agree(self.engine, watch.id, rules)
             return None
         old_text = self.bodies.get_text(latest.text_sha256)
         diff = diff_texts(old_text, text)
@@ -276,6 +297,13 @@ class Checker:
         needs_browser: bool | None,
         restored: Classification | None,
     ) -> CheckReport:
+        if self._batch and restored is None and outcome != "first":
+            self._quiet.append(
+                record.Unchanged(watch.id, result, outcome, raw_sha, rules, needs_browser)
+            )
+            if len(self._quiet) >= 500:
+                self.flush()
+            return CheckReport(watch.id, outcome, result.duration_ms)
         event = None
         if restored is not None:
             event = (restored, channels_for(self.config, watch, restored))
@@ -357,7 +385,8 @@ async def check_watches(
     from monitor.fetch import Fetcher, FetchSettings
 
     async with Fetcher(FetchSettings.from_defaults(config.defaults)) as fetcher:
-        checker = Checker(config, fetcher=fetcher)
+        checker = Checker(config, fetcher=fetcher, batch_unchanged=True)
+        checker.preload(watches)
         try:
 
             async def one(watch: Watch) -> CheckReport:

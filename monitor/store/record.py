@@ -38,6 +38,7 @@ class WatchState:
     last_modified: str | None
     last_raw_sha256: str | None
     last_rules_sha256: str | None
+    rules_sha256: str | None
     needs_browser: bool
     failures_in_row: int
     failure_alerted: bool
@@ -63,13 +64,47 @@ class StaleLatest(Exception):
 
 def load_state(engine: sa.Engine, watch_id: str) -> WatchState:
     with reading(engine) as session:
-        row = session.get(WatchRow, watch_id)
-        latest = _latest(session, watch_id)
+        return _state(session.get(WatchRow, watch_id), _latest(session, watch_id))
+
+
+def load_states(engine: sa.Engine, watch_ids: list[str]) -> dict[str, WatchState]:
+    """Every watch's state in two queries, for a pass over many watches."""
+    states: dict[str, WatchState] = {}
+    with reading(engine) as session:
+        for start in range(0, len(watch_ids), 500):
+            chunk = watch_ids[start : start + 500]
+            rows = {
+                row.id: row
+                for row in session.exec(select(WatchRow).where(col(WatchRow.id).in_(chunk))).all()
+            }
+            newest = (
+                select(VersionRow.watch_id, sa.func.max(VersionRow.seq).label("seq"))
+                .where(col(VersionRow.watch_id).in_(chunk))
+                .group_by(col(VersionRow.watch_id))
+                .subquery()
+            )
+            latest: dict[str, LatestVersion] = {}
+            for version, snapshot_sha in session.exec(
+                select(VersionRow, SnapshotRow.sha256)
+                .join(newest, sa.and_(VersionRow.watch_id == newest.c.watch_id, VersionRow.seq == newest.c.seq))
+                .join(SnapshotRow, col(SnapshotRow.id) == VersionRow.snapshot_id)
+            ).all():
+                assert version.id is not None
+                latest[version.watch_id] = LatestVersion(
+                    version.id, version.seq, version.text_sha256, version.rules_sha256, snapshot_sha
+                )
+            for watch_id in chunk:
+                states[watch_id] = _state(rows.get(watch_id), latest.get(watch_id))
+    return states
+
+
+def _state(row: WatchRow | None, latest: LatestVersion | None) -> WatchState:
     return WatchState(
         etag=row.etag if row else None,
         last_modified=row.last_modified if row else None,
         last_raw_sha256=row.last_raw_sha256 if row else None,
         last_rules_sha256=row.last_rules_sha256 if row else None,
+        rules_sha256=row.rules_sha256 if row else None,
         needs_browser=row.needs_browser if row else False,
         failures_in_row=row.failures_in_row if row else 0,
         failure_alerted=row.failure_alerted if row else False,
@@ -190,6 +225,58 @@ def record_unchanged(
         return _event_change(session, watch, result.fetched_at, *event)
 
 
+@dataclass(frozen=True)
+class Unchanged:
+    """An unchanged check of a watch already recorded, waiting to be written in a batch."""
+
+    watch_id: str
+    result: FetchResult
+    outcome: str
+    raw_sha256: str | None
+    rules_sha256: str | None
+    needs_browser: bool | None
+
+
+def record_unchanged_many(engine: sa.Engine, items: list[Unchanged]) -> None:
+    """Many unchanged checks in one transaction: each check's rows still commit together, and
+    a pass over a thousand quiet pages costs one commit instead of a thousand."""
+    if not items:
+        return
+    with writing(engine) as session:
+        session.execute(
+            sa.insert(CheckRow),
+            [
+                {
+                    "watch_id": item.watch_id,
+                    "at": item.result.fetched_at,
+                    "outcome": item.outcome,
+                    "status": item.result.status,
+                    "duration_ms": item.result.duration_ms,
+                    "raw_sha256": bytes.fromhex(item.raw_sha256) if item.raw_sha256 else None,
+                }
+                for item in items
+            ],
+        )
+        for item in items:
+            values: dict[str, Any] = {
+                "last_check_at": item.result.fetched_at,
+                "last_outcome": item.outcome,
+                "failures_in_row": 0,
+                "failure_alerted": False,
+                "gone": False,
+            }
+            r = item.result
+            if r.etag or r.last_modified:
+                values.update(etag=r.etag, last_modified=r.last_modified)
+            elif not r.not_modified:
+                values.update(etag=None, last_modified=None)
+            if item.raw_sha256:
+                values.update(last_raw_sha256=item.raw_sha256, last_rules_sha256=item.rules_sha256)
+            if item.needs_browser is not None:
+                values["needs_browser"] = item.needs_browser
+            session.execute(sa.update(WatchRow).where(col(WatchRow.id) == item.watch_id).values(**values))
+
+
 def record_failure(
     engine: sa.Engine,
     watch_id: str,
@@ -300,9 +387,19 @@ def record_version(
         _good_fetch(watch, result)
         watch.last_raw_sha256 = raw_sha256
         watch.last_rules_sha256 = rules_sha256
+        watch.rules_sha256 = None
         if needs_browser is not None:
             watch.needs_browser = needs_browser
         return version.id, change_id
+
+
+def record_rules_agree(engine: sa.Engine, watch_id: str, rules_sha256: str) -> None:
+    """New rules re-extract the latest snapshot to the same text: remember it, so the next
+    checks do not re-extract it again."""
+    with writing(engine) as session:
+        session.execute(
+            sa.update(WatchRow).where(col(WatchRow.id) == watch_id).values(rules_sha256=rules_sha256)
+        )
 
 
 def record_rule_change(
@@ -341,6 +438,7 @@ def record_rule_change(
         session.flush()
         assert version.id is not None
         watch.last_rules_sha256 = None  # the next fetch must extract with the new rules
+        watch.rules_sha256 = None
         return _content_change(
             session, watch, latest.id, version.id, None, change, at=at, deliver=False
         )

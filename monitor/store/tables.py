@@ -53,6 +53,7 @@ class WatchRow(SQLModel, table=True):
     last_modified: str | None = None
     last_raw_sha256: str | None = None  # raw bytes of the last good fetch, to skip re-extracting
     last_rules_sha256: str | None = None
+    rules_sha256: str | None = None  # rules the latest version's text is known to agree with
     needs_browser: bool = False  # learnt by fetcher = "auto"
     next_check_at: datetime | None = utc_column()
 
