@@ -1,49 +1,119 @@
-"""Rules that turn a diff into labels, a severity, a summary and facts. Pure: no I/O."""
+"""Rules that turn a diff into labels, a severity, a score, a summary and facts. Pure: no I/O.
+
+`RULES` maps a rule's name to a pure function `(diff, context) -> Finding | list | None`; they run
+in order, and `policy.remainder` last takes whatever no other rule explained. A change that only
+moved volatile tokens is noise: no labels, and the pipeline records nothing. A change no rule
+finds substantive is `cosmetic`: recorded, and alerted only if the watch asks for it.
+"""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
+from monitor.classify import cosmetic, entries, lifecycle, lifecycle_rows, policy, versions
+from monitor.classify.context import Context, build_context
+from monitor.classify.severity import score, severity
+from monitor.classify.summary import summarise
 from monitor.config import Watch
 from monitor.models import Classification, Finding, Severity, TextDiff
 
+Rule = Callable[[TextDiff, Context], "Finding | list[Finding] | None"]
+
+RULES: dict[str, Rule] = {
+    "versions.marker": versions.rule_version,
+    "lifecycle.rows": lifecycle_rows.rule_rows,
+    "lifecycle.columns": lifecycle_rows.rule_columns,
+    "lifecycle.prose": lifecycle.rule_prose,
+    "lifecycle.launch": lifecycle.rule_launch,
+    "entries.items": entries.rule_entries,
+    "policy.remainder": policy.rule_remainder,
+}
+LABEL_ORDER = (
+    "version_bump", "model_retirement", "model_launch", "new_entry", "entry_removed",
+    "policy_text", "section_added", "section_removed", "renamed", "date_change", "cosmetic",
+)  # fmt: skip
 EVENT_SEVERITY: dict[str, Severity] = {
     "fetch_problem": "minor",
     "page_gone": "major",
     "page_restored": "info",
 }
+NOISE = Classification((), "info", "noise only: volatile tokens changed")
+
+__all__ = ["RULES", "classify_change", "classify_event", "run_rules"]
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text).lower()
+def run_rules(diff: TextDiff, ctx: Context) -> list[Finding]:
+    """Every rule's findings, in rule order; a cosmetic finding when no rule found anything."""
+    findings: list[Finding] = []
+    for rule in RULES.values():
+        result = rule(diff, ctx)
+        if isinstance(result, Finding):
+            findings.append(result)
+        elif result:
+            findings.extend(result)
+    if not findings:
+        findings.append(cosmetic.cosmetic_finding(ctx))
+    return merge_facts(findings)
+
+
+def _fact_key(fact: dict[str, Any]) -> tuple[Any, ...] | None:
+    if fact.get("kind") not in ("retirement", "retirement_change", "launch") or not fact.get(
+        "model"
+    ):
+        return None
+    return fact["kind"], fact["model"], fact.get("surface"), fact.get("event")
+
+
+def merge_facts(findings: list[Finding]) -> list[Finding]:
+    """One fact per model, kind, surface and event: a table row and the sentence above it tell
+    of the same retirement; their fields are merged into the first, the second finding goes."""
+    first: dict[tuple[Any, ...], dict[str, Any]] = {}
+    out = []
+    for finding in findings:
+        kept = []
+        for fact in finding.facts:
+            key = _fact_key(fact)
+            if key is None or key not in first:
+                merged = dict(fact)
+                if key is not None:
+                    first[key] = merged
+                kept.append(merged)
+                continue
+            for name, value in fact.items():
+                first[key].setdefault(name, value)
+        if kept or not finding.facts:
+            out.append(replace(finding, facts=tuple(kept)))
+    return out
 
 
 def classify_change(
     diff: TextDiff, old_text: str, new_text: str, watch: Watch, *, at: datetime
 ) -> Classification:
     """Labels for a content change. No labels at all means noise: not recorded as a change."""
-    removed = "\n".join(line for hunk in diff.hunks for line in hunk.removed)
-    added = "\n".join(line for hunk in diff.hunks for line in hunk.added)
-    if _squash(removed) == _squash(added):
-        finding = Finding("cosmetic.punctuation", "cosmetic", "only whitespace, case or punctuation")
-        return _finish((finding,), watch, diff)
-    finding = Finding("policy_text.wording", "policy_text", "wording changed", fragment=added[:200])
-    return _finish((finding,), watch, diff)
+    ctx = build_context(diff, old_text, new_text, watch, at=at)
+    if cosmetic.is_noise(ctx) or ctx.empty:
+        return NOISE
+    findings = run_rules(diff, ctx)
+    present = {finding.label for finding in findings}
+    labels = tuple(label for label in LABEL_ORDER if label in present)
+    labels += tuple(sorted(present - set(labels)))
+    findings.sort(key=lambda finding: labels.index(finding.label))
+    value, factors = score(diff, ctx, labels, findings)
+    return Classification(
+        labels=labels,
+        severity=severity(labels, findings, watch, at),
+        summary=summarise(labels, findings, diff),
+        findings=tuple(findings),
+        score=value,
+        score_factors=factors,
+    )
 
 
 def classify_event(kind: str, watch: Watch, message: str) -> Classification:
-    severity = watch.severity.get(kind, EVENT_SEVERITY[kind])
-    finding = Finding(f"event.{kind}", kind, message)
-    return Classification((kind,), severity, f"{kind.replace('_', ' ')}: {message}", (finding,))
-
-
-def _finish(findings: tuple[Finding, ...], watch: Watch, diff: TextDiff) -> Classification:
-    labels = tuple(dict.fromkeys(f.label for f in findings))
-    severity: Severity = "info" if labels == ("cosmetic",) else "minor"
-    for label in labels:
-        severity = watch.severity.get(label, severity)
-    stats = diff.stats
-    where = f" in {', '.join(diff.sections[:3])}" if diff.sections else ""
-    summary = f"{', '.join(labels)}: +{stats.lines_added} -{stats.lines_removed} lines{where}"
-    return Classification(labels, severity, summary, findings)
+    """A fetch_problem, page_gone or page_restored event: one label, one finding."""
+    severity_of = watch.severity.get(kind, EVENT_SEVERITY[kind])
+    finding = Finding(f"event.{kind}", kind, message, fragment=message)
+    return Classification((kind,), severity_of, f"{kind.replace('_', ' ')}: {message}", (finding,))

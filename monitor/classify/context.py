@@ -1,0 +1,316 @@
+"""What every rule reads: the two texts as lines with their sections, and the change reduced to
+what really differs. Lines that only moved, or only changed their formatting (heading level,
+bold, list marker, indentation, link target, escapes), are set aside first; what is left is
+`added`, `removed` and `changed` (an old line paired with the new line it became)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from difflib import SequenceMatcher
+from functools import cached_property, lru_cache
+from typing import Any
+
+from monitor import patterns as p
+from monitor.config import Watch
+from monitor.models import TextDiff
+
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|$<>~])")
+_IMAGE = re.compile(r"!\[([^\]\n]{0,500})\]\([^)\s]{0,2000}\)")
+_LINK = re.compile(r"\[([^\]\n]{0,500})\]\((?:[^()\s]|\([^()\s]{0,200}\)){0,2000}\)")
+_TAG = re.compile(r"<[^<>\n]{0,300}>")
+_MARKERS = re.compile(r"^(?:[#>]+\s*|[-*+]\s+|[•●◦▪]\s*|\d{1,3}[.)]\s+)+")
+_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
+_SYMBOLS = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200b-\u200d]")
+_SPACE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
+_SPACES = re.compile(r"\s+")
+_TRANSLATE = str.maketrans(
+    {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
+     "\u00a0": " ", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
+)  # fmt: skip
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+\S")
+_BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)[^*_\n]{2,200}(?:\*\*|__)\s*$")
+_INDENT = re.compile(r"^[ \t]*")
+_SETEXT = re.compile(r"^\s{0,3}(?:={3,}|-{3,})\s*$")
+_WORD = re.compile(r"\w[\w'.@/:+-]*\w|\w|[^\w\s]")
+PAIR_THRESHOLD = 0.5
+MOVED_PAIRS = 400  # residual lines compared across hunks at most (lines moved and edited)
+
+
+def normalise(text: str) -> str:
+    """Hyphen, quote and space variants folded, so patterns see one form. Keeps offsets."""
+    return text.translate(_TRANSLATE)
+
+
+def core(line: str) -> str:
+    """The words of a line without its formatting: what a reader would read aloud."""
+    text = _ESCAPE.sub(r"\1", normalise(line).strip())
+    text = _LINK.sub(r"\1", _IMAGE.sub(r"\1", text))
+    text = _TAG.sub(" ", text)
+    text = _MARKERS.sub("", text.strip())
+    text = _SYMBOLS.sub("", _EMPHASIS.sub("", text))
+    text = _SPACE_PUNCT.sub(r"\1", _SPACES.sub(" ", text))
+    return text.strip(" |") if text.startswith("|") and text.count("|") == 1 else text.strip()
+
+
+def loose(text: str) -> str:
+    """`core` without case and without punctuation that is not inside a word."""
+    return _SPACES.sub(
+        " ", re.sub(r"(?<![\w])[^\w\s]+|[^\w\s]+(?![\w])", " ", text.lower())
+    ).strip()
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence: a stop followed by space and a capital ends one."""
+    spans, start = [], 0
+    for match in p.SENTENCE_END.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b].strip() for a, b in sentence_spans(text)]
+
+
+@lru_cache(maxsize=4096)
+def words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text))
+
+
+def similarity(a: str, b: str) -> float:
+    left, right = words(a), words(b)
+    matcher = SequenceMatcher(None, left, right, autojunk=False)
+    if matcher.real_quick_ratio() < PAIR_THRESHOLD or matcher.quick_ratio() < PAIR_THRESHOLD:
+        return 0.0
+    return matcher.ratio()
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str  # the line exactly as stored
+    number: int  # 1-based line number in its text
+    trail: tuple[str, ...]  # cores of the headings above, outermost first
+    heading: int  # heading level (1-6; 7 for a line that is all bold), 0 if not a heading
+    depth: int  # list nesting: indentation in steps of two spaces
+    table: bool  # a table row
+
+    @cached_property
+    def core(self) -> str:
+        return core(self.text)
+
+    @property
+    def section(self) -> str | None:
+        return self.trail[-1] if self.trail else None
+
+    @property
+    def list_item(self) -> bool:
+        return bool(re.match(r"^\s*(?:[-*+•]\s*|\d{1,3}[.)]\s+)\S", self.text))
+
+
+@dataclass(frozen=True)
+class Pair:
+    old: Line
+    new: Line
+
+
+@dataclass
+class Context:
+    watch: Watch
+    at: datetime
+    old_text: str
+    new_text: str
+    old_lines: tuple[Line, ...]
+    new_lines: tuple[Line, ...]
+    added: tuple[Line, ...]  # new lines with no counterpart in the old text
+    removed: tuple[Line, ...]  # old lines with no counterpart in the new text
+    changed: tuple[Pair, ...]  # an old line and the new line it became
+    reformatted: tuple[Pair, ...]  # same words, other formatting
+    moved: int  # lines that only changed place
+    memo: dict[str, Any] = field(default_factory=dict)  # derived values rules share
+
+    @property
+    def kind(self) -> str:
+        return self.watch.kind
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.reformatted or self.moved)
+
+
+def _heading_level(text: str) -> int:
+    if text.lstrip(" ")[:1] not in ("#", "*", "_"):
+        return 0
+    match = _HEADING.match(text)
+    if match:
+        return len(match.group(1))
+    return 7 if _BOLD_LINE.match(text) else 0
+
+
+def parse_lines(text: str) -> tuple[Line, ...]:
+    """Non-blank lines with their headings; a leading `---` front-matter block gives the title."""
+    lines: list[Line] = []
+    stack: list[tuple[int, str]] = []
+    raw = [line.removesuffix("\r") for line in text.split("\n")]
+    setext = {n for n in range(1, len(raw)) if _SETEXT.match(raw[n]) and raw[n - 1].strip()}
+    front = bool(raw) and raw[0].strip() == "---"
+    for number, line in enumerate(raw, start=1):
+        if front:
+            if number > 1 and line.strip() == "---":
+                front = False
+                continue
+            if not line.startswith("title:"):
+                continue
+        stripped = line.strip()
+        if not stripped or p.SEPARATOR_ROW.match(stripped) and "-" in stripped:
+            continue
+        if number - 1 in setext:
+            continue  # the underline of a setext heading
+        level = 1 if front else 2 if number in setext else _heading_level(line)
+        indent = len(_INDENT.match(line).group(0).expandtabs(4))  # type: ignore[union-attr]
+        trail = tuple(name for _, name in stack)
+        item = Line(line, number, trail, level, indent // 2, stripped.startswith("|"))
+        if front:
+            item.__dict__["core"] = core(line.removeprefix("title:"))
+        lines.append(item)
+        if level:
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, item.core))
+    return tuple(lines)
+
+
+def _cancel(
+    old: list[Line], new: list[Line], key: Any
+) -> tuple[list[Line], list[Line], list[Pair]]:
+    """Take out lines whose key appears on both sides; returns what is left and the matches."""
+    pool: dict[str, list[Line]] = defaultdict(list)
+    for line in new:
+        pool[key(line)].append(line)
+    left_old, matched = [], []
+    for line in old:
+        candidates = pool.get(key(line))
+        if candidates:
+            matched.append(Pair(line, candidates.pop(0)))
+        else:
+            left_old.append(line)
+    taken = {id(pair.new) for pair in matched}
+    return left_old, [line for line in new if id(line) not in taken], matched
+
+
+def _pair_up(removed: list[Line], added: list[Line], window: int = 12) -> list[Pair]:
+    """Greedy best-first pairing of residual lines that read alike, near each other in order."""
+    candidates: list[tuple[float, int, int]] = []
+    for i, old in enumerate(removed):
+        centre = i * len(added) // max(1, len(removed))
+        for j in range(max(0, centre - window), min(len(added), centre + window + 1)):
+            if old.table != added[j].table:
+                continue
+            score = similarity(old.core, added[j].core)
+            if score >= PAIR_THRESHOLD:
+                candidates.append((score, i, j))
+    candidates.sort(key=lambda item: (-item[0], item[1], item[2]))
+    used_old: set[int] = set()
+    used_new: set[int] = set()
+    pairs = []
+    for _, i, j in candidates:
+        if i in used_old or j in used_new:
+            continue
+        used_old.add(i)
+        used_new.add(j)
+        pairs.append(Pair(removed[i], added[j]))
+    return pairs
+
+
+def _renamed_heading(removed: list[Line], added: list[Line]) -> list[Pair]:
+    """One heading replaced by one heading of the same level in one place: a rename."""
+    old = [line for line in removed if line.heading]
+    new = [line for line in added if line.heading]
+    if len(old) == len(new) == 1 and old[0].heading == new[0].heading:
+        if old[0].trail == new[0].trail:
+            return [Pair(old[0], new[0])]
+    return []
+
+
+def _by_hunk(diff: TextDiff, removed: list[Line], added: list[Line]) -> list[Pair]:
+    """Pair lines inside each hunk, then lines that moved and changed across hunks."""
+    old_hunk: dict[int, int] = {}
+    new_hunk: dict[int, int] = {}
+    for index, hunk in enumerate(diff.hunks):
+        old_hunk.update(
+            dict.fromkeys(range(hunk.old_start, hunk.old_start + len(hunk.removed)), index)
+        )
+        new_hunk.update(
+            dict.fromkeys(range(hunk.new_start, hunk.new_start + len(hunk.added)), index)
+        )
+    groups: dict[int, tuple[list[Line], list[Line]]] = {}
+    for line in removed:
+        groups.setdefault(old_hunk.get(line.number, -1), ([], []))[0].append(line)
+    for line in added:
+        groups.setdefault(new_hunk.get(line.number, -1), ([], []))[1].append(line)
+    pairs = [pair for old, new in groups.values() if old and new for pair in _pair_up(old, new)]
+    paired = {id(pair.old) for pair in pairs} | {id(pair.new) for pair in pairs}
+    rest_old = [line for line in removed if id(line) not in paired]
+    rest_new = [line for line in added if id(line) not in paired]
+    if rest_old and rest_new and len(rest_old) * len(rest_new) <= MOVED_PAIRS:
+        pairs += _pair_up(rest_old, rest_new, window=len(rest_new))
+    paired = {id(pair.old) for pair in pairs} | {id(pair.new) for pair in pairs}
+    for old, new in groups.values():
+        rest_old = [line for line in old if id(line) not in paired]
+        rest_new = [line for line in new if id(line) not in paired]
+        pairs += _renamed_heading(rest_old, rest_new)
+    return sorted(pairs, key=lambda pair: pair.new.number)
+
+
+def build_context(
+    diff: TextDiff, old_text: str, new_text: str, watch: Watch, *, at: datetime
+) -> Context:
+    old_lines, new_lines = parse_lines(old_text), parse_lines(new_text)
+    old_count = Counter(line.text for line in old_lines)
+    new_count = Counter(line.text for line in new_lines)
+    gone, came = old_count - new_count, new_count - old_count
+    removed = [line for line in old_lines if gone[line.text] > 0 and _take(gone, line.text)]
+    added = [line for line in new_lines if came[line.text] > 0 and _take(came, line.text)]
+    moved = _moves(diff, old_lines, new_lines)
+    markup = [line for line in (*removed, *added) if not line.core and not line.table]
+    removed = [line for line in removed if line.core or line.table]
+    added = [line for line in added if line.core or line.table]
+    removed, added, reformatted = _cancel(removed, added, lambda line: line.core)
+    moved += len(markup)
+    pairs = _by_hunk(diff, removed, added) if diff.hunks else _pair_up(removed, added)
+    paired_old = {id(pair.old) for pair in pairs}
+    paired_new = {id(pair.new) for pair in pairs}
+    return Context(
+        watch=watch,
+        at=at,
+        old_text=old_text,
+        new_text=new_text,
+        old_lines=old_lines,
+        new_lines=new_lines,
+        added=tuple(line for line in added if id(line) not in paired_new),
+        removed=tuple(line for line in removed if id(line) not in paired_old),
+        changed=tuple(pairs),
+        reformatted=tuple(reformatted),
+        moved=moved,
+    )
+
+
+def _take(counter: Counter[str], key: str) -> bool:
+    counter[key] -= 1
+    return True
+
+
+def _moves(diff: TextDiff, old_lines: tuple[Line, ...], new_lines: tuple[Line, ...]) -> int:
+    """How many lines only changed place: removed in one hunk and added back in another."""
+    if diff.hunks:
+        gone = Counter(line for hunk in diff.hunks for line in hunk.removed if line.strip())
+        came = Counter(line for hunk in diff.hunks for line in hunk.added if line.strip())
+        return sum((gone & came).values())
+    new_set = {line.text for line in new_lines}
+    old_set = {line.text for line in old_lines}
+    old_order = [line.text for line in old_lines if line.text in new_set]
+    new_order = [line.text for line in new_lines if line.text in old_set]
+    return int(old_order != new_order)

@@ -1,0 +1,175 @@
+"""Noise and cosmetics.
+
+Noise is a change in tokens that differ on every request (nonces, hashes, cache-busting and
+tracking parameters, request ids): such a change is not recorded at all. Cosmetic is a change a
+reader would not call a change: whitespace, punctuation, case, typo-level edits, formatting
+(heading level, bold, list markers, indentation), link targets and navigation, a repeated label,
+a date written another way, an age counter ticking on, scraper metadata."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from difflib import SequenceMatcher
+
+from monitor import patterns as p
+from monitor.classify.context import Context, Line, Pair, loose, normalise, words
+from monitor.classify.dates import same_dates_rewritten
+from monitor.models import Finding
+
+_LINKS_ONLY_NAV = 2
+
+
+def _mask(text: str) -> str:
+    for pattern in p.VOLATILE:
+        text = pattern.sub("\x00", text)
+    return p.LONG_TOKEN.sub(_long_token, text)
+
+
+def _long_token(match: object) -> str:
+    token = match.group(0)  # type: ignore[attr-defined]
+    mixed = (
+        any(c.isdigit() for c in token)
+        and any(c.isupper() for c in token)
+        and any(c.islower() for c in token)
+    )
+    return "\x00" if mixed else token
+
+
+def is_noise(ctx: Context) -> bool:
+    """Nothing changed but volatile tokens (or nothing changed at all)."""
+    if ctx.old_text == ctx.new_text:
+        return True
+    if ctx.empty:  # only blank lines changed, or volatile tokens on them
+        return _mask(ctx.old_text) == _mask(ctx.new_text)
+    if ctx.moved:
+        return False
+    old = [line.text for line in ctx.removed] + [pair.old.text for pair in ctx.changed]
+    new = [line.text for line in ctx.added] + [pair.new.text for pair in ctx.changed]
+    old += [pair.old.text for pair in ctx.reformatted]
+    new += [pair.new.text for pair in ctx.reformatted]
+    return Counter(_mask(text) for text in old) == Counter(_mask(text) for text in new)
+
+
+def _typo(old: str, new: str) -> bool:
+    if not (old.isalpha() and new.isalpha()) or min(len(old), len(new)) < 4:
+        return False
+    return SequenceMatcher(None, old.lower(), new.lower()).ratio() >= 0.8
+
+
+def _filler(tokens: Sequence[str]) -> bool:
+    return all(t.lower() in p.FILLER_WORDS or not any(c.isalnum() for c in t) for t in tokens)
+
+
+def typo_level(old: str, new: str) -> bool:
+    """Every word-level edit is a typo fix, a filler word or punctuation."""
+    a, b = words(old), words(new)
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    edits = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    if not edits:
+        return True
+    for tag, i1, i2, j1, j2 in edits:
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            if all(
+                _typo(x, y) or x.lower() == y.lower()
+                for x, y in zip(a[i1:i2], b[j1:j2], strict=True)
+            ):
+                continue
+        if tag in ("insert", "delete", "replace") and _filler(a[i1:i2]) and _filler(b[j1:j2]):
+            continue
+        return False
+    return True
+
+
+def _age_tick(pair: Pair) -> bool:
+    old = [m for m in p.RELATIVE_AGE.finditer(pair.old.core)]
+    new = [m for m in p.RELATIVE_AGE.finditer(pair.new.core)]
+    if not old or len(old) != len(new):
+        return False
+    if p.RELATIVE_AGE.sub("", pair.old.core) != p.RELATIVE_AGE.sub("", pair.new.core):
+        return False
+    from monitor.classify.versions import markers
+
+    for a, b in zip(markers(pair.old.text), markers(pair.new.text), strict=False):
+        if a.kind == b.kind == "age" and int(b.value) < int(a.value):
+            return False  # the counter reset: a new version, not a tick
+    return True
+
+
+def pair_reason(pair: Pair) -> str | None:
+    """Why a changed line is only cosmetic, or None when it is not."""
+    old, new = pair.old, pair.new
+    if p.SCRAPER_FIELDS.match(old.text) and p.SCRAPER_FIELDS.match(new.text):
+        return "scraper metadata"
+    if loose(old.core) == loose(new.core):
+        return "punctuation or case"
+    if same_dates_rewritten(pair):
+        return "date format"
+    if _age_tick(pair):
+        return "age counter ticked"
+    if typo_level(old.core, new.core):
+        return "typo-level edit"
+    if _link_text_only(old, new):
+        return "link text"
+    return None
+
+
+def _link_text_only(old: Line, new: Line) -> bool:
+    """A line that is nothing but a link (a button, a nav item) whose text changed."""
+    from monitor.classify.entries import _LINK
+
+    a, b = list(_LINK.finditer(old.text)), list(_LINK.finditer(new.text))
+    if len(a) != 1 or len(a) != len(b) or a[0].group(2) != b[0].group(2):
+        return False
+    return not _LINK.sub("", old.text).strip(" -*|") and not _LINK.sub("", new.text).strip(" -*|")
+
+
+def line_reason(ctx: Context, line: Line, other_text: str) -> str | None:
+    """Why an added or removed line is only cosmetic: navigation, a repeated label, metadata."""
+    from monitor.classify.entries import _LINK
+
+    if p.SCRAPER_FIELDS.match(line.text):
+        return "scraper metadata"
+    links = _LINK.findall(line.text)
+    rest = normalise(_LINK.sub("", line.text)).strip(" -*|>/·»›")
+    if links and not rest and ctx.kind != "index":
+        return "navigation links"
+    if len(links) >= _LINKS_ONLY_NAV and p.BREADCRUMB_WORDS.search(line.text):
+        return "breadcrumbs"
+    if len(line.core.split()) <= 3 and line.core in other_text and not line.heading:
+        return "repeated label"
+    return None
+
+
+def reasons(ctx: Context) -> list[str]:
+    """Every cosmetic reason the change shows, for the label's finding."""
+    found = []
+    if ctx.reformatted:
+        found.append("formatting")
+    if ctx.moved:
+        found.append("order")
+    for pair in ctx.changed:
+        reason = pair_reason(pair)
+        found.append(reason or "wording")
+    for line in (*ctx.added, *ctx.removed):
+        other = ctx.old_text if line in ctx.added else ctx.new_text
+        found.append(line_reason(ctx, line, other) or "lines")
+    return list(dict.fromkeys(found))
+
+
+def cosmetic_finding(ctx: Context) -> Finding:
+    why = reasons(ctx) or ["whitespace"]
+    fragment = ""
+    if ctx.changed:
+        fragment = ctx.changed[0].new.text
+    elif ctx.reformatted:
+        fragment = ctx.reformatted[0].new.text
+    elif ctx.added:
+        fragment = ctx.added[0].text
+    return Finding(
+        rule="cosmetic." + why[0].replace(" ", "_"),
+        label="cosmetic",
+        reason=" and ".join(why[:3]) + " only",
+        fragment=fragment[:300],
+        facts=({"kind": "cosmetic", "summary": ", ".join(why)},),
+    )

@@ -1,0 +1,113 @@
+"""Dates in the forms pages write them, read into ISO strings with their qualifiers, and the rule
+that labels a change where only dates moved (`date_change`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from monitor import patterns as p
+from monitor.classify.context import Pair
+
+
+@dataclass(frozen=True)
+class DateHit:
+    iso: str  # "2026-04-27"
+    start: int
+    end: int
+    text: str  # as written
+    qualifier: str | None = None
+    region: str | None = None
+
+
+def _iso(year: str, month: str | int, day: str) -> str | None:
+    month_no = month if isinstance(month, int) else p.MONTHS.get(month.lower().rstrip("."))
+    if month_no is None:
+        try:
+            month_no = int(month)
+        except ValueError:
+            return None
+    try:
+        return date(int(year), month_no, int(day)).isoformat()
+    except ValueError:
+        return None
+
+
+def _qualifier(text: str, start: int, end: int) -> tuple[str | None, str | None]:
+    before, after = text[max(0, start - 24) : start], text[end : end + 40]
+    for name, pattern in p.QUALIFIERS_AFTER.items():
+        match = pattern.search(after)
+        if match:
+            if name == "region":
+                return None, match.group("region")
+            return name, None
+    for name, pattern in p.QUALIFIERS_BEFORE.items():
+        if pattern.search(before):
+            return name, None
+    return None, None
+
+
+def find_dates(text: str) -> list[DateHit]:
+    """Every date in `text`, in order, overlaps resolved in favour of the earliest match."""
+    hits: list[DateHit] = []
+    for pattern in p.DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            iso = _iso(match.group("year"), match.group("month"), match.group("day"))
+            if iso is None:
+                continue
+            qualifier, region = _qualifier(text, match.start(), match.end())
+            hits.append(DateHit(iso, match.start(), match.end(), match.group(0), qualifier, region))
+    hits.sort(key=lambda hit: (hit.start, -hit.end))
+    kept: list[DateHit] = []
+    for hit in hits:
+        if not kept or hit.start >= kept[-1].end:
+            kept.append(hit)
+    return kept
+
+
+def first_date(text: str) -> DateHit | None:
+    found = find_dates(text)
+    return found[0] if found else None
+
+
+def mask_dates(text: str) -> str:
+    """`text` with every date (and time of day) replaced by a placeholder."""
+    out, last = [], 0
+    for hit in find_dates(text):
+        out.append(text[last : hit.start])
+        out.append("\x00date\x00")
+        last = hit.end
+    out.append(text[last:])
+    return p.TIME_OF_DAY.sub("\x00time\x00", "".join(out))
+
+
+def is_date_line(text: str) -> bool:
+    """A line that is nothing but a date, e.g. a release-notes heading "## July 21, 2026"."""
+    hit = first_date(text)
+    return hit is not None and not re.sub(r"[\W\d_]+", "", mask_dates(text).replace("date", ""))
+
+
+def only_dates_differ(pair: Pair) -> bool:
+    """True when the two lines differ, and only in their dates (not in how a date is written)."""
+    old, new = pair.old.core, pair.new.core
+    if mask_dates(old) != mask_dates(new):
+        return False
+    return [h.iso for h in find_dates(old)] != [h.iso for h in find_dates(new)]
+
+
+def same_dates_rewritten(pair: Pair) -> bool:
+    """True when the lines differ only in how their (equal) dates are written."""
+    old, new = pair.old.core, pair.new.core
+    if old == new or mask_dates(old) != mask_dates(new):
+        return False
+    return [h.iso for h in find_dates(old)] == [h.iso for h in find_dates(new)]
+
+
+def moved_dates(pair: Pair) -> list[tuple[str, str]]:
+    """(old ISO, new ISO) for each date that changed between the two lines, in order."""
+    old = [h.iso for h in find_dates(pair.old.core)]
+    new = [h.iso for h in find_dates(pair.new.core)]
+    if len(old) != len(new):
+        return [(a, b) for a, b in zip(old, new, strict=False) if a != b]
+    return [(a, b) for a, b in zip(old, new, strict=True) if a != b]

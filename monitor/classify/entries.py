@@ -1,0 +1,178 @@
+"""`new_entry` / `entry_removed`: items added to or removed from an index page (headings, top-level
+list items, link lines), a feed (JSON records, RSS items), or a comparison table (a column).
+Lines that only moved are set aside before this rule runs, so a reorder is never an entry."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from monitor.classify import facts as f
+from monitor.classify.context import Context, Line
+from monitor.classify.dates import is_date_line
+from monitor.classify.lifecycle_rows import row_changes
+from monitor.classify.names import find_models
+from monitor.classify.records import record_changes
+from monitor.classify.tables import header_models, table_changes
+from monitor.models import Finding, TextDiff
+
+_LINK = re.compile(r"\[([^\]\n]{1,500})\]\(([^)\s]{1,2000})\)")
+_LINK_LINE = re.compile(r"^\s*(?:[-*+]\s+|\d{1,3}[.)]\s+)?\[[^\]\n]{1,500}\]\([^)\s]{1,2000}\)")
+TITLE_LENGTH = 120
+
+
+def _is_item(line: Line) -> bool:
+    return (
+        bool(line.heading)
+        or (line.depth == 0 and line.list_item)
+        or bool(_LINK_LINE.match(line.text))
+    )
+
+
+def _entry(ctx: Context, line: Line, lines: list[Line], index: int, sign: str) -> dict[str, Any]:
+    title = line.core
+    if line.heading and is_date_line(line.core):
+        # a dated heading: name the entry by its first item ("July 21, 2026: …")
+        following = [later for later in lines[index + 1 :] if later.trail[-1:] == (line.core,)]
+        if following:
+            title = f"{line.core}: {following[0].core}"
+    link = _LINK.search(line.text)
+    kind = "new_entry" if sign == "+" else "entry_removed"
+    field = "title" if sign == "+" else "item"
+    return f.fact(
+        kind,
+        **{field: title[:TITLE_LENGTH]},
+        url=link.group(2) if link else None,
+        date=f.section_date((*line.trail, line.core)),
+    )
+
+
+def entry_lines(ctx: Context, lines: tuple[Line, ...]) -> tuple[list[Line], set[int]]:
+    """The lines that start an entry, and every line number that belongs to one (its body)."""
+    if ctx.kind != "index":
+        return [], set()
+    starts: list[Line] = []
+    covered: set[int] = set()
+    numbers = {line.number for line in lines}
+    headings = {line.core for line in lines if line.heading}
+    for line in lines:
+        parent_added = any(h in headings for h in line.trail)
+        if line.table:
+            if parent_added:
+                covered.add(line.number)
+            continue
+        if _is_item(line) and not (parent_added and not line.heading):
+            if line.heading and is_date_line(line.core) and _has_sub_heading(line, lines):
+                covered.add(line.number)
+                continue
+            starts.append(line)
+        if _is_item(line) or parent_added:
+            covered.add(line.number)
+    return starts, covered & numbers
+
+
+def _has_sub_heading(line: Line, lines: tuple[Line, ...]) -> bool:
+    return any(other.heading and other.trail[-1:] == (line.core,) for other in lines)
+
+
+def rule_entries(diff: TextDiff, ctx: Context) -> list[Finding]:
+    found: list[Finding] = []
+    for lines, sign in ((ctx.added, "+"), (ctx.removed, "-")):
+        starts, _ = entry_lines(ctx, lines)
+        for index, line in enumerate(starts):
+            fact = _entry(ctx, line, list(lines), list(lines).index(line), sign)
+            label = "new_entry" if sign == "+" else "entry_removed"
+            title = fact.get("title") or fact.get("item")
+            found.append(
+                Finding(
+                    f"entries.{label}",
+                    label,
+                    f"{sign} {title}",
+                    line.text,
+                    None if sign == "+" else title,
+                    title if sign == "+" else None,
+                    (fact,),
+                )
+            )
+            del index
+    found += _feed_entries(ctx)
+    found += _table_entries(ctx)
+    return found
+
+
+def _feed_entries(ctx: Context) -> list[Finding]:
+    if record_changes(ctx) is None:
+        return []
+    found = []
+    for change in row_changes(ctx):
+        if change.kind == "changed":
+            continue
+        cells = change.new or change.old or {}
+        title = cells.get("title") or cells.get("model") or next(iter(cells.values()), "")
+        if change.kind == "added":
+            fact = f.fact("new_entry", title=title[:TITLE_LENGTH], url=cells.get("link"))
+            found.append(
+                Finding(
+                    "entries.record_added", "new_entry", f"+ {title}", title, None, title, (fact,)
+                )
+            )
+        else:
+            fact = f.fact("entry_removed", item=title[:TITLE_LENGTH])
+            found.append(
+                Finding(
+                    "entries.record_removed",
+                    "entry_removed",
+                    f"- {title}",
+                    title,
+                    title,
+                    None,
+                    (fact,),
+                )
+            )
+    return found
+
+
+def _table_entries(ctx: Context) -> list[Finding]:
+    found = []
+    inside_new, inside_old = entry_lines(ctx, ctx.added)[1], entry_lines(ctx, ctx.removed)[1]
+    still_listed = header_models(ctx, "new")
+    for change in table_changes(ctx):
+        for header in change.removed_columns:
+            models = [hit.id for hit in find_models(header)]
+            if not header or (models and all(m in still_listed for m in models)):
+                continue  # the column moved to another table, or was renamed
+            fact = f.fact("entry_removed", item=f"{header} (table column)")
+            head = change.old.head.text if change.old else header
+            found.append(
+                Finding(
+                    "entries.column_removed",
+                    "entry_removed",
+                    f"- column {header!r}",
+                    head,
+                    header,
+                    None,
+                    (fact,),
+                )
+            )
+        if ctx.kind != "index":
+            continue
+        for row in change.rows:
+            line = row.new_line if row.kind == "added" else row.old_line
+            inside = inside_new if row.kind == "added" else inside_old
+            if row.kind == "changed" or line is None or line.number in inside:
+                continue
+            label = "new_entry" if row.kind == "added" else "entry_removed"
+            key = "title" if row.kind == "added" else "item"
+            fact = f.fact(label, **{key: line.core[:TITLE_LENGTH]})
+            found.append(
+                Finding(
+                    f"entries.row_{row.kind}",
+                    label,
+                    line.core[:TITLE_LENGTH],
+                    line.text,
+                    None,
+                    None,
+                    (fact,),
+                )
+            )
+    return found

@@ -1,0 +1,147 @@
+"""Building facts: lifecycle states, surfaces, replacements, and the fact dicts themselves, with
+dates as ISO strings and empty fields left out. Shared by the lifecycle rules."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from monitor import patterns as p
+from monitor.classify.context import Context, core
+from monitor.classify.dates import DateHit, find_dates
+from monitor.classify.names import find_models, provider_of
+
+_EMPTY = re.compile(r"^\W*(?:tbd|tba|n/?a|none|unknown|-+|—|–)?\W*$", re.I)
+_PLATFORMS = {
+    "openai": ("openai", "api"),
+    "anthropic": ("anthropic", "api"),
+    "gemini": ("google", "api"),
+    "google": ("google", "api"),
+    "vertex ai": (None, "vertex"),
+    "vertex": (None, "vertex"),
+    "bedrock": (None, "bedrock"),
+    "aws bedrock": (None, "bedrock"),
+    "azure": (None, "azure"),
+    "azure openai": ("openai", "azure"),
+}
+_HOST_SURFACES = {
+    "aws.amazon.com": "bedrock",
+    "cloud.google.com": "vertex",
+    "azure.com": "azure",
+    "microsoft.com": "azure",
+    "chatgpt.com": "chatgpt",
+}
+
+
+def state(value: str | None) -> str | None:
+    """ "Deprecated", "🟡 legacy", "Retired (all regions)" → deprecated, legacy, retired."""
+    if not value:
+        return None
+    text = core(value).lower().strip(" .*")
+    if text in p.LIFECYCLE_STATES:
+        return p.LIFECYCLE_STATES[text]
+    for word, name in sorted(p.LIFECYCLE_STATES.items(), key=lambda item: -len(item[0])):
+        if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text):
+            return name
+    return None
+
+
+def blank(value: str | None) -> bool:
+    return value is None or bool(_EMPTY.match(core(value)))
+
+
+def date_of(value: str | None) -> DateHit | None:
+    if blank(value):
+        return None
+    found = find_dates(value or "")
+    return found[0] if found else None
+
+
+def replacement(value: str | None) -> str | None:
+    """The replacement a cell or phrase names: model ids joined with " or ", else its text."""
+    if blank(value):
+        return None
+    ids = list(dict.fromkeys(hit.id for hit in find_models(value or "")))
+    if ids:
+        return " or ".join(ids)
+    text = core(value or "")
+    return text[:80] or None
+
+
+def surface_in(text: str) -> str | None:
+    """The surface a sentence names, the consumer app first (a ChatGPT notice also says API)."""
+    for name, pattern in p.SURFACES.items():
+        if pattern.search(text):
+            return name
+    return None
+
+
+def platform(value: str | None) -> tuple[str | None, str | None]:
+    """A feed's provider field → (maker, surface): "Bedrock" → (None, bedrock)."""
+    if not value:
+        return None, None
+    return _PLATFORMS.get(core(value).lower(), (core(value).lower() or None, "api"))
+
+
+def default_surface(ctx: Context) -> str:
+    host = (urlsplit(ctx.watch.url).hostname or "").lower()
+    for suffix, name in _HOST_SURFACES.items():
+        if host == suffix or host.endswith("." + suffix):
+            return name
+    return "api"
+
+
+def fact(kind: str, **fields: Any) -> dict[str, Any]:
+    """A fact dict with empty fields dropped and keys in a stable order."""
+    out: dict[str, Any] = {"kind": kind}
+    for key, value in fields.items():
+        if value not in (None, "", (), []):
+            out[key] = value
+    return out
+
+
+def retirement(
+    ctx: Context,
+    model: str,
+    event: str,
+    *,
+    shutdown: DateHit | None = None,
+    announced: str | None = None,
+    replacement_of: str | None = None,
+    surface: str | None = None,
+    provider: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return fact(
+        "retirement",
+        model=model,
+        event=event,
+        provider=provider or provider_of(model) or ctx.watch.provider,
+        surface=surface or default_surface(ctx),
+        announced=announced,
+        shutdown_date=shutdown.iso if shutdown else None,
+        qualifier=shutdown.qualifier if shutdown else None,
+        region=shutdown.region if shutdown else None,
+        replacement=replacement_of,
+        **extra,
+    )
+
+
+def launch(ctx: Context, model: str, **extra: Any) -> dict[str, Any]:
+    return fact(
+        "launch",
+        model=model,
+        provider=extra.pop("provider", None) or provider_of(model) or ctx.watch.provider,
+        surface=extra.pop("surface", None) or default_surface(ctx),
+        **extra,
+    )
+
+
+def section_date(trail: tuple[str, ...]) -> str | None:
+    """The date of the nearest dated heading above a line (release notes are dated that way)."""
+    for heading in reversed(trail):
+        found = find_dates(heading)
+        if found:
+            return found[0].iso
+    return None

@@ -1,0 +1,324 @@
+"""Lifecycle facts from prose: retirement notices, moved shutdown dates and launches.
+
+Added lines are read in blocks (the lines added under one heading). A sentence with a retirement
+word names the models retiring; the models after "recommend upgrading to", "migrate to", "use …
+instead" are replacements, not retirements. A sentence without a model takes the models listed
+right after it ("The following endpoints are deprecated:" then a list). The shutdown date is the
+sentence's date, else a "before/on <date>" elsewhere in the block, else, for a retirement that
+already happened, the date of the dated heading above ("### January 5, 2026")."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from monitor import patterns as p
+from monitor.classify import facts as f
+from monitor.classify.context import Context, Line, Pair, sentences
+from monitor.classify.dates import DateHit, find_dates, moved_dates
+from monitor.classify.lifecycle_rows import row_changes
+from monitor.classify.names import find_models, old_model_ids
+from monitor.classify.records import record_changes
+from monitor.models import Finding, TextDiff
+
+_DEPRECATED_AS_OF = re.compile(r"(?:deprecated|deprecation)\s+(?:as of|on|since)\s*$", re.I)
+_SHUTDOWN_CUE = re.compile(
+    r"(?:\bon|\bbefore|\bafter|\buntil|\bby|\bfor|\bfrom|\bthrough|\bthan|retire\w*|shut\s*down"
+    r"|\bas of)\W*$|(?:をもって|に|まで)\s*$",
+    re.I,
+)
+_RESPECTIVELY = re.compile(r"\brespectively\b", re.I)
+
+
+@dataclass(frozen=True)
+class Block:
+    lines: tuple[Line, ...]
+
+    @property
+    def trail(self) -> tuple[str, ...]:
+        """The headings above the block, its own first heading included."""
+        first = self.lines[0]
+        return (*first.trail, first.core) if first.heading else first.trail
+
+
+def prose_lines(ctx: Context, lines: tuple[Line, ...]) -> list[Line]:
+    """Lines that are prose (not table rows, not feed records)."""
+    records = record_changes(ctx)
+    covered = records[2] if records else frozenset()
+    return [line for line in lines if not line.table and line.number not in covered]
+
+
+def blocks(lines: list[Line]) -> list[Block]:
+    out: list[list[Line]] = []
+    for line in lines:
+        if out and (line.trail == out[-1][-1].trail or line.heading == 0 and out[-1][-1].heading):
+            out[-1].append(line)
+        else:
+            out.append([line])
+    return [Block(tuple(group)) for group in out]
+
+
+def split_replacements(sentence: str) -> tuple[list[str], list[str]]:
+    """(models retiring, models named as replacements) in one sentence."""
+    cue = p.REPLACEMENT_WORDS.search(sentence)
+    hits = find_models(sentence)
+    if cue is None:
+        return [h.id for h in hits], []
+    before = [h.id for h in hits if h.end <= cue.start()]
+    after = [h.id for h in hits if h.start >= cue.start()]
+    return before, after
+
+
+def _shutdown(sentence: str) -> tuple[DateHit | None, str | None]:
+    """(shutdown date, deprecation date) of one sentence."""
+    shutdown, deprecated = None, None
+    for hit in find_dates(sentence):
+        before = sentence[max(0, hit.start - 30) : hit.start]
+        if _DEPRECATED_AS_OF.search(before):
+            deprecated = deprecated or hit.iso
+        elif shutdown is None and (_SHUTDOWN_CUE.search(before) or p.RETIRE_WORDS.search(sentence)):
+            shutdown = hit
+    return shutdown, deprecated
+
+
+def _listed_models(block: Block, after: int) -> list[str]:
+    """Models in the list items or table rows right after line index `after` of a block."""
+    ids: list[str] = []
+    for line in block.lines[after + 1 :]:
+        if not (line.list_item or line.table):
+            break
+        ids += [h.id for h in find_models(line.text) if h.id not in ids][:1]
+    return ids
+
+
+def _replacements(block: Block) -> list[str]:
+    out: list[str] = []
+    for line in block.lines:
+        for sentence in sentences(line.core):
+            _, after = split_replacements(sentence)
+            if after and (p.REPLACEMENT_WORDS.search(sentence) or p.INSTEAD.search(sentence)):
+                out += after
+        if line.table:
+            cells = [c.strip() for c in line.core.strip("|").split("|")]
+            if len(cells) >= 2:
+                out += [h.id for h in find_models(cells[-1])]
+    return out
+
+
+def _block_findings(ctx: Context, block: Block) -> list[Finding]:
+    found: list[Finding] = []
+    announced = f.section_date(block.trail) or ctx.at.date().isoformat()
+    block_text = " ".join(line.core for line in block.lines)
+    replacements = _replacements(block)
+    continues = bool(p.API_CONTINUES.search(block_text))
+    later_dates = [
+        hit
+        for line in block.lines
+        if not line.heading
+        for sentence in sentences(line.core)
+        for hit in [_shutdown(sentence)[0]]
+        if hit
+    ]
+    seen: set[str] = set()
+    for index, line in enumerate(block.lines):
+        for sentence in sentences(line.core):
+            if len(sentence.split()) < 3 or not p.RETIRE_WORDS.search(sentence):
+                continue
+            models, _ = split_replacements(sentence)
+            models = [m for m in models if m not in replacements or m in models[:1]]
+            if not models:
+                models = _listed_models(block, index) or (
+                    [h.id for h in find_models(line.core)] if line.heading else []
+                )
+            if not models:
+                continue
+            shutdown, deprecated = _shutdown(sentence)
+            done = bool(p.RETIRED_NOW.search(sentence)) and not re.search(r"\bwill\b", sentence)
+            if shutdown is None and later_dates and not done:
+                shutdown = later_dates[0]
+            if shutdown is None and done and f.section_date(block.trail):
+                shutdown = DateHit(announced, 0, 0, announced)
+            event = "retired" if done else "deprecation_announced"
+            surface = f.surface_in(sentence) or f.surface_in(block_text)
+            mapped = _map_replacements(models, replacements, sentence + " " + block_text)
+            for model in models:
+                if model in seen:
+                    continue
+                seen.add(model)
+                extra: dict[str, Any] = {"api_continues": True} if continues else {}
+                fact = f.retirement(
+                    ctx,
+                    model,
+                    event,
+                    shutdown=shutdown,
+                    surface=surface,
+                    announced=deprecated or (announced if event != "retired" else None),
+                    replacement_of=mapped.get(model),
+                    **extra,
+                )
+                found.append(
+                    Finding(
+                        "lifecycle.prose",
+                        "model_retirement",
+                        f"{model}: {event.replace('_', ' ')}",
+                        _quote(line.text, sentence),
+                        None,
+                        fact.get("shutdown_date"),
+                        (fact,),
+                    )
+                )
+    return found
+
+
+def _map_replacements(models: list[str], replacements: list[str], text: str) -> dict[str, str]:
+    if not replacements:
+        return {}
+    if _RESPECTIVELY.search(text) and len(replacements) == len(models):
+        return dict(zip(models, replacements, strict=True))
+    return {model: " or ".join(dict.fromkeys(replacements)) for model in models}
+
+
+def _quote(line: str, sentence: str) -> str:
+    """The sentence as stored when it appears verbatim in the line, else the whole line."""
+    return sentence if sentence in line else line
+
+
+def _moved(ctx: Context, pair: Pair) -> list[Finding]:
+    """A changed line whose only change is a date, in a retirement notice: the date moved."""
+    moves = moved_dates(pair)
+    context = " ".join((*pair.new.trail[-1:], pair.new.core))
+    if not moves or not p.RETIRE_WORDS.search(context):
+        return []
+    models = [m for m in split_replacements(pair.new.core)[0]] or [
+        h.id for h in find_models(pair.new.section or "")
+    ]
+    found = []
+    old_iso, new_iso = moves[0]
+    for model in dict.fromkeys(models):
+        if new_iso < old_iso:
+            fact = f.retirement(
+                ctx,
+                model,
+                "retirement_date_moved_earlier",
+                shutdown=find_dates(pair.new.core)[0],
+                previous=old_iso,
+            )
+            label = "model_retirement"
+        else:
+            fact = f.fact(
+                "retirement_change",
+                model=model,
+                event="retirement_date_postponed",
+                **{"from": old_iso},
+                to=new_iso,
+            )
+            label = "policy_text"
+        found.append(
+            Finding(
+                "lifecycle.date_moved",
+                label,
+                f"{model}: shutdown {old_iso} → {new_iso}",
+                pair.new.text,
+                old_iso,
+                new_iso,
+                (fact,),
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Findings and the old and new line numbers they were read from."""
+
+    findings: tuple[Finding, ...]
+    old_lines: frozenset[int]
+    new_lines: frozenset[int]
+
+
+def prose_evidence(ctx: Context) -> Evidence:
+    """Retirements announced in added prose, and shutdown dates moved in changed prose."""
+    if "prose" in ctx.memo:
+        return ctx.memo["prose"]  # type: ignore[no-any-return]
+    found: list[Finding] = []
+    old: set[int] = set()
+    new: set[int] = set()
+    for block in blocks(prose_lines(ctx, ctx.added)):
+        block_found = _block_findings(ctx, block)
+        if block_found:
+            found += block_found
+            new.update(line.number for line in block.lines)
+    rows = bool(record_changes(ctx) and row_changes(ctx))
+    for pair in ctx.changed:
+        if pair.new.table or rows:
+            continue
+        if moved_dates(pair):
+            pair_found = _moved(ctx, pair)
+        elif p.RETIRE_WORDS.search(pair.new.core) and not p.RETIRE_WORDS.search(pair.old.core):
+            pair_found = _block_findings(ctx, Block((pair.new,)))
+        else:
+            continue
+        if pair_found:
+            found += pair_found
+            old.add(pair.old.number)
+            new.add(pair.new.number)
+    ctx.memo["prose"] = evidence = Evidence(tuple(found), frozenset(old), frozenset(new))
+    return evidence
+
+
+def launch_evidence(ctx: Context) -> Evidence:
+    """A model the old page never named, added in a sentence that launches something."""
+    if "launch" in ctx.memo:
+        return ctx.memo["launch"]  # type: ignore[no-any-return]
+    old_models = set(old_model_ids(ctx))
+    retiring: set[str] = set()
+    found: list[Finding] = []
+    lines: set[int] = set()
+    for block in blocks(prose_lines(ctx, ctx.added)):
+        block_text = " ".join(line.core for line in block.lines)
+        if not p.LAUNCH_WORDS.search(block_text):
+            continue
+        before = len(found)
+        for line in block.lines:
+            for sentence in sentences(line.core):
+                if p.RETIRE_WORDS.search(sentence):
+                    retiring.update(split_replacements(sentence)[0])
+                    continue
+                if not (p.LAUNCH_WORDS.search(sentence) or line.heading):
+                    continue
+                for model in dict.fromkeys(h.id for h in find_models(sentence)):
+                    if model in old_models or model in retiring:
+                        continue
+                    old_models.add(model)
+                    fact = f.launch(
+                        ctx,
+                        model,
+                        released=f.section_date(block.trail),
+                        surface=f.surface_in(sentence),
+                    )
+                    found.append(
+                        Finding(
+                            "lifecycle.launch",
+                            "model_launch",
+                            f"{model}: launched",
+                            _quote(line.text, sentence),
+                            None,
+                            model,
+                            (fact,),
+                        )
+                    )
+        if len(found) > before:
+            lines.update(line.number for line in block.lines)
+    ctx.memo["launch"] = evidence = Evidence(tuple(found), frozenset(), frozenset(lines))
+    return evidence
+
+
+def rule_prose(diff: TextDiff, ctx: Context) -> list[Finding]:
+    """Retirements announced in added prose, and shutdown dates moved in changed prose."""
+    return list(prose_evidence(ctx).findings)
+
+
+def rule_launch(diff: TextDiff, ctx: Context) -> list[Finding]:
+    """A model the old page never named, added in a sentence that launches something."""
+    return list(launch_evidence(ctx).findings)

@@ -1,0 +1,183 @@
+"""Model ids and model names in prose, normalised to the ids providers use.
+
+"GPT-4o" → gpt-4o, "Claude 3 Opus" → claude-3-opus, "Claude Haiku 3.5" → claude-3-5-haiku,
+"Claude Opus 4.5" → claude-opus-4-5, "Gemini 3.1 Flash Image Preview" →
+gemini-3.1-flash-image-preview. A prose name followed by its id ("Claude Opus 3 model
+(`claude-3-opus-20240229`)") counts once, as the id.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+
+from monitor import patterns as p
+from monitor.classify.context import Context, normalise
+
+_PREFIXES = "|".join(
+    re.escape(prefix) for prefix in sorted(p.MODEL_FAMILIES, key=len, reverse=True)
+)
+# An id that starts with a known family prefix (after an optional "xai/"-style host prefix).
+_FAMILY_ID = re.compile(
+    r"(?<![\w.:/@-])(?P<id>(?:[a-z]+/)?(?P<family>"
+    + _PREFIXES
+    + r")[a-z0-9]*(?:[-.:@/][a-z0-9]+)*)"
+    r"(?![\w@-])"
+)
+_FAMILY_START = re.compile(r"^(?:[a-z]+/)?(?P<family>" + _PREFIXES + ")")
+
+
+@dataclass(frozen=True)
+class ModelHit:
+    id: str
+    start: int
+    end: int
+    provider: str | None
+    prose: bool  # written as a name, not as an id
+
+
+def provider_of(model_id: str) -> str | None:
+    match = _FAMILY_START.match(model_id)
+    return p.MODEL_FAMILIES[match.group("family")] if match else None
+
+
+def is_model_id(candidate: str) -> bool:
+    if p.NOT_MODELS.search(candidate):
+        return False
+    if candidate.startswith(p.NEEDS_DIGIT) and not any(ch.isdigit() for ch in candidate):
+        return False  # "claude-code", "gemini-cli": products, not models
+    return provider_of(candidate) is not None
+
+
+def _dashed(version: str) -> str:
+    return version.replace(".", "-")
+
+
+def _claude(m: re.Match[str]) -> str:
+    suffix = f"-{m.group('suffix')}" if m.group("suffix") else ""
+    if m.group("ver1"):
+        return f"claude-{_dashed(m.group('ver1'))}-{m.group('fam1').lower()}{suffix}"
+    if m.group("fam2"):
+        family, version = m.group("fam2").lower(), m.group("ver2")
+        if family == "instant":
+            return f"claude-instant-{version}{suffix}"
+        if float(version) < 4:
+            return f"claude-{_dashed(version)}-{family}{suffix}"
+        return f"claude-{family}-{_dashed(version)}{suffix}"
+    version = m.group("ver3")
+    return f"claude-{'2.0' if version == '2' else version}{suffix}"
+
+
+def _joined(*parts: str | None) -> str:
+    return "-".join(part.strip().lower().replace(" ", "-") for part in parts if part)
+
+
+def _prose_id(kind: str, m: re.Match[str]) -> str:
+    if kind == "claude":
+        return _claude(m)
+    if kind == "gpt":
+        return _joined("gpt-" + m.group("ver").lower(), m.group("size"))
+    if kind == "o_series":
+        return m.group("id")
+    if kind in ("gemini", "gemini_more"):
+        return _joined("gemini-" + m.group("ver"), m.group("fam"))
+    if kind == "llama":
+        return _joined("llama-" + m.group("ver"), m.group("size"), m.group("kind"))
+    if kind == "mistral":
+        return _joined(m.group("fam"), m.group("size"), m.group("ver"))
+    if kind == "grok":
+        return _joined("grok-" + m.group("ver"), m.group("size"))
+    if kind == "nova":
+        return _joined("nova", m.group("ver"), m.group("size"))
+    return _joined("deepseek", m.group("ver"))
+
+
+def _prose_hits(text: str) -> list[ModelHit]:
+    hits = []
+    for kind, pattern in p.PROSE_NAMES.items():
+        if kind == "gemini_more":
+            continue
+        for m in pattern.finditer(text):
+            hits.append(
+                ModelHit(_prose_id(kind, m), m.start(), m.end(), p.PROSE_PROVIDER[kind], True)
+            )
+            if kind == "gemini":
+                end = m.end()
+                while more := p.PROSE_NAMES["gemini_more"].match(
+                    text, end, min(len(text), end + 60)
+                ):
+                    hits.append(
+                        ModelHit(_prose_id("gemini_more", more), end, more.end(), "google", True)
+                    )
+                    end = more.end()
+    return hits
+
+
+def _overlaps(starts: list[int], hits: list[ModelHit], start: int, end: int) -> bool:
+    """Whether [start, end) overlaps one of `hits` (sorted by start, not overlapping)."""
+    index = bisect_right(starts, start) - 1
+    for hit in hits[max(0, index) : index + 2]:
+        if hit.start < end and start < hit.end:
+            return True
+    return False
+
+
+def find_models(text: str) -> list[ModelHit]:
+    """Every model named in `text`, in order of appearance."""
+    text = normalise(text)
+    ids: list[ModelHit] = []
+    for m in _FAMILY_ID.finditer(text):
+        candidate = m.group("id").rstrip(".:")
+        if ("-" in candidate or "." in candidate or "/" in candidate) and is_model_id(candidate):
+            end = m.start() + len(candidate)
+            ids.append(ModelHit(candidate, m.start(), end, provider_of(candidate), False))
+    starts = [hit.start for hit in ids]
+    more = [
+        ModelHit(m.group("id"), m.start(), m.end(), "openai", False)
+        for m in p.O_SERIES.finditer(text)
+        if not _overlaps(starts, ids, m.start(), m.end())
+    ]
+    hits = sorted(ids + more, key=lambda hit: hit.start)
+    starts = [hit.start for hit in hits]
+    prose = []
+    for hit in _prose_hits(text):
+        if _overlaps(starts, hits, hit.start, hit.end):
+            continue
+        # "Claude Opus 3 model (`claude-3-opus-20240229`)": the id that follows wins
+        index = bisect_left(starts, hit.end)
+        follows = [
+            h
+            for h in hits[index : index + 2]
+            if h.start - hit.end <= 40 and _same_model(hit.id, h.id)
+        ]
+        if not follows:
+            prose.append(hit)
+    return sorted(hits + prose, key=lambda hit: hit.start)
+
+
+def _same_model(prose_id: str, model_id: str) -> bool:
+    bare = p.ID_PREFIX.sub("", model_id.split("@")[0])
+    return bare.startswith(prose_id)
+
+
+def old_model_ids(ctx: Context) -> frozenset[str]:
+    """Every model the old text names, computed once per context."""
+    if "old_models" not in ctx.memo:
+        ctx.memo["old_models"] = frozenset(model_ids(ctx.old_text))
+    return ctx.memo["old_models"]  # type: ignore[no-any-return]
+
+
+def model_ids(text: str) -> list[str]:
+    """The distinct model ids named in `text`, in order of first appearance."""
+    return list(dict.fromkeys(hit.id for hit in find_models(text)))
+
+
+def same_model(a: str, b: str) -> bool:
+    """Two ids name the same model: equal, or one is the other with a date or version suffix."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return long.startswith(short) and bool(
+        re.match(r"^[-@](?:\d{4}|\d{8}|v\d|latest)", long[len(short) :])
+    )

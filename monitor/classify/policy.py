@@ -1,0 +1,239 @@
+"""What the other rules leave: `policy_text`, `date_change`, `section_added`, `section_removed`
+and `renamed`. A line no other rule explains (not cosmetic, not a version marker, not an entry,
+not a lifecycle row or notice) is substantive text; its changed sentences are quoted exactly as
+stored, so each quote is a substring of the stored version."""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+
+from monitor.classify import cosmetic, lifecycle, lifecycle_rows
+from monitor.classify.context import Context, Line, Pair, core, loose, sentence_spans, words
+from monitor.classify.dates import is_date_line, only_dates_differ
+from monitor.classify.entries import entry_lines
+from monitor.classify.records import record_changes
+from monitor.classify.versions import marker_pair, markers, mask_markers
+from monitor.models import Finding, TextDiff
+
+_TOKEN = re.compile(r"\S+")
+QUOTE_LENGTH = 400
+LIFECYCLE_ROLES = frozenset({"status", "shutdown", "deprecated", "replacement", "released"})
+
+
+def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
+    """Old and new line numbers the lifecycle rules read their facts from."""
+    prose, launches = lifecycle.prose_evidence(ctx), lifecycle.launch_evidence(ctx)
+    old = set(prose.old_lines)
+    new = set(prose.new_lines | launches.new_lines)
+    for change in lifecycle_rows.row_changes(ctx):
+        if change.new_line is not None:
+            new.add(change.new_line.number)
+        if change.old_line is not None:
+            old.add(change.old_line.number)
+    return old, new
+
+
+def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
+    """The cells of a changed table row that no lifecycle or table rule explains."""
+    for change in lifecycle_rows.row_changes(ctx):
+        if change.kind == "changed" and change.new_line is pair.new:
+            old, new = change.old or {}, change.new or {}
+            return [
+                name
+                for name in new
+                if name in old
+                and name not in LIFECYCLE_ROLES
+                and name != "model"
+                and loose(core(old[name])) != loose(core(new[name]))
+            ]
+    return []  # the row changed only by a column added or removed
+
+
+def _quote(line: str, other: str) -> str:
+    """The sentences of `line` that hold its changes against `other`, exactly as written."""
+    a = [m.group(0) for m in _TOKEN.finditer(other)]
+    spans = list(_TOKEN.finditer(line))
+    b = [m.group(0) for m in spans]
+    changed = [
+        (spans[j1].start(), spans[j2 - 1].end())
+        for tag, _, _, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        if tag in ("replace", "insert") and j2 > j1
+    ]
+    if not changed:
+        return line.strip()[:QUOTE_LENGTH]
+    sentences = sentence_spans(line)
+    start = min(s for s, e in sentences if e > changed[0][0])
+    end = max(e for s, e in sentences if s < changed[-1][1])
+    quote = line[start:end].strip()
+    return quote if len(quote) <= QUOTE_LENGTH else quote[:QUOTE_LENGTH].rsplit(" ", 1)[0]
+
+
+def _insertion(pair: Pair) -> str | None:
+    """The one phrase inserted (possibly several times) when that is the only edit."""
+    a, b = words(pair.old.core), words(pair.new.core)
+    inserted = set()
+    for tag, _, _, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        if tag != "insert":
+            return None
+        inserted.add(" ".join(b[j1:j2]))
+    return inserted.pop() if len(inserted) == 1 else None
+
+
+def _where(line: Line) -> str:
+    return f" in § {line.section}" if line.section else ""
+
+
+def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
+    old_numbers, new_numbers = _explained_lifecycle(ctx)
+    records = record_changes(ctx)
+    old_covered = records[1] if records else frozenset()
+    new_covered = records[2] if records else frozenset()
+    found: list[Finding] = []
+    renamed = []
+    dates: list[Pair] = []
+    texts: list[Pair] = []
+    for pair in ctx.changed:
+        if pair.new.number in new_covered or cosmetic.pair_reason(pair):
+            continue
+        if marker_pair(pair.old, pair.new) or pair.new.number in new_numbers and not pair.new.table:
+            continue
+        if pair.new.table:
+            leftover = _row_leftover(ctx, pair)
+            if leftover:
+                found.append(
+                    Finding(
+                        "policy.row",
+                        "policy_text",
+                        f"{', '.join(leftover)} changed{_where(pair.new)}",
+                        pair.new.text,
+                        pair.old.text,
+                        pair.new.text,
+                    )
+                )
+            continue
+        if only_dates_differ(pair):
+            dates.append(pair)
+        elif pair.old.heading and pair.new.heading:
+            renamed.append(pair)
+        else:
+            texts.append(pair)
+    phrases = {_insertion(pair) for pair in renamed} - {None}
+    for pair in renamed:
+        found.append(
+            Finding(
+                "policy.renamed",
+                "renamed",
+                f"renamed: {pair.old.core!r} → {pair.new.core!r}",
+                pair.new.text,
+                pair.old.core,
+                pair.new.core,
+            )
+        )
+    for pair in texts:
+        if phrases and _insertion(pair) in phrases:
+            continue  # the rename carried into the prose
+        quote, old_quote = (
+            _quote(pair.new.text, pair.old.text),
+            _quote(pair.old.text, pair.new.text),
+        )
+        found.append(
+            Finding(
+                "policy.changed",
+                "policy_text",
+                f"wording changed{_where(pair.new)}",
+                quote,
+                old_quote,
+                quote,
+            )
+        )
+    found += _lines(ctx, ctx.added, "+", new_numbers | new_covered, ctx.old_text)
+    found += _lines(ctx, ctx.removed, "-", old_numbers | old_covered, ctx.new_text)
+    found += _record_fields(ctx)
+    substantive = [
+        f for f in found if f.label in ("policy_text", "section_added", "section_removed")
+    ]
+    for pair in dates:
+        label = "policy_text" if substantive else "date_change"
+        found.append(
+            Finding(
+                f"policy.{label}",
+                label,
+                f"dates changed{_where(pair.new)}",
+                _quote(pair.new.text, pair.old.text),
+                _quote(pair.old.text, pair.new.text),
+                _quote(pair.new.text, pair.old.text),
+            )
+        )
+    return found
+
+
+def _lines(
+    ctx: Context, lines: tuple[Line, ...], sign: str, explained: set[int], other: str
+) -> list[Finding]:
+    _, entries = entry_lines(ctx, lines)
+    found = []
+    for line in lines:
+        if line.number in explained or line.number in entries:
+            continue
+        if cosmetic.line_reason(ctx, line, other) or _marker_line(line):
+            continue
+        if line.heading and not is_date_line(line.core):
+            label = "section_added" if sign == "+" else "section_removed"
+            found.append(
+                Finding(
+                    f"policy.{label}",
+                    label,
+                    f"{sign} § {line.core}",
+                    line.text,
+                    None if sign == "+" else line.core,
+                    line.core if sign == "+" else None,
+                )
+            )
+            continue
+        quote = line.text.strip()[:QUOTE_LENGTH]
+        verb = "added" if sign == "+" else "removed"
+        found.append(
+            Finding(
+                f"policy.{verb}",
+                "policy_text",
+                f"text {verb}{_where(line)}",
+                quote,
+                quote if sign == "-" else None,
+                quote if sign == "+" else None,
+            )
+        )
+    return found
+
+
+def _marker_line(line: Line) -> bool:
+    return bool(markers(line.text)) and len(core(mask_markers(line.text)).split()) <= 3
+
+
+def _record_fields(ctx: Context) -> list[Finding]:
+    records = record_changes(ctx)
+    if records is None:
+        return []
+    found = []
+    for change in lifecycle_rows.row_changes(ctx):
+        if change.kind != "changed" or change.old_line is not None:
+            continue
+        old, new = change.old or {}, change.new or {}
+        for name in new:
+            if name in LIFECYCLE_ROLES or name == "model" or name.endswith("_at"):
+                continue
+            if name in old and loose(old[name]) != loose(new[name]):
+                model = new.get("model", "")
+                found.append(
+                    Finding(
+                        "policy.record_field",
+                        "policy_text",
+                        f"{model}: {name} changed",
+                        f"{name}: {new[name]}"[:300],
+                        old[name][:300],
+                        new[name][:300],
+                    )
+                )
+    return found

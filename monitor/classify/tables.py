@@ -1,0 +1,245 @@
+"""Tables as rows of named cells, and what changed between the old and new table: rows added,
+removed or changed (matched by their first cell, so a reorder is no change) and columns added or
+removed (a model added to a comparison table is a new column)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from monitor import patterns as p
+from monitor.classify.context import Context, Line, core, similarity
+from monitor.classify.names import find_models
+
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+
+
+@dataclass(frozen=True)
+class Row:
+    line: Line
+    cells: tuple[str, ...]  # core of each cell
+    raw: tuple[str, ...]  # each cell as written
+
+    @property
+    def key(self) -> str:
+        return self.cells[0] if self.cells else ""
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[Row, ...]
+    head: Line
+
+    @property
+    def section(self) -> str | None:
+        return self.head.section
+
+    @property
+    def model_columns(self) -> bool:
+        """A comparison table whose columns are models ("| Feature | Claude Opus 4.1 | …")."""
+        return sum(1 for cell in self.header[1:] if find_models(cell)) >= 1 and not any(
+            role == "model" for role in roles(self.header).values()
+        )
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """One row (or record) added, removed or changed, its cells named by column role."""
+
+    kind: str  # added, removed, changed
+    old: dict[str, str] | None
+    new: dict[str, str] | None
+    old_line: Line | None = None
+    new_line: Line | None = None
+    table: Table | None = None
+    deprecation_table: bool = False  # the table lists models being retired
+
+
+@dataclass
+class TableChange:
+    old: Table | None
+    new: Table | None
+    rows: list[RowChange] = field(default_factory=list)
+    added_columns: list[str] = field(default_factory=list)
+    removed_columns: list[str] = field(default_factory=list)
+
+
+def split_cells(text: str) -> list[str]:
+    stripped = text.strip()
+    if stripped.startswith("|"):
+        stripped = stripped[1:]
+    if stripped.endswith("|") and not stripped.endswith("\\|"):
+        stripped = stripped[:-1]
+    return [cell.strip() for cell in _CELL_SPLIT.split(stripped)]
+
+
+def role(header_cell: str) -> str | None:
+    if p.COLUMN_REPLACEMENT.search(header_cell):
+        return "replacement"
+    dated = p.COLUMN_DATE.search(header_cell)
+    if not dated and p.COLUMN_MODEL.search(header_cell):
+        return "model"
+    for name, pattern in p.COLUMN_ROLES.items():
+        if pattern.search(header_cell):
+            return name
+    return None
+
+
+def roles(header: tuple[str, ...]) -> dict[int, str]:
+    """Column index → role; the first model column wins, the first column is the model column of
+    a table that names no other."""
+    found: dict[int, str] = {}
+    for index, cell in enumerate(header):
+        name = role(cell)
+        if name and name not in found.values():
+            found[index] = name
+    return found
+
+
+def named(table: Table, row: Row) -> dict[str, str]:
+    """The row's cells by role, plus every other cell by its header."""
+    out: dict[str, str] = {}
+    by_index = roles(table.header)
+    for index, cell in enumerate(row.raw):
+        name = by_index.get(index) or (table.header[index] if index < len(table.header) else "")
+        out.setdefault(name or f"column {index + 1}", cell)
+    return out
+
+
+def parse_tables(lines: tuple[Line, ...]) -> list[Table]:
+    tables: list[Table] = []
+    run: list[Line] = []
+    for line in (*lines, None):
+        if line is not None and line.table and (not run or line.number - run[-1].number <= 2):
+            run.append(line)
+            continue
+        if len(run) >= 2:
+            cells = [split_cells(item.text) for item in run]
+            rows = tuple(
+                Row(item, tuple(core(c) for c in cell), tuple(cell))
+                for item, cell in zip(run[1:], cells[1:], strict=True)
+            )
+            tables.append(Table(tuple(core(c) for c in cells[0]), rows, run[0]))
+        run = [line] if line is not None and line.table else []
+    return tables
+
+
+def _match(old_tables: list[Table], table: Table) -> Table | None:
+    best, best_score = None, 0.0
+    for candidate in old_tables:
+        score = similarity(" | ".join(candidate.header), " | ".join(table.header))
+        if candidate.section == table.section:
+            score += 0.25
+        if score > best_score:
+            best, best_score = candidate, score
+    return best if best_score >= 0.5 else None
+
+
+def _keyed(table: Table) -> dict[str, Row]:
+    """Rows by their model cell (or first cell), so a reorder or a new date is no new row."""
+    column = next((i for i, r in roles(table.header).items() if r == "model"), 0)
+    seen: Counter[str] = Counter()
+    out = {}
+    for row in table.rows:
+        key = row.cells[column] if column < len(row.cells) else row.key
+        seen[key] += 1
+        out[key if seen[key] == 1 else f"{key}#{seen[key]}"] = row
+    return out
+
+
+def deprecation_table(table: Table) -> bool:
+    """The table lists models on their way out (by its header or its section)."""
+    by_index = roles(table.header)
+    model_header = next((table.header[i] for i, r in by_index.items() if r == "model"), "")
+    if p.RETIRE_WORDS.search(model_header):
+        return True
+    return any(p.RETIRE_WORDS.search(part) for part in table.head.trail[-2:])
+
+
+def _compare(old: Table | None, new: Table | None) -> TableChange:
+    change = TableChange(old, new)
+    if old is None or new is None:
+        table = new or old
+        assert table is not None
+        kind = "added" if new is not None else "removed"
+        for row in table.rows:
+            cells = named(table, row)
+            change.rows.append(
+                RowChange(
+                    kind,
+                    None if kind == "added" else cells,
+                    cells if kind == "added" else None,
+                    row.line if kind == "removed" else None,
+                    row.line if kind == "added" else None,
+                    table,
+                    deprecation_table(table),
+                )
+            )
+        return change
+    old_header, new_header = Counter(old.header), Counter(new.header)
+    change.added_columns = list((new_header - old_header).elements())
+    change.removed_columns = list((old_header - new_header).elements())
+    old_rows, new_rows = _keyed(old), _keyed(new)
+    retiring = deprecation_table(new)
+    for key, row in new_rows.items():
+        before = old_rows.get(key)
+        if before is None:
+            change.rows.append(
+                RowChange("added", None, named(new, row), None, row.line, new, retiring)
+            )
+        elif before.cells != row.cells:
+            old_cells, new_cells = named(old, before), named(new, row)
+            if {k: core(v) for k, v in old_cells.items() if k in new_cells} != {
+                k: core(v) for k, v in new_cells.items() if k in old_cells
+            }:
+                change.rows.append(
+                    RowChange("changed", old_cells, new_cells, before.line, row.line, new, retiring)
+                )
+    for key, row in old_rows.items():
+        if key not in new_rows:
+            change.rows.append(
+                RowChange("removed", named(old, row), None, row.line, None, old, retiring)
+            )
+    return change
+
+
+def header_models(ctx: Context, side: str) -> dict[str, str]:
+    """Model id → the header cell naming it, over every table of the old or new text."""
+    key = f"header_models_{side}"
+    if key not in ctx.memo:
+        lines = ctx.old_lines if side == "old" else ctx.new_lines
+        found: dict[str, str] = {}
+        for table in parse_tables(lines):
+            for cell in table.header:
+                for hit in find_models(cell):
+                    found.setdefault(hit.id, cell)
+        ctx.memo[key] = found
+    return ctx.memo[key]  # type: ignore[no-any-return]
+
+
+def table_changes(ctx: Context) -> list[TableChange]:
+    """Tables whose lines changed, compared as tables. Computed once per context."""
+    if "tables" in ctx.memo:
+        return ctx.memo["tables"]  # type: ignore[no-any-return]
+    touched_old = {line.number for line in ctx.removed} | {pair.old.number for pair in ctx.changed}
+    touched_new = {line.number for line in ctx.added} | {pair.new.number for pair in ctx.changed}
+    changes = []
+    if touched_old or touched_new:
+        old_tables, new_tables = parse_tables(ctx.old_lines), parse_tables(ctx.new_lines)
+        matched: set[int] = set()
+        for table in new_tables:
+            numbers = {row.line.number for row in table.rows} | {table.head.number}
+            before = _match(old_tables, table)
+            if before is not None:
+                matched.add(id(before))
+            if numbers & touched_new or (
+                before is not None and {r.line.number for r in before.rows} & touched_old
+            ):
+                changes.append(_compare(before, table))
+        for table in old_tables:
+            if id(table) not in matched and {r.line.number for r in table.rows} & touched_old:
+                changes.append(_compare(table, None))
+    ctx.memo["tables"] = changes
+    return changes

@@ -1,0 +1,159 @@
+"""`version_bump`: the document's own version marker changed ("Version 3.0" → "3.1", "Effective
+…", "Last updated …", an RSS lastBuildDate). A marker only written differently ("8 July 2026" ↔
+"July 8, 2026") or a relative age that only ticks on ("5 days ago" → "6 days ago") is cosmetic; an
+age that resets ("21 days ago" → "10 hours ago") is a new version."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from monitor import patterns as p
+from monitor.classify.context import Context, Line, normalise
+from monitor.classify.dates import find_dates
+from monitor.classify.records import record_changes
+from monitor.models import Finding, TextDiff
+
+_GAP = re.compile(r"^[\s:：*_|,(\[-]*(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s*)?$", re.I)
+_AFTER_DATE_TIME = re.compile(r"^[\sT,]*(\d{1,2}:\d{2}(?::\d{2})?)")
+MARKER_LINE_WORDS = 15
+MARKER_LINE_START = 40
+
+
+@dataclass(frozen=True)
+class Marker:
+    kind: str  # version, effective, last updated, build, age
+    value: str  # "3.1", "2026-04-02", "2026-03-27T04:35:46", or seconds for an age
+    start: int
+    end: int
+
+
+def markers(text: str) -> list[Marker]:
+    """The version markers in one line."""
+    text = normalise(text)
+    found = [
+        Marker("version", m.group("value") or m.group("short"), m.start(), m.end())
+        for m in p.VERSION_NUMBER.finditer(text)
+    ]
+    for kind, pattern in p.MARKER_WORDS.items():
+        for m in pattern.finditer(text):
+            window = text[m.end() : m.end() + 60]
+            age = p.RELATIVE_AGE.match(window)
+            if age:
+                count = age.group("n")
+                seconds = (1 if not count.isdigit() else int(count)) * p.AGE_UNITS[
+                    age.group("unit").lower()
+                ]
+                found.append(Marker("age", str(seconds), m.start(), m.end() + age.end()))
+                continue
+            dates = [hit for hit in find_dates(window) if _GAP.match(window[: hit.start])]
+            if not dates:
+                continue
+            hit = dates[0]
+            value = hit.iso
+            time = _AFTER_DATE_TIME.match(window[hit.end :])
+            end = hit.end
+            if time:
+                value, end = f"{hit.iso}T{time.group(1)}", hit.end + time.end()
+            found.append(
+                Marker("build" if kind == "build" else kind, value, m.start(), m.end() + end)
+            )
+    return found
+
+
+def mask_markers(text: str) -> str:
+    text = normalise(text)
+    out, last = [], 0
+    for marker in sorted(markers(text), key=lambda m: m.start):
+        if marker.start < last:
+            continue
+        out += [text[last : marker.start], f"\x00{marker.kind}\x00"]
+        last = marker.end
+    return "".join(out) + text[last:]
+
+
+def marker_pair(old: Line, new: Line) -> bool:
+    """The two lines differ only inside their version markers."""
+    return bool(markers(new.text)) and mask_markers(old.text) == mask_markers(new.text)
+
+
+def _document_marker(line: Line, marker: Marker) -> bool:
+    """A marker of the document itself: on a short line, or where a long line starts."""
+    return len(line.text.split()) <= MARKER_LINE_WORDS or marker.start <= MARKER_LINE_START
+
+
+def _by_kind(lines: list[Line]) -> dict[str, list[tuple[Marker, Line]]]:
+    out: dict[str, list[tuple[Marker, Line]]] = {}
+    for line in lines:
+        for marker in markers(line.text):
+            if _document_marker(line, marker):
+                out.setdefault(marker.kind, []).append((marker, line))
+    return out
+
+
+def bumps(ctx: Context) -> list[tuple[str, Marker, Marker, Line, Line]]:
+    """(kind, old marker, new marker, old line, new line) for each marker whose value changed."""
+    records = record_changes(ctx)
+    old_covered = records[1] if records else frozenset()
+    new_covered = records[2] if records else frozenset()
+    old_side = [pair.old for pair in ctx.changed] + list(ctx.removed)
+    new_side = [pair.new for pair in ctx.changed] + list(ctx.added)
+    old_side = [line for line in old_side if line.number not in old_covered]
+    new_side = [line for line in new_side if line.number not in new_covered]
+    old_markers, new_markers = _by_kind(old_side), _by_kind(new_side)
+    out = []
+    for kind, new_list in new_markers.items():
+        old_list = old_markers.get(kind)
+        if not old_list:
+            continue
+        (old, old_line), (new, new_line) = old_list[0], new_list[0]
+        if old.value == new.value:
+            continue
+        if kind == "age" and int(new.value) >= int(old.value):
+            continue  # the counter only ticked on
+        out.append((kind, old, new, old_line, new_line))
+    return out
+
+
+def effective_date(ctx: Context) -> str | None:
+    """The document's effective date as the new text states it."""
+    for line in ctx.new_lines[:40]:
+        for marker in markers(line.text):
+            if marker.kind == "effective":
+                return marker.value[:10]
+    return None
+
+
+def rule_version(diff: TextDiff, ctx: Context) -> list[Finding]:
+    found = []
+    changes = bumps(ctx)
+    effective = effective_date(ctx)
+    for kind, old, new, _, new_line in changes:
+        if kind == "age":
+            fact = {
+                "kind": "version",
+                "marker": "age",
+                "from": f"{old.value}s ago",
+                "to": f"{new.value}s ago",
+            }
+        else:
+            fact = {"kind": "version", "marker": kind, "from": old.value, "to": new.value}
+        if effective and kind in ("version", "effective"):
+            fact["effective_date"] = effective
+        found.append(
+            Finding(
+                rule=f"version.{kind.replace(' ', '_')}",
+                label="version_bump",
+                reason=f"{kind} {fact['from']} → {fact['to']}",
+                fragment=new_line.text,
+                old=old.value,
+                new=new.value,
+                facts=(fact,),
+            )
+        )
+    kinds = {kind for kind, *_ in changes}
+    if "version" in kinds:  # one bump, told by its version number; the other markers explain it
+        found = [f for f in found if f.rule == "version.version"] + [
+            f for f in found if f.rule != "version.version" and f.rule != "version.effective"
+        ]
+    return found
