@@ -4,9 +4,9 @@
 
 Serves COUNT pages on 127.0.0.1, each an empty shell whose script fetches its rows as JSON and
 builds a table (as single-page apps do), and fetches them all through one BrowserFetcher. Prints
-pages per second, wall seconds (Chromium's start-up included) and the peak resident memory of
-the process tree (this Python process, the Playwright driver and every Chromium process),
-sampled from /proc every 50 ms. Without --wait-for each check waits for the network to go quiet
+pages per second, wall seconds (Chromium's start-up included) and the peak memory of the process
+tree (this Python process, the Playwright driver and every Chromium process), sampled from /proc
+every 100 ms. Without --wait-for each check waits for the network to go quiet
 (500 ms without requests) after `load`; with it, only until the selector is present.
 """
 
@@ -67,8 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def tree_rss(root: int) -> int:
-    """Resident bytes of `root` and all its descendants."""
+def descendants(root: int) -> list[int]:
+    """`root` and every process below it."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -77,34 +77,46 @@ def tree_rss(root: int) -> int:
             except OSError:
                 continue
             children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
-    total, todo = 0, [root]
+    found, todo = [], [root]
     while todo:
         pid = todo.pop()
+        found.append(pid)
         todo.extend(children.get(pid, []))
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        if match := re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE):
-            total += int(match.group(1)) * 1024
-    return total
+    return found
+
+
+def memory_kib(pid: int, file: str, field: str) -> int:
+    try:
+        text = Path(f"/proc/{pid}/{file}").read_text()
+    except OSError:
+        return 0
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match.group(1)) if match else 0
 
 
 class PeakSampler(threading.Thread):
-    def __init__(self, interval: float = 0.05) -> None:
+    """Peak sums over the process tree: RSS (counts memory Chromium's processes share once per
+    process) and PSS (shares it out, so it adds up to what the tree really holds)."""
+
+    def __init__(self, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
         self.interval = interval
-        self.peak = 0
+        self.peak_rss = 0
+        self.peak_pss = 0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
-            self.peak = max(self.peak, tree_rss(os.getpid()))
+            pids = descendants(os.getpid())
+            rss = sum(memory_kib(pid, "status", "VmRSS") for pid in pids)
+            pss = sum(memory_kib(pid, "smaps_rollup", "Pss") for pid in pids)
+            self.peak_rss = max(self.peak_rss, rss * 1024)
+            self.peak_pss = max(self.peak_pss, pss * 1024)
 
-    def stop(self) -> int:
+    def stop(self) -> tuple[int, int]:
         self._stop_event.set()
         self.join()
-        return self.peak
+        return self.peak_rss, self.peak_pss
 
 
 async def fetch_all(
@@ -139,7 +151,7 @@ def main() -> None:
         base_url = f"http://127.0.0.1:{server.server_address[1]}"
         rendered, wall = asyncio.run(fetch_all(base_url, args.count, args.pages, args.wait_for))
     finally:
-        peak = sampler.stop()
+        peak_rss, peak_pss = sampler.stop()
         server.shutdown()
         server.server_close()
         serving.join()
@@ -150,7 +162,8 @@ def main() -> None:
     print(f"wait            {args.wait_for or 'network quiet'}")
     print(f"wall seconds    {wall:.2f}")
     print(f"pages/second    {args.count / wall:.2f}")
-    print(f"peak RSS (tree) {peak / 2**20:.0f} MiB")
+    print(f"peak RSS (tree) {peak_rss / 2**20:.0f} MiB (sum over processes)")
+    print(f"peak PSS (tree) {peak_pss / 2**20:.0f} MiB (shared pages counted once)")
     if rendered != args.count:
         raise SystemExit(f"{args.count - rendered} pages did not render")
 

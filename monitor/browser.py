@@ -213,15 +213,16 @@ class BrowserFetcher:
         try:
             await context.route("**/*", _skip_heavy_resources)
             page = await context.new_page()
-            response = await page.goto(url, wait_until="load", timeout=_ms_left(deadline))
+            documents = _DocumentResponses(page)
+            await page.goto(url, wait_until="load", timeout=_ms_left(deadline))
             if not wait_for:
                 await _settle(page, deadline)
-                return await _read(page, response)
+                return await _read(page, documents, deadline)
             try:
                 await page.wait_for_selector(wait_for, state="attached", timeout=_ms_left(deadline))
             except PlaywrightTimeout:
                 return _selector_problem(url, wait_for, self.timeout)
-            return await _read(page, response)
+            return await _read(page, documents, deadline)
         finally:
             with suppress(PlaywrightError):
                 await context.close()
@@ -283,12 +284,36 @@ async def _settle(page: Page, deadline: float) -> None:
         await page.wait_for_load_state("networkidle", timeout=settle_ms)
 
 
-async def _read(page: Page, response: Response | None) -> _Page:
+class _DocumentResponses:
+    """The responses that brought documents into the page's main frame, redirects left out: the
+    last is the page's own, even after a script sent it elsewhere."""
+
+    def __init__(self, page: Page) -> None:
+        self._frame = page.main_frame
+        self.last: Response | None = None
+        page.on("response", self._seen)
+
+    def _seen(self, response: Response) -> None:
+        request = response.request
+        if request.frame == self._frame and request.is_navigation_request():
+            if not 300 <= response.status < 400:
+                self.last = response
+
+
+async def _read(page: Page, documents: _DocumentResponses, deadline: float) -> _Page:
+    from playwright.async_api import Error as PlaywrightError
+
+    try:
+        html = await page.content()
+    except PlaywrightError:  # a script is sending the page elsewhere: read where it lands
+        await page.wait_for_load_state("load", timeout=_ms_left(deadline))
+        html = await page.content()
+    response = documents.last
     return _Page(
         status=response.status if response is not None else None,
         headers=await response.all_headers() if response is not None else {},
         final_url=page.url,
-        html=await page.content(),
+        html=html,
     )
 
 
@@ -354,6 +379,9 @@ def _result(
         )
     body = outcome.html.encode("utf-8")
     content_type = outcome.headers.get("content-type")
+    problem = _page_problem(outcome.final_url, body, outcome.status, content_type, max_body)
+    if problem is not None and problem.kind is ProblemKind.TOO_LARGE:
+        body = b""
     return FetchResult(
         requested_url=url,
         final_url=outcome.final_url,
@@ -365,7 +393,7 @@ def _result(
         etag=outcome.headers.get("etag"),
         last_modified=outcome.headers.get("last-modified"),
         content_type=_media_type(content_type),
-        problem=_page_problem(outcome.final_url, body, outcome.status, content_type, max_body),
+        problem=problem,
         fetcher="browser",
     )
 

@@ -170,16 +170,13 @@ def test_late_element_needs_wait_for(
 
 
 def test_wait_for_that_never_appears_is_a_timeout_naming_the_selector(
-    loop: Loop, page_server: PageServer
+    loop: Loop, browser: BrowserFetcher, page_server: PageServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     page_server.route("/late", page("late.html"))
-
-    async def scenario() -> FetchResult:
-        async with BrowserFetcher(timeout=2.0) as impatient:
-            return await impatient.fetch(page_server.url("/late"), wait_for="table.models")
+    monkeypatch.setattr(browser, "timeout", 2.0)
 
     started = time.monotonic()
-    result = loop.run(scenario())
+    result = loop.run(browser.fetch(page_server.url("/late"), wait_for="table.models"))
 
     assert result.problem is not None
     assert result.problem.kind is ProblemKind.TIMEOUT
@@ -188,10 +185,14 @@ def test_wait_for_that_never_appears_is_a_timeout_naming_the_selector(
     assert time.monotonic() - started < 8
 
 
-def test_redirect_final_url_headers_and_no_cookies_between_checks(
+def test_redirects_final_url_headers_and_no_cookies_between_checks(
     loop: Loop, browser: BrowserFetcher, page_server: PageServer
 ) -> None:
     page_server.route("/old", Response(status=301, headers={"Location": "/new"}))
+    page_server.route(
+        "/moved",
+        Response(body=b'<script>location.replace("/new")</script>', etag='"moved"'),
+    )
     page_server.route(
         "/new",
         Response(
@@ -204,19 +205,21 @@ def test_redirect_final_url_headers_and_no_cookies_between_checks(
 
     first = loop.run(browser.fetch(page_server.url("/old")))
     second = loop.run(browser.fetch(page_server.url("/old")))
+    scripted = loop.run(browser.fetch(page_server.url("/moved")))
 
-    assert first.ok and second.ok, (first.problem, second.problem)
+    for result in (first, second, scripted):
+        assert result.ok, result.problem
+        assert result.final_url == page_server.url("/new")
+        assert result.status == 200
+        assert result.etag == '"v31"'
+        assert result.last_modified == "Wed, 01 Oct 2025 09:00:00 GMT"
+        assert result.content_type == "text/html"
+        assert b"critical infrastructure" in result.body
     assert first.requested_url == page_server.url("/old")
-    assert first.final_url == page_server.url("/new")
-    assert first.status == 200
-    assert first.etag == '"v31"'
-    assert first.last_modified == "Wed, 01 Oct 2025 09:00:00 GMT"
-    assert first.content_type == "text/html"
-    assert b"critical infrastructure" in first.body
+    assert scripted.requested_url == page_server.url("/moved")
     new_requests = page_server.requests_to("/new")
-    assert len(new_requests) == 2
-    assert [request.header("cookie") for request in new_requests] == [None, None]
-    assert agents(new_requests) == [BROWSER_AGENT, BROWSER_AGENT]
+    assert [request.header("cookie") for request in new_requests] == [None, None, None]
+    assert agents(new_requests) == [BROWSER_AGENT] * 3
 
 
 def test_at_most_pages_checks_render_at_once(
@@ -252,6 +255,19 @@ def test_browser_judges_the_rendered_page_like_the_http_fetcher(
     assert wall.problem is not None
     assert wall.problem.kind is ProblemKind.BLOCKED
     assert "the browser saw it too" in wall.problem.message
+
+
+def test_rendered_page_over_max_body_is_too_large(
+    loop: Loop, browser: BrowserFetcher, page_server: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page_server.route("/big", Response(body=b"<script>document.write('x'.repeat(5000))</script>"))
+    monkeypatch.setattr(browser, "max_body", 4000)
+
+    result = loop.run(browser.fetch(page_server.url("/big")))
+
+    assert result.problem is not None
+    assert result.problem.kind is ProblemKind.TOO_LARGE
+    assert result.body == b""
 
 
 def test_browser_killed_mid_check_is_restarted_for_the_next_check(
