@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from monitor.classify import facts as f
-from monitor.classify.context import Context, Line
+from monitor.classify.context import Context, Line, core
 from monitor.classify.dates import is_date_line
 from monitor.classify.lifecycle_rows import row_changes
 from monitor.classify.names import find_models
@@ -37,6 +37,8 @@ def _entry(ctx: Context, line: Line, lines: list[Line], index: int, sign: str) -
         if following:
             title = f"{line.core}: {following[0].core}"
     link = _LINK.search(line.text)
+    if link and not line.heading:
+        title = core(link.group(1)) or title
     kind = "new_entry" if sign == "+" else "entry_removed"
     field = "title" if sign == "+" else "item"
     return f.fact(

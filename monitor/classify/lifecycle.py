@@ -201,7 +201,7 @@ def _moved(ctx: Context, pair: Pair) -> list[Finding]:
                 ctx,
                 model,
                 "retirement_date_moved_earlier",
-                shutdown=find_dates(pair.new.core)[0],
+                shutdown=next(h for h in find_dates(pair.new.core) if h.iso == new_iso),
                 previous=old_iso,
             )
             label = "model_retirement"

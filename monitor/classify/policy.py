@@ -10,7 +10,7 @@ from difflib import SequenceMatcher
 
 from monitor.classify import cosmetic, lifecycle, lifecycle_rows
 from monitor.classify.context import Context, Line, Pair, core, loose, sentence_spans, words
-from monitor.classify.dates import is_date_line, only_dates_differ
+from monitor.classify.dates import is_date_line, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
 from monitor.classify.records import record_changes
 from monitor.classify.versions import marker_pair, markers, mask_markers
@@ -31,6 +31,8 @@ def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
             new.add(change.new_line.number)
         if change.old_line is not None:
             old.add(change.old_line.number)
+        if change.table is not None:  # a table that came or went whole: its header with it
+            (new if change.kind == "added" else old).add(change.table.head.number)
     return old, new
 
 
@@ -157,14 +159,16 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
     ]
     for pair in dates:
         label = "policy_text" if substantive else "date_change"
+        moves = moved_dates(pair)
         found.append(
             Finding(
-                f"policy.{label}",
-                label,
-                f"dates changed{_where(pair.new)}",
-                _quote(pair.new.text, pair.old.text),
-                _quote(pair.old.text, pair.new.text),
-                _quote(pair.new.text, pair.old.text),
+                rule=f"policy.{label}",
+                label=label,
+                reason="dates changed: " + ", ".join(f"{a} → {b}" for a, b in moves),
+                fragment=_quote(pair.new.text, pair.old.text),
+                old=", ".join(a for a, _ in moves),
+                new=", ".join(b for _, b in moves),
+                facts=tuple({"kind": "date", "from": a, "to": b} for a, b in moves),
             )
         )
     return found

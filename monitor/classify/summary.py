@@ -113,7 +113,8 @@ def summarise(labels: tuple[str, ...], findings: list[Finding], diff: TextDiff) 
         and not by_kind["replacement_changed"]
         and not by_kind["retirement_change"]
     ):
-        count = len(diff.sections) or len({f.reason for f in findings if f.label == "policy_text"})
+        where = {f.reason.partition("§ ")[2] for f in findings if f.label == "policy_text"}
+        count = len(where) or len(diff.sections) or 1
         parts.append(f"{count} section{'s' if count != 1 else ''} changed")
     if "date_change" in labels:
         moves = [f"{f.old} → {f.new}" for f in findings if f.label == "date_change"]

@@ -126,15 +126,26 @@ def parse_tables(lines: tuple[Line, ...]) -> list[Table]:
     return tables
 
 
-def _match(old_tables: list[Table], table: Table) -> Table | None:
-    best, best_score = None, 0.0
-    for candidate in old_tables:
-        score = similarity(" | ".join(candidate.header), " | ".join(table.header))
-        if candidate.section == table.section:
-            score += 0.25
-        if score > best_score:
-            best, best_score = candidate, score
-    return best if best_score >= 0.5 else None
+def _matches(old_tables: list[Table], new_tables: list[Table]) -> dict[int, Table]:
+    """New table index → the old table it continues: one to one, best first, by header, shared
+    rows and section."""
+    scored = []
+    for j, new in enumerate(new_tables):
+        new_keys = {row.key for row in new.rows}
+        for i, old in enumerate(old_tables):
+            score = similarity(" | ".join(old.header), " | ".join(new.header))
+            shared = len(new_keys & {row.key for row in old.rows})
+            score += 0.5 * shared / max(1, len(new.rows), len(old.rows))
+            score += 0.25 if old.section == new.section else 0.0
+            if score >= 0.5:
+                scored.append((score, j, i))
+    taken_old: set[int] = set()
+    out: dict[int, Table] = {}
+    for _, j, i in sorted(scored, key=lambda item: (-item[0], item[1], item[2])):
+        if j not in out and i not in taken_old:
+            out[j] = old_tables[i]
+            taken_old.add(i)
+    return out
 
 
 def _keyed(table: Table) -> dict[str, Row]:
@@ -228,12 +239,11 @@ def table_changes(ctx: Context) -> list[TableChange]:
     changes = []
     if touched_old or touched_new:
         old_tables, new_tables = parse_tables(ctx.old_lines), parse_tables(ctx.new_lines)
-        matched: set[int] = set()
-        for table in new_tables:
+        pairs = _matches(old_tables, new_tables)
+        matched = {id(table) for table in pairs.values()}
+        for index, table in enumerate(new_tables):
             numbers = {row.line.number for row in table.rows} | {table.head.number}
-            before = _match(old_tables, table)
-            if before is not None:
-                matched.add(id(before))
+            before = pairs.get(index)
             if numbers & touched_new or (
                 before is not None and {r.line.number for r in before.rows} & touched_old
             ):
