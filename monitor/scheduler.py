@@ -297,9 +297,17 @@ class WatchScheduler:
 
     # the daemon's own periodic jobs (alert sender, watchlist poll, store flush)
 
-    def every(self, name: str, seconds: float, func: Callable[[], Awaitable[None]]) -> None:
+    def every(
+        self,
+        name: str,
+        seconds: float,
+        func: Callable[[], Awaitable[None]],
+        *,
+        start_now: bool = False,
+    ) -> None:
         from apscheduler.triggers.interval import IntervalTrigger
 
+        first = {"next_run_time": datetime.now(UTC)} if start_now else {}
         self._scheduler.add_job(
             func,
             IntervalTrigger(seconds=seconds, timezone=UTC),
@@ -307,6 +315,7 @@ class WatchScheduler:
             name=name,
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=max(1, math.ceil(seconds)),
+            misfire_grace_time=None,  # late (a busy loop) is better than skipped
             replace_existing=True,
+            **first,
         )

@@ -30,14 +30,12 @@ if TYPE_CHECKING:
 
 class Daemon:
     def __init__(self, config: Config, options: Options) -> None:
-        from monitor.scheduler import WatchScheduler
+        from monitor.scheduler import RETRY_FLOOR, WatchScheduler
         from monitor.store.db import open_engine
 
         self.config = config
         self.options = options
         self.engine = open_engine(config.database_url)
-        from monitor.scheduler import RETRY_FLOOR
-
         floor = RETRY_FLOOR if options.retry_floor is None else options.retry_floor
         self.scheduler: WatchScheduler = WatchScheduler(self._fire, retry_floor=floor)
         self._watches = {w.id: w for w in config.watches}
@@ -66,7 +64,7 @@ class Daemon:
                 synced = self.scheduler.sync(self.config, self._read_stored)
                 self._remember_next(synced.added)
                 opts = self.options
-                self.scheduler.every("alerts", opts.alerts_every, self._alerts)
+                self.scheduler.every("alerts", opts.alerts_every, self._alerts, start_now=True)
                 self.scheduler.every("watchlist", opts.reload_every, self._poll_watchlist)
                 self.scheduler.every("flush", opts.flush_every, self._flush_next)
                 log.info(

@@ -92,8 +92,9 @@ async def _check_all(
             report = await checker.check(watch)
         except asyncio.CancelledError:
             log.warning(
-                "%s: check abandoned; nothing recorded", watch.id, extra={"event": "abandoned"}
-            )
+                "%s: check abandoned; nothing recorded", watch.id,
+                extra={"event": "abandoned", "fields": {"watch": watch.id}},
+            )  # fmt: skip
             return CheckReport(watch.id, "abandoned", 0)
         except StoreError as exc:
             log.error("store failed: %s: %s", watch.id, exc, extra={"event": "fatal"})
