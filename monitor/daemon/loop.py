@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.config import Config, Watch, load_config
 from monitor.daemon.logs import log, log_check
 from monitor.daemon.parts import (
+    Gates,
     Options,
     Signals,
     Tools,
@@ -41,7 +42,9 @@ class Daemon:
         self._watches = {w.id: w for w in config.watches}
         self._tools: Tools | None = None
         self._retired: list[tuple[set[asyncio.Task[Any]], Tools, bool]] = []
-        self._inflight: set[asyncio.Task[Any]] = set()
+        self._inflight: set[asyncio.Task[Any]] = set()  # checks started, and the alert sender
+        self._queued: set[asyncio.Task[Any]] = set()  # checks due, waiting for a start slot
+        self._gates = Gates(config.defaults)
         self._next: dict[str, datetime] = {}
         self._started: dict[str, datetime] = {}  # when each watch's latest check here began
         self._signature = signature(config.path)
@@ -108,28 +111,40 @@ class Daemon:
         self._stop.set()
 
     async def _fire(self, watch_id: str) -> None:
-        """One scheduled check. Never raises."""
+        """One scheduled check: wait for a start slot, then check. Never raises."""
         watch = self._watches.get(watch_id)
         task = asyncio.current_task()
-        if watch is None or self._stopping or self._tools is None or task is None:
+        if watch is None or self._stopping or task is None:
             return
+        self._queued.add(task)
+        try:
+            async with self._gates.slot(watch.host):
+                self._queued.discard(task)
+                if not self._stopping and self._tools is not None:
+                    await self._check(watch, task, self._tools)
+        except asyncio.CancelledError:
+            return  # cancelled before it started: nothing to record, nothing to say
+        finally:
+            self._queued.discard(task)
+
+    async def _check(self, watch: Watch, task: asyncio.Task[Any], tools: Tools) -> None:
         self._inflight.add(task)
-        self._started[watch_id] = datetime.now(UTC)
-        config, tools = self.config, self._tools
+        self._started[watch.id] = datetime.now(UTC)
+        config = self.config
         try:
             try:
                 report = await tools.checker.check(watch)
             except asyncio.CancelledError:
                 log.warning(
-                    "%s: check abandoned at shutdown; nothing recorded", watch_id,
-                    extra={"event": "abandoned", "fields": {"watch": watch_id}},
+                    "%s: check abandoned at shutdown; nothing recorded", watch.id,
+                    extra={"event": "abandoned", "fields": {"watch": watch.id}},
                 )  # fmt: skip
                 return
             except StoreError as exc:
-                self._fail(f"{watch_id}: {exc}")
+                self._fail(f"{watch.id}: {exc}")
                 return
             except Exception as exc:  # a bug in a stage: logged; the watch stays scheduled
-                log.exception("%s: check crashed", watch_id, extra={"event": "crash"})
+                log.exception("%s: check crashed", watch.id, extra={"event": "crash"})
                 report = error_report(watch, exc)
             self._after(config, watch, report)
         finally:
@@ -219,6 +234,8 @@ class Daemon:
             if old is not None:
                 keep = old.fetcher is self._tools.fetcher
                 self._retired.append((set(self._inflight), old, keep))
+            if config.defaults != self.config.defaults:
+                self._gates = Gates(config.defaults)
             self.config = config
             self._watches = {w.id: w for w in config.watches}
             synced = self.scheduler.sync(config, self._read_stored)
@@ -248,6 +265,7 @@ class Daemon:
     async def _shutdown(self) -> None:
         self._stopping = True
         self.scheduler.pause()
+        await cancel(self._queued)  # due, not started: they run at the next start instead
         inflight = {t for t in self._inflight if not t.done()}
         if inflight:
             log.info(

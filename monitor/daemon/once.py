@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.config import Config, Watch
 from monitor.daemon.logs import log, log_check
 from monitor.daemon.parts import (
+    Gates,
     Options,
     Signals,
     Tools,
@@ -86,8 +87,17 @@ async def _check_all(
     from monitor.store.schedule import last_failure, set_next_checks
 
     next_checks: dict[str, datetime] = {}
+    gates = Gates(config.defaults)
+    started: set[asyncio.Task[Any]] = set()
 
     async def one(watch: Watch) -> CheckReport:
+        async with gates.slot(watch.host):
+            task = asyncio.current_task()
+            if task is not None:
+                started.add(task)
+            return await check(watch)
+
+    async def check(watch: Watch) -> CheckReport:
         try:
             report = await checker.check(watch)
         except asyncio.CancelledError:
@@ -128,6 +138,7 @@ async def _check_all(
         pending.discard(stopped)
     stopped.cancel()
     if pending:
+        await cancel(t for t in tasks if t not in started)  # due, not started yet
         await wait_for(set(tasks), options.grace, hurry)
         await cancel(tasks)
     with contextlib.suppress(StoreError):

@@ -4,14 +4,15 @@ watchlist, alert sending, and waiting for checks in flight."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from monitor.config import Config, Watch
+from monitor.config import Config, Defaults, Watch
 from monitor.daemon.logs import log
 
 if TYPE_CHECKING:
@@ -149,3 +150,26 @@ class Tools:
         finally:
             if not keep_fetcher:
                 await self.fetcher.__aexit__(None, None, None)
+
+
+class Gates:
+    """How many checks may have started: per host, then overall, a few times the fetcher's own
+    limits so it always has the next request ready. A check waiting here has not started (no
+    state read, no request): a stop cancels it at once, and thousands of checks falling due
+    together do not all read their state before the first request goes out. Per host first, so
+    a host with many due watches cannot take every overall slot."""
+
+    AHEAD = 4
+
+    def __init__(self, defaults: Defaults) -> None:
+        self._total = asyncio.Semaphore(defaults.concurrency * self.AHEAD)
+        self._per_host = defaults.per_host * self.AHEAD
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        gate = self._hosts.get(host)
+        if gate is None:
+            gate = self._hosts[host] = asyncio.Semaphore(self._per_host)
+        async with gate, self._total:
+            yield
