@@ -4,10 +4,11 @@
 
 Serves COUNT pages on 127.0.0.1, each an empty shell whose script fetches its rows as JSON and
 builds a table (as single-page apps do), and fetches them all through one BrowserFetcher. Prints
-pages per second, wall seconds (Chromium's start-up included) and the peak memory of the process
-tree (this Python process, the Playwright driver and every Chromium process), sampled from /proc
-every 100 ms. Without --wait-for each check waits for the network to go quiet
-(500 ms without requests) after `load`; with it, only until the selector is present.
+pages per second, wall seconds (Chromium's start-up included), the CPU seconds of the whole run
+(local server included, memory sampling left out) and the peak memory of the process tree (this
+Python process, the Playwright driver and every Chromium process), sampled from /proc every
+250 ms. Without --wait-for each check waits for the network to go quiet (500 ms without
+requests) after `load`; with it, only until the selector is present.
 """
 
 from __future__ import annotations
@@ -98,11 +99,12 @@ class PeakSampler(threading.Thread):
     """Peak sums over the process tree: RSS (counts memory Chromium's processes share once per
     process) and PSS (shares it out, so it adds up to what the tree really holds)."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.25) -> None:
         super().__init__(daemon=True)
         self.interval = interval
         self.peak_rss = 0
         self.peak_pss = 0
+        self.cpu = 0.0  # this thread's own CPU seconds, not the fetcher's
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -112,6 +114,7 @@ class PeakSampler(threading.Thread):
             pss = sum(memory_kib(pid, "smaps_rollup", "Pss") for pid in pids)
             self.peak_rss = max(self.peak_rss, rss * 1024)
             self.peak_pss = max(self.peak_pss, pss * 1024)
+            self.cpu = time.thread_time()
 
     def stop(self) -> tuple[int, int]:
         self._stop_event.set()
@@ -133,6 +136,13 @@ async def fetch_all(
     return rendered, wall
 
 
+def cpu_seconds() -> float:
+    """User and system time of this process and every child it (transitively) waited for: once
+    the fetcher is closed, that is the Playwright driver and all of Chromium."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=100, help="pages to fetch (default 100)")
@@ -152,6 +162,7 @@ def main() -> None:
         rendered, wall = asyncio.run(fetch_all(base_url, args.count, args.pages, args.wait_for))
     finally:
         peak_rss, peak_pss = sampler.stop()
+        cpu = cpu_seconds() - sampler.cpu
         server.shutdown()
         server.server_close()
         serving.join()
@@ -162,6 +173,8 @@ def main() -> None:
     print(f"wait            {args.wait_for or 'network quiet'}")
     print(f"wall seconds    {wall:.2f}")
     print(f"pages/second    {args.count / wall:.2f}")
+    print(f"CPU seconds     {cpu:.1f} (tree), {cpu / args.count:.2f} per page")
+    print(f"load average    {os.getloadavg()[0]:.1f} (other work on the machine slows the run)")
     print(f"peak RSS (tree) {peak_rss / 2**20:.0f} MiB (sum over processes)")
     print(f"peak PSS (tree) {peak_pss / 2**20:.0f} MiB (shared pages counted once)")
     if rendered != args.count:
