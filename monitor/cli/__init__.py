@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "monitor.cli.core",
     "monitor.cli.alerts",
     "monitor.cli.daemon",
+    "monitor.cli.lifecycle",
 )
 
 
@@ -62,3 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        if type(exc).__module__.startswith("sqlalchemy"):
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            print(f"error: database: {first}", file=sys.stderr)
+            return 1
+        raise

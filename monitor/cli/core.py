@@ -14,6 +14,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--tag", action="append", metavar="TAG", help="only watches with this tag")
     p.add_argument("--json", action="store_true", help="one JSON object per check on stdout")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    p.add_argument(
+        "--no-alerts", action="store_true", help="record only; `monitor alerts --retry` sends later"
+    )
     p.set_defaults(handler=check)
 
     p = subparsers.add_parser("history", help="changes, newest first; with a watch, its timeline")
@@ -88,6 +91,12 @@ def check(args: argparse.Namespace) -> int:
             print(json.dumps(report.check_json(item), ensure_ascii=False))
     else:
         print(report.check_table(reports))
+    if not args.no_alerts and not args.json and any(r.change_id for r in reports):
+        from monitor.alerts import deliver_due
+        from monitor.store.db import open_engine
+
+        sent = deliver_due(config, open_engine(config.database_url), limit=1000)
+        print(f"alerts: {sent.describe()}", file=sys.stderr)
     return 1 if any(r.failed for r in reports) else 0
 
 

@@ -46,10 +46,33 @@ def open_engine(url: str) -> sa.Engine:
         else:
             engine = sa.create_engine(url, pool_pre_ping=True)
         SQLModel.metadata.create_all(engine)
+        _add_missing_columns(engine)
     except (SQLAlchemyError, OSError) as exc:
         raise StoreError(f"cannot open the database {_redact(url)}: {_first_line(exc)}") from exc
     _ENGINES[url] = engine
     return engine
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Additive schema upgrades: a column added to a table since the database was made is
+    added to it (every new column is nullable or has a default), so an upgrade keeps history."""
+    inspector = sa.inspect(engine)
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                kind = column.type.compile(dialect=engine.dialect)
+                default = ""
+                if column.default is not None and getattr(column.default, "is_scalar", False):
+                    value = column.default.arg  # type: ignore[union-attr]
+                    default = f" DEFAULT {int(value) if isinstance(value, bool) else repr(value)}"
+                elif not column.nullable:
+                    default = " DEFAULT ''"
+                conn.exec_driver_sql(
+                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}'
+                )
 
 
 def dispose_engines() -> None:
