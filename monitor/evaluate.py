@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -236,6 +237,37 @@ def regressions(report: Report, baseline: dict[str, Any], epsilon: float = 0.000
     if found < floor:
         problems.append(f"retirement facts: {found}/{total} found, below the pinned {floor}")
     return problems
+
+
+def format_report(report: Report) -> str:
+    """Precision and recall per label, then every case that did not come out as expected."""
+    lines = [f"{'label':<18} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}"]
+    for label, m in report.per_label().items():
+        lines.append(
+            f"{label:<18} {m['precision']:>9.3f} {m['recall']:>7.3f} "
+            f"{m['tp']:>4} {m['fp']:>4} {m['fn']:>4}"
+        )
+    found, total = report.facts_found("retirement")
+    lines.append(f"retirement facts found: {found}/{total}")
+    lines.append(f"{len(report.outcomes)} cases in {report.seconds:.2f}s")
+    for outcome in report.outcomes:
+        if outcome.error is not None:
+            lines.append(f"ERROR {outcome.case.name}: {outcome.error}")
+        elif not outcome.ok:
+            got, want = ", ".join(outcome.labels) or "-", ", ".join(outcome.case.labels) or "-"
+            lines.append(f"MISS  {outcome.case.name}: got {got}; expected {want}")
+            lines += [f"      missing fact {json.dumps(f)}" for f in outcome.missing_facts]
+    return "\n".join(lines)
+
+
+def write_baseline(folder: Path, report: Report, *, allow_regression: bool = False) -> Path:
+    """Pin `report` as `folder`/baseline.json, atomically."""
+    path = folder / "baseline.json"
+    data = pin(report, folder, allow_regression=allow_regression)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return path
 
 
 def pin(report: Report, folder: Path, *, allow_regression: bool = False) -> dict[str, Any]:

@@ -166,8 +166,8 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
                 label=label,
                 reason="dates changed: " + ", ".join(f"{a} → {b}" for a, b in moves),
                 fragment=_quote(pair.new.text, pair.old.text),
-                old=", ".join(a for a, _ in moves),
-                new=", ".join(b for _, b in moves),
+                old=_quote(pair.old.text, pair.new.text),
+                new=_quote(pair.new.text, pair.old.text),
                 facts=tuple({"kind": "date", "from": a, "to": b} for a, b in moves),
             )
         )

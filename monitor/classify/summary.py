@@ -117,7 +117,7 @@ def summarise(labels: tuple[str, ...], findings: list[Finding], diff: TextDiff) 
         count = len(where) or len(diff.sections) or 1
         parts.append(f"{count} section{'s' if count != 1 else ''} changed")
     if "date_change" in labels:
-        moves = [f"{f.old} → {f.new}" for f in findings if f.label == "date_change"]
+        moves = [f"{fact['from']} → {fact['to']}" for fact in by_kind["date"]]
         parts.append("dates changed: " + ", ".join(moves[:2]))
     if labels == ("cosmetic",):
         parts.append(next((f.reason for f in findings if f.label == "cosmetic"), "cosmetic only"))

@@ -1,15 +1,25 @@
 """The model lifecycle registry: facts from changes → one row per provider, model and surface,
-plus every event, so a moved shutdown date updates the row and keeps its history."""
+plus an event per fact, so a moved shutdown date updates the row and keeps its history.
+
+Statuses: active (listed, nothing announced), legacy, deprecated (announced, no date), retiring
+(a shutdown date ahead), retired. A row whose shutdown date has passed reads as retired.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
+from monitor.store.db import reading
 from monitor.store.tables import ModelEventRow, ModelLifecycleRow
+
+KINDS = ("retirement", "retirement_change", "launch")
+STATUSES = ("active", "legacy", "deprecated", "retiring", "retired")
 
 
 def _date(value: Any) -> date | None:
@@ -23,15 +33,56 @@ def _date(value: Any) -> date | None:
     return None
 
 
-def _status(fact: dict[str, Any]) -> str:
-    if fact.get("kind") == "launch":
-        return str(fact.get("status") or "active")
-    event = fact.get("event", "")
-    if event == "retired":
+def _retirement_status(fact: dict[str, Any], shutdown: date | None, today: date) -> str:
+    if fact.get("event") == "retired" or (shutdown is not None and shutdown <= today):
         return "retired"
-    if fact.get("shutdown_date"):
+    if shutdown is not None:
         return "retiring"
-    return "deprecated"
+    return "legacy" if fact.get("status") == "legacy" else "deprecated"
+
+
+def _row(
+    session: Session, provider: str, model: str, surface: str, at: datetime
+) -> tuple[ModelLifecycleRow, bool]:
+    row = session.exec(
+        select(ModelLifecycleRow).where(
+            ModelLifecycleRow.provider == provider,
+            ModelLifecycleRow.model == model,
+            ModelLifecycleRow.surface == surface,
+        )
+    ).first()
+    if row is not None:
+        return row, False
+    return ModelLifecycleRow(
+        provider=provider, model=model, surface=surface, status="active", updated_at=at
+    ), True
+
+
+def _apply(row: ModelLifecycleRow, new: bool, fact: dict[str, Any], at: datetime) -> str:
+    """Update `row` from one fact; returns the event's name."""
+    kind, event = fact["kind"], str(fact.get("event") or fact["kind"])
+    if kind == "launch":
+        if new:
+            row.status = "active"
+            row.announced_on = _date(fact.get("released"))
+            return "launched"
+        return "listed"
+    if kind == "retirement_change":
+        row.shutdown_on = _date(fact.get("to"))
+        if row.shutdown_on is None:
+            row.status = "deprecated"
+            return "retirement_date_withdrawn"
+        row.status = _retirement_status(fact, row.shutdown_on, at.date())
+        return event
+    shutdown = _date(fact.get("shutdown_date")) or row.shutdown_on
+    row.shutdown_on = shutdown
+    row.status = _retirement_status(fact, shutdown, at.date())
+    row.announced_on = row.announced_on or _date(fact.get("announced"))
+    if row.announced_on is None and event == "deprecation_announced":
+        row.announced_on = at.date()
+    row.shutdown_qualifier = fact.get("qualifier") or row.shutdown_qualifier
+    row.replacement = fact.get("replacement") or row.replacement
+    return event
 
 
 def apply_facts(
@@ -45,43 +96,17 @@ def apply_facts(
 ) -> None:
     """Update the registry from a change's facts, inside the change's own transaction."""
     for fact in facts:
-        kind = fact.get("kind")
-        if kind not in ("retirement", "retirement_change", "launch") or not fact.get("model"):
+        if fact.get("kind") not in KINDS or not fact.get("model"):
             continue
         key_provider = str(fact.get("provider") or provider or "unknown")
         surface = str(fact.get("surface") or "api")
-        row = session.exec(
-            select(ModelLifecycleRow).where(
-                ModelLifecycleRow.provider == key_provider,
-                ModelLifecycleRow.model == fact["model"],
-                ModelLifecycleRow.surface == surface,
-            )
-        ).first()
-        previous = row.shutdown_on if row else None
-        if row is None:
-            row = ModelLifecycleRow(
-                provider=key_provider,
-                model=fact["model"],
-                surface=surface,
-                status="active",
-                updated_at=at,
-            )
-        if kind == "retirement_change":
-            row.shutdown_on = _date(fact.get("to"))
-            if fact.get("event") == "retirement_date_withdrawn":
-                row.status = "deprecated"
-        else:
-            if kind == "launch" and row.id is not None:
-                pass  # a model listed again keeps its known lifecycle
-            else:
-                row.status = _status(fact)
-            row.announced_on = _date(fact.get("announced")) or row.announced_on
-            row.shutdown_on = _date(fact.get("shutdown_date")) or row.shutdown_on
-            row.shutdown_qualifier = fact.get("qualifier") or row.shutdown_qualifier
-            row.replacement = fact.get("replacement") or row.replacement
-        row.source_change_id = change_id
-        row.watch_id = watch_id
-        row.updated_at = at
+        row, new = _row(session, key_provider, str(fact["model"]), surface, at)
+        previous = row.shutdown_on
+        event = _apply(row, new, fact, at)
+        if new or event != "listed":
+            row.source_change_id = change_id
+            row.watch_id = watch_id
+            row.updated_at = at
         session.add(row)
         session.flush()
         assert row.id is not None
@@ -89,11 +114,87 @@ def apply_facts(
         session.add(
             ModelEventRow(
                 lifecycle_id=row.id,
-                event="date_moved" if moved else str(fact.get("event") or kind),
+                event="date_moved" if moved else event,
                 change_id=change_id,
                 shutdown_on=row.shutdown_on,
-                previous_shutdown_on=previous if moved else None,
+                previous_shutdown_on=previous if moved or row.shutdown_on is None else None,
                 detail=dict(fact),
                 at=at,
             )
         )
+
+
+def effective_status(row: ModelLifecycleRow, today: date) -> str:
+    """The row's status as of `today`: a retiring model whose date has passed is retired."""
+    if row.status == "retiring" and row.shutdown_on is not None and row.shutdown_on <= today:
+        return "retired"
+    return row.status
+
+
+def models(
+    engine: sa.Engine,
+    provider: str | None = None,
+    status: str | None = None,
+    upcoming_days: int | None = None,
+    *,
+    today: date | None = None,
+) -> list[ModelLifecycleRow]:
+    """Registry rows, soonest shutdown first. `upcoming_days`: only models shutting down from
+    today to that many days ahead and not retired yet."""
+    today = today or datetime.now(UTC).date()
+    with reading(engine) as session:
+        query = select(ModelLifecycleRow)
+        if provider:
+            query = query.where(ModelLifecycleRow.provider == provider.lower())
+        if upcoming_days is not None:
+            query = query.where(
+                col(ModelLifecycleRow.shutdown_on) >= today,
+                col(ModelLifecycleRow.shutdown_on) <= today + timedelta(days=upcoming_days),
+                ModelLifecycleRow.status != "retired",
+            )
+        rows = list(session.exec(query).all())
+    if status:
+        rows = [row for row in rows if effective_status(row, today) == status]
+    return sorted(rows, key=lambda r: (r.shutdown_on or date.max, r.provider, r.model, r.surface))
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    event: str
+    shutdown_on: date | None
+    previous_shutdown_on: date | None
+    change_id: int | None
+
+
+def events(engine: sa.Engine, provider: str, model: str, surface: str = "api") -> list[Event]:
+    """A model's lifecycle history on one surface, oldest first."""
+    with reading(engine) as session:
+        rows = session.exec(
+            select(ModelEventRow)
+            .join(ModelLifecycleRow, col(ModelLifecycleRow.id) == ModelEventRow.lifecycle_id)
+            .where(
+                ModelLifecycleRow.provider == provider,
+                ModelLifecycleRow.model == model,
+                ModelLifecycleRow.surface == surface,
+            )
+            .order_by(col(ModelEventRow.at), col(ModelEventRow.id))
+        ).all()
+    return [Event(r.at, r.event, r.shutdown_on, r.previous_shutdown_on, r.change_id) for r in rows]
+
+
+def as_dict(row: ModelLifecycleRow, today: date) -> dict[str, Any]:
+    """A registry row for JSON output: dates as ISO strings."""
+    return {
+        "provider": row.provider,
+        "model": row.model,
+        "surface": row.surface,
+        "status": effective_status(row, today),
+        "announced": row.announced_on.isoformat() if row.announced_on else None,
+        "shutdown": row.shutdown_on.isoformat() if row.shutdown_on else None,
+        "qualifier": row.shutdown_qualifier,
+        "replacement": row.replacement,
+        "source_change": row.source_change_id,
+        "watch": row.watch_id,
+        "updated_at": row.updated_at.isoformat(),
+    }
