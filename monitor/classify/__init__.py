@@ -13,8 +13,17 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from monitor.classify import cosmetic, entries, lifecycle, lifecycle_rows, policy, versions
+from monitor.classify import (
+    cosmetic,
+    entries,
+    launches,
+    lifecycle,
+    lifecycle_rows,
+    policy,
+    versions,
+)
 from monitor.classify.context import Context, build_context
+from monitor.classify.names import same_model
 from monitor.classify.severity import score, severity
 from monitor.classify.summary import summarise
 from monitor.config import Watch
@@ -25,9 +34,9 @@ Rule = Callable[[TextDiff, Context], "Finding | list[Finding] | None"]
 RULES: dict[str, Rule] = {
     "versions.marker": versions.rule_version,
     "lifecycle.rows": lifecycle_rows.rule_rows,
-    "lifecycle.columns": lifecycle_rows.rule_columns,
     "lifecycle.prose": lifecycle.rule_prose,
-    "lifecycle.launch": lifecycle.rule_launch,
+    "launches.columns": launches.rule_columns,
+    "launches.prose": launches.rule_launch,
     "entries.items": entries.rule_entries,
     "policy.remainder": policy.rule_remainder,
 }
@@ -59,31 +68,37 @@ def run_rules(diff: TextDiff, ctx: Context) -> list[Finding]:
     return merge_facts(findings)
 
 
-def _fact_key(fact: dict[str, Any]) -> tuple[Any, ...] | None:
-    if fact.get("kind") not in ("retirement", "retirement_change", "launch") or not fact.get(
-        "model"
-    ):
-        return None
-    return fact["kind"], fact["model"], fact.get("surface"), fact.get("event")
+def _same_fact(a: dict[str, Any], b: dict[str, Any], other_rule: bool) -> bool:
+    """Two facts about one model: the same id, or (told by two different rules, such as a
+    prose name and a table's id) one id and the same id with a date suffix."""
+    if a.get("kind") not in ("retirement", "retirement_change", "launch") or not a.get("model"):
+        return False
+    if any(a.get(k) != b.get(k) for k in ("kind", "surface", "event")):
+        return False
+    return a["model"] == b.get("model") or other_rule and same_model(a["model"], str(b["model"]))
 
 
 def merge_facts(findings: list[Finding]) -> list[Finding]:
     """One fact per model, kind, surface and event: a table row and the sentence above it tell
-    of the same retirement; their fields are merged into the first, the second finding goes."""
-    first: dict[tuple[Any, ...], dict[str, Any]] = {}
+    of the same retirement. Their fields are merged into the first fact, which takes the longer
+    (dated) id; a finding left without facts goes."""
+    kept_facts: list[tuple[str, dict[str, Any]]] = []
     out = []
     for finding in findings:
         kept = []
         for fact in finding.facts:
-            key = _fact_key(fact)
-            if key is None or key not in first:
+            twin = next(
+                (k for rule, k in kept_facts if _same_fact(k, fact, rule != finding.rule)), None
+            )
+            if twin is None:
                 merged = dict(fact)
-                if key is not None:
-                    first[key] = merged
+                kept_facts.append((finding.rule, merged))
                 kept.append(merged)
                 continue
+            if len(str(fact["model"])) > len(str(twin["model"])):
+                twin["model"] = fact["model"]
             for name, value in fact.items():
-                first[key].setdefault(name, value)
+                twin.setdefault(name, value)
         if kept or not finding.facts:
             out.append(replace(finding, facts=tuple(kept)))
     return out

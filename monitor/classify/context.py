@@ -9,84 +9,21 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from difflib import SequenceMatcher
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 from monitor import patterns as p
+from monitor.classify.text import core, similarity
 from monitor.config import Watch
 from monitor.models import TextDiff
 
-_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|$<>~])")
-_IMAGE = re.compile(r"!\[([^\]\n]{0,500})\]\([^)\s]{0,2000}\)")
-_LINK = re.compile(r"\[([^\]\n]{0,500})\]\((?:[^()\s]|\([^()\s]{0,200}\)){0,2000}\)")
-_TAG = re.compile(r"<[^<>\n]{0,300}>")
-_MARKERS = re.compile(r"^(?:[#>]+\s*|[-*+]\s+|[•●◦▪]\s*|\d{1,3}[.)]\s+)+")
-_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
-_SYMBOLS = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200b-\u200d]")
-_SPACE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
-_SPACES = re.compile(r"\s+")
-_TRANSLATE = str.maketrans(
-    {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
-     "\u00a0": " ", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
-)  # fmt: skip
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+\S")
 _BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)[^*_\n]{2,200}(?:\*\*|__)\s*$")
 _INDENT = re.compile(r"^[ \t]*")
 _SETEXT = re.compile(r"^\s{0,3}(?:={3,}|-{3,})\s*$")
-_WORD = re.compile(r"\w[\w'.@/:+-]*\w|\w|[^\w\s]")
 PAIR_THRESHOLD = 0.5
+IN_PLACE_THRESHOLD = 0.25  # a line rewritten where it stood reads alike at least this much
 MOVED_PAIRS = 400  # residual lines compared across hunks at most (lines moved and edited)
-
-
-def normalise(text: str) -> str:
-    """Hyphen, quote and space variants folded, so patterns see one form. Keeps offsets."""
-    return text.translate(_TRANSLATE)
-
-
-def core(line: str) -> str:
-    """The words of a line without its formatting: what a reader would read aloud."""
-    text = _ESCAPE.sub(r"\1", normalise(line).strip())
-    text = _LINK.sub(r"\1", _IMAGE.sub(r"\1", text))
-    text = _TAG.sub(" ", text)
-    text = _MARKERS.sub("", text.strip())
-    text = _SYMBOLS.sub("", _EMPHASIS.sub("", text))
-    text = _SPACE_PUNCT.sub(r"\1", _SPACES.sub(" ", text))
-    return text.strip(" |") if text.startswith("|") and text.count("|") == 1 else text.strip()
-
-
-def loose(text: str) -> str:
-    """`core` without case and without punctuation that is not inside a word."""
-    return _SPACES.sub(
-        " ", re.sub(r"(?<![\w])[^\w\s]+|[^\w\s]+(?![\w])", " ", text.lower())
-    ).strip()
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence: a stop followed by space and a capital ends one."""
-    spans, start = [], 0
-    for match in p.SENTENCE_END.finditer(text):
-        spans.append((start, match.start()))
-        start = match.end()
-    spans.append((start, len(text)))
-    return [(a, b) for a, b in spans if text[a:b].strip()]
-
-
-def sentences(text: str) -> list[str]:
-    return [text[a:b].strip() for a, b in sentence_spans(text)]
-
-
-@lru_cache(maxsize=4096)
-def words(text: str) -> tuple[str, ...]:
-    return tuple(_WORD.findall(text))
-
-
-def similarity(a: str, b: str) -> float:
-    left, right = words(a), words(b)
-    matcher = SequenceMatcher(None, left, right, autojunk=False)
-    if matcher.real_quick_ratio() < PAIR_THRESHOLD or matcher.quick_ratio() < PAIR_THRESHOLD:
-        return 0.0
-    return matcher.ratio()
 
 
 @dataclass(frozen=True)
@@ -261,8 +198,21 @@ def _by_hunk(diff: TextDiff, removed: list[Line], added: list[Line]) -> list[Pai
     for old, new in groups.values():
         rest_old = [line for line in old if id(line) not in paired]
         rest_new = [line for line in new if id(line) not in paired]
-        pairs += _renamed_heading(rest_old, rest_new)
+        pairs += _renamed_heading(rest_old, rest_new) or _in_place(rest_old, rest_new)
     return sorted(pairs, key=lambda pair: pair.new.number)
+
+
+def _in_place(removed: list[Line], added: list[Line]) -> list[Pair]:
+    """As many lines out as in, in one place: each line was rewritten where it stood."""
+    if not removed or len(removed) != len(added):
+        return []
+    pairs = list(map(Pair, removed, added))
+    for pair in pairs:
+        if (pair.old.heading, pair.old.table) != (pair.new.heading, pair.new.table):
+            return []
+        if similarity(pair.old.core, pair.new.core, IN_PLACE_THRESHOLD) < IN_PLACE_THRESHOLD:
+            return []
+    return pairs
 
 
 def build_context(

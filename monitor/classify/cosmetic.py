@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from monitor import patterns as p
-from monitor.classify.context import Context, Line, Pair, loose, normalise, words
+from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import same_dates_rewritten
+from monitor.classify.text import loose, normalise, words
 from monitor.models import Finding
 
 _LINKS_ONLY_NAV = 2

@@ -8,12 +8,13 @@ import re
 from typing import Any
 
 from monitor.classify import facts as f
-from monitor.classify.context import Context, Line, core
+from monitor.classify.context import Context, Line
 from monitor.classify.dates import is_date_line
 from monitor.classify.lifecycle_rows import row_changes
 from monitor.classify.names import find_models
 from monitor.classify.records import record_changes
 from monitor.classify.tables import header_models, table_changes
+from monitor.classify.text import core
 from monitor.models import Finding, TextDiff
 
 _LINK = re.compile(r"\[([^\]\n]{1,500})\]\(([^)\s]{1,2000})\)")

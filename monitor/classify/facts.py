@@ -8,9 +8,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor import patterns as p
-from monitor.classify.context import Context, core
+from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates
 from monitor.classify.names import find_models, provider_of
+from monitor.classify.text import core
 
 _EMPTY = re.compile(r"^\W*(?:tbd|tba|n/?a|none|unknown|-+|—|–)?\W*$", re.I)
 _PLATFORMS = {

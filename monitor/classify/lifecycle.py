@@ -15,11 +15,12 @@ from typing import Any
 
 from monitor import patterns as p
 from monitor.classify import facts as f
-from monitor.classify.context import Context, Line, Pair, sentences
+from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import DateHit, find_dates, moved_dates
 from monitor.classify.lifecycle_rows import row_changes
-from monitor.classify.names import find_models, old_model_ids
+from monitor.classify.names import find_models
 from monitor.classify.records import record_changes
+from monitor.classify.text import sentences
 from monitor.models import Finding, TextDiff
 
 _DEPRECATED_AS_OF = re.compile(r"(?:deprecated|deprecation)\s+(?:as of|on|since)\s*$", re.I)
@@ -162,7 +163,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
                         "lifecycle.prose",
                         "model_retirement",
                         f"{model}: {event.replace('_', ' ')}",
-                        _quote(line.text, sentence),
+                        quote_sentence(line.text, sentence),
                         None,
                         fact.get("shutdown_date"),
                         (fact,),
@@ -172,6 +173,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
 
 
 def _map_replacements(models: list[str], replacements: list[str], text: str) -> dict[str, str]:
+    replacements = [r for r in replacements if r not in models]
     if not replacements:
         return {}
     if _RESPECTIVELY.search(text) and len(replacements) == len(models):
@@ -179,7 +181,7 @@ def _map_replacements(models: list[str], replacements: list[str], text: str) -> 
     return {model: " or ".join(dict.fromkeys(replacements)) for model in models}
 
 
-def _quote(line: str, sentence: str) -> str:
+def quote_sentence(line: str, sentence: str) -> str:
     """The sentence as stored when it appears verbatim in the line, else the whole line."""
     return sentence if sentence in line else line
 
@@ -267,58 +269,6 @@ def prose_evidence(ctx: Context) -> Evidence:
     return evidence
 
 
-def launch_evidence(ctx: Context) -> Evidence:
-    """A model the old page never named, added in a sentence that launches something."""
-    if "launch" in ctx.memo:
-        return ctx.memo["launch"]  # type: ignore[no-any-return]
-    old_models = set(old_model_ids(ctx))
-    retiring: set[str] = set()
-    found: list[Finding] = []
-    lines: set[int] = set()
-    for block in blocks(prose_lines(ctx, ctx.added)):
-        block_text = " ".join(line.core for line in block.lines)
-        if not p.LAUNCH_WORDS.search(block_text):
-            continue
-        before = len(found)
-        for line in block.lines:
-            for sentence in sentences(line.core):
-                if p.RETIRE_WORDS.search(sentence):
-                    retiring.update(split_replacements(sentence)[0])
-                    continue
-                if not (p.LAUNCH_WORDS.search(sentence) or line.heading):
-                    continue
-                for model in dict.fromkeys(h.id for h in find_models(sentence)):
-                    if model in old_models or model in retiring:
-                        continue
-                    old_models.add(model)
-                    fact = f.launch(
-                        ctx,
-                        model,
-                        released=f.section_date(block.trail),
-                        surface=f.surface_in(sentence),
-                    )
-                    found.append(
-                        Finding(
-                            "lifecycle.launch",
-                            "model_launch",
-                            f"{model}: launched",
-                            _quote(line.text, sentence),
-                            None,
-                            model,
-                            (fact,),
-                        )
-                    )
-        if len(found) > before:
-            lines.update(line.number for line in block.lines)
-    ctx.memo["launch"] = evidence = Evidence(tuple(found), frozenset(), frozenset(lines))
-    return evidence
-
-
 def rule_prose(diff: TextDiff, ctx: Context) -> list[Finding]:
     """Retirements announced in added prose, and shutdown dates moved in changed prose."""
     return list(prose_evidence(ctx).findings)
-
-
-def rule_launch(diff: TextDiff, ctx: Context) -> list[Finding]:
-    """A model the old page never named, added in a sentence that launches something."""
-    return list(launch_evidence(ctx).findings)

@@ -16,7 +16,7 @@ from monitor.classify import facts as f
 from monitor.classify.context import Context
 from monitor.classify.names import find_models, old_model_ids
 from monitor.classify.records import record_changes
-from monitor.classify.tables import RowChange, header_models, table_changes
+from monitor.classify.tables import RowChange, table_changes
 from monitor.models import Finding, TextDiff
 
 
@@ -219,65 +219,3 @@ def rule_rows(diff: TextDiff, ctx: Context) -> list[Finding]:
         elif change.kind == "changed":
             found += _changed(ctx, change)
     return found
-
-
-def rule_columns(diff: TextDiff, ctx: Context) -> list[Finding]:
-    """A model added as a column of a comparison table is a launch; a column header that gains
-    a lifecycle state ("Claude Haiku 3 (deprecated)") is a retirement."""
-    old_models = set(old_model_ids(ctx))
-    found = []
-    before, after = header_models(ctx, "old"), header_models(ctx, "new")
-    for model, header in after.items():
-        state = f.state(header)
-        if model not in before or state not in ("deprecated", "legacy", "retired"):
-            continue
-        if f.state(before[model]) == state:
-            continue
-        event = "retired" if state == "retired" else "deprecation_announced"
-        fact = f.retirement(
-            ctx, model, event, status_change=f"{f.state(before[model]) or 'active'} -> {state}"
-        )
-        found.append(
-            Finding(
-                "lifecycle.column_state",
-                "model_retirement",
-                f"{model}: {state}",
-                header,
-                before[model],
-                header,
-                (fact,),
-            )
-        )
-    for change in table_changes(ctx):
-        for header in change.added_columns:
-            for model in dict.fromkeys(hit.id for hit in find_models(header)):
-                ids = _column_ids(change, header) or [model]
-                for model_id in ids:
-                    if model_id in old_models:
-                        continue
-                    found.append(
-                        Finding(
-                            "lifecycle.column_launch",
-                            "model_launch",
-                            f"{model_id}: new column {header!r}",
-                            change.new.head.text if change.new else header,
-                            None,
-                            model_id,
-                            (f.launch(ctx, model_id),),
-                        )
-                    )
-    return found
-
-
-def _column_ids(change: Any, header: str) -> list[str]:
-    """The id a comparison table gives the model of a column (its "API ID" row), if any."""
-    table = change.new
-    if table is None or header not in table.header:
-        return []
-    index = table.header.index(header)
-    for row in table.rows:
-        if "id" in row.key.lower() and index < len(row.cells):
-            ids = [hit.id for hit in find_models(row.cells[index]) if not hit.prose]
-            if ids:
-                return ids[:1]
-    return []

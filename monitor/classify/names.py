@@ -13,7 +13,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from monitor import patterns as p
-from monitor.classify.context import Context, normalise
+from monitor.classify.context import Context
+from monitor.classify.text import normalise
 
 _PREFIXES = "|".join(
     re.escape(prefix) for prefix in sorted(p.MODEL_FAMILIES, key=len, reverse=True)

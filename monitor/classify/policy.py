@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from monitor.classify import cosmetic, lifecycle, lifecycle_rows
-from monitor.classify.context import Context, Line, Pair, core, loose, sentence_spans, words
+from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows
+from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
 from monitor.classify.records import record_changes
+from monitor.classify.text import core, loose, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff
 
@@ -23,9 +24,9 @@ LIFECYCLE_ROLES = frozenset({"status", "shutdown", "deprecated", "replacement", 
 
 def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
     """Old and new line numbers the lifecycle rules read their facts from."""
-    prose, launches = lifecycle.prose_evidence(ctx), lifecycle.launch_evidence(ctx)
+    prose, launched = lifecycle.prose_evidence(ctx), launches.launch_evidence(ctx)
     old = set(prose.old_lines)
-    new = set(prose.new_lines | launches.new_lines)
+    new = set(prose.new_lines | launched.new_lines)
     for change in lifecycle_rows.row_changes(ctx):
         if change.new_line is not None:
             new.add(change.new_line.number)

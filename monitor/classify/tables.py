@@ -9,8 +9,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from monitor import patterns as p
-from monitor.classify.context import Context, Line, core, similarity
+from monitor.classify.context import Context, Line
 from monitor.classify.names import find_models
+from monitor.classify.text import core, similarity
 
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 

@@ -9,9 +9,10 @@ import re
 from dataclasses import dataclass
 
 from monitor import patterns as p
-from monitor.classify.context import Context, Line, normalise
+from monitor.classify.context import Context, Line
 from monitor.classify.dates import find_dates
 from monitor.classify.records import record_changes
+from monitor.classify.text import normalise
 from monitor.models import Finding, TextDiff
 
 _GAP = re.compile(r"^[\s:：*_|,(\[-]*(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s*)?$", re.I)

@@ -1,0 +1,135 @@
+"""Launches: a model the old page never named, added in a sentence that launches something or as
+a new column of a comparison table; and a comparison column whose header gains a lifecycle state
+("Claude Haiku 3 (deprecated)"), which is a retirement."""
+
+from __future__ import annotations
+
+from monitor import patterns as p
+from monitor.classify import facts as f
+from monitor.classify.context import Context
+from monitor.classify.lifecycle import (
+    Evidence,
+    blocks,
+    prose_lines,
+    quote_sentence,
+    split_replacements,
+)
+from monitor.classify.names import find_models, old_model_ids
+from monitor.classify.tables import Table, header_models, table_changes
+from monitor.classify.text import sentences
+from monitor.models import Finding, TextDiff
+
+
+def launch_evidence(ctx: Context) -> Evidence:
+    """A model the old page never named, added in a sentence that launches something."""
+    if "launch" in ctx.memo:
+        return ctx.memo["launch"]  # type: ignore[no-any-return]
+    old_models = set(old_model_ids(ctx))
+    retiring: set[str] = set()
+    found: list[Finding] = []
+    lines: set[int] = set()
+    for block in blocks(prose_lines(ctx, ctx.added)):
+        block_text = " ".join(line.core for line in block.lines)
+        if not p.LAUNCH_WORDS.search(block_text):
+            continue
+        before = len(found)
+        for line in block.lines:
+            for sentence in sentences(line.core):
+                if p.RETIRE_WORDS.search(sentence):
+                    retiring.update(split_replacements(sentence)[0])
+                    continue
+                if not (p.LAUNCH_WORDS.search(sentence) or line.heading):
+                    continue
+                for model in dict.fromkeys(h.id for h in find_models(sentence)):
+                    if model in old_models or model in retiring:
+                        continue
+                    old_models.add(model)
+                    fact = f.launch(
+                        ctx,
+                        model,
+                        released=f.section_date(block.trail),
+                        surface=f.surface_in(sentence),
+                    )
+                    found.append(
+                        Finding(
+                            "lifecycle.launch",
+                            "model_launch",
+                            f"{model}: launched",
+                            quote_sentence(line.text, sentence),
+                            None,
+                            model,
+                            (fact,),
+                        )
+                    )
+        if len(found) > before:
+            lines.update(line.number for line in block.lines)
+    ctx.memo["launch"] = evidence = Evidence(tuple(found), frozenset(), frozenset(lines))
+    return evidence
+
+
+def rule_launch(diff: TextDiff, ctx: Context) -> list[Finding]:
+    """A model the old page never named, added in a sentence that launches something."""
+    return list(launch_evidence(ctx).findings)
+
+
+def rule_columns(diff: TextDiff, ctx: Context) -> list[Finding]:
+    """A model added as a column of a comparison table is a launch; a column header that gains
+    a lifecycle state ("Claude Haiku 3 (deprecated)") is a retirement."""
+    old_models = set(old_model_ids(ctx))
+    found = []
+    before, after = header_models(ctx, "old"), header_models(ctx, "new")
+    for model, header in after.items():
+        state = f.state(header)
+        if model not in before or state not in ("deprecated", "legacy", "retired"):
+            continue
+        if f.state(before[model]) == state:
+            continue
+        event = "retired" if state == "retired" else "deprecation_announced"
+        tables = [c.new for c in table_changes(ctx) if c.new and header in c.new.header]
+        model = next((i for t in tables for i in _column_ids(t, header)), model)
+        fact = f.retirement(
+            ctx, model, event, status_change=f"{f.state(before[model]) or 'active'} -> {state}"
+        )
+        found.append(
+            Finding(
+                "lifecycle.column_state",
+                "model_retirement",
+                f"{model}: {state}",
+                header,
+                before[model],
+                header,
+                (fact,),
+            )
+        )
+    for change in table_changes(ctx):
+        for header in change.added_columns:
+            for model in dict.fromkeys(hit.id for hit in find_models(header)):
+                ids = _column_ids(change.new, header) or [model]
+                for model_id in ids:
+                    if model_id in old_models:
+                        continue
+                    found.append(
+                        Finding(
+                            "lifecycle.column_launch",
+                            "model_launch",
+                            f"{model_id}: new column {header!r}",
+                            change.new.head.text if change.new else header,
+                            None,
+                            model_id,
+                            (f.launch(ctx, model_id),),
+                        )
+                    )
+    return found
+
+
+def _column_ids(table: Table | None, header: str) -> list[str]:
+    """The id a comparison table gives the model of a column (its "API ID" row), if any."""
+    if table is None or header not in table.header:
+        return []
+    index = table.header.index(header)
+    for row in table.rows:
+        if "id" in row.key.lower() and index < len(row.cells):
+            ids = [hit.id for hit in find_models(row.cells[index]) if not hit.prose]
+            if ids:
+                return ids[:1]
+    return []
