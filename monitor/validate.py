@@ -11,7 +11,7 @@ from monitor import extract
 from monitor.config import Config, Watch
 from monitor.diff import diff_texts
 from monitor.errors import ExtractError
-from monitor.models import FetchResult
+from monitor.models import FetchResult, ProblemKind
 
 
 def _extract(watch: Watch, result: FetchResult) -> str:
@@ -44,7 +44,10 @@ async def _one(fetcher: object, watch: Watch, pause: float) -> tuple[list[str], 
     assert isinstance(fetcher, Fetcher)
     first = await fetcher.fetch(watch.url)
     if first.problem is not None:
-        return [f"{watch.id}: FAIL fetch: {first.problem.message}"], False
+        hint = ""
+        if first.problem.kind in (ProblemKind.BLOCKED, ProblemKind.EMPTY) and watch.fetcher == "http":
+            hint = '; the page may need a browser: set fetcher = "auto" or "browser"'
+        return [f"{watch.id}: FAIL fetch: {first.problem.message}{hint}"], False
     shell = extract.looks_like_js_shell(first.body, first.charset)
     needs = "needs a browser (set fetcher = \"browser\" or \"auto\")" if shell else "HTTP suffices"
     try:
