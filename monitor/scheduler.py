@@ -189,9 +189,12 @@ class WatchScheduler:
 
     # lifecycle
 
-    def start(self) -> None:
-        """Start on the running event loop."""
-        self._scheduler.start()
+    def start(self, *, paused: bool = False) -> None:
+        """Start on the running event loop; `paused`: take no runs until `resume`."""
+        self._scheduler.start(paused=paused)
+
+    def resume(self) -> None:
+        self._scheduler.resume()
 
     def pause(self) -> None:
         """Take no new runs; runs in flight go on."""
@@ -218,7 +221,24 @@ class WatchScheduler:
         """Make the jobs match `config`: add new watches, remove dropped ones, make again the
         jobs of watches whose interval, cron or jitter changed. `stored(ids)` reads the store
         for the watches that need a first run."""
+        from apscheduler.schedulers.base import STATE_RUNNING
+
         now = now or datetime.now(UTC)
+        running = self._scheduler.state == STATE_RUNNING
+        if running:  # else each added job wakes the scheduler: 10,000 wake-ups for 10,000 jobs
+            self._scheduler.pause()
+        try:
+            return self._sync(config, stored, now)
+        finally:
+            if running:
+                self._scheduler.resume()
+
+    def _sync(
+        self,
+        config: Config,
+        stored: Callable[[Iterable[str]], dict[str, StoredSchedule]],
+        now: datetime,
+    ) -> Synced:
         wanted = {watch.id: watch for watch in config.watches}
         removed = tuple(sorted(set(self._timing) - set(wanted)))
         for watch_id in removed:

@@ -63,13 +63,14 @@ class Daemon:
         self._tools = await Tools.open(self.config, self.engine)
         with Signals(self._stop, self._hurry, on_hup=self._on_hup):
             try:
-                self.scheduler.start()
+                self.scheduler.start(paused=True)
                 synced = self.scheduler.sync(self.config, self._read_stored)
                 self._remember_next(synced.added)
                 opts = self.options
                 self.scheduler.every("alerts", opts.alerts_every, self._alerts, start_now=True)
                 self.scheduler.every("watchlist", opts.reload_every, self._poll_watchlist)
                 self.scheduler.every("flush", opts.flush_every, self._flush_next)
+                self.scheduler.resume()
                 log.info(
                     "started: %d watches from %s; alerts every %gs; pid %d",
                     len(self.config.watches), self.config.path, opts.alerts_every, os.getpid(),
