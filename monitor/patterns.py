@@ -284,7 +284,10 @@ SCRAPER_FIELDS = re.compile(r"^\W*(?:fetched_at|scraped_at|crawled_at|retrieved_
 FILLER_WORDS = frozenset(
     "a an the usd eur gbp jpy us$ please also just simply currently approximately".split()
 )
-BREADCRUMB_WORDS = re.compile(r"\b(?:All Collections|Home|Docs|Help Center|Back to)\b", re.I)
+# A line that starts with two or more short links in a row: "[All Collections](…)[Safeguards](…)"
+BREADCRUMBS = re.compile(
+    r"^\s*(?:\[[^\]\n]{1,40}\]\([^)\s]{1,300}\)\s*[/>›»|]?\s*){2,}"
+)
 
 # --- policy evidence ----------------------------------------------------------------------------
 

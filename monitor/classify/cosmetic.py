@@ -18,8 +18,6 @@ from monitor.classify.dates import same_dates_rewritten
 from monitor.classify.text import loose, normalise, words
 from monitor.models import Finding
 
-_LINKS_ONLY_NAV = 2
-
 
 def _mask(text: str) -> str:
     for pattern in p.VOLATILE:
@@ -135,7 +133,7 @@ def line_reason(ctx: Context, line: Line, other_text: str) -> str | None:
     rest = normalise(_LINK.sub("", line.text)).strip(" -*|>/·»›")
     if links and not rest and ctx.kind != "index":
         return "navigation links"
-    if len(links) >= _LINKS_ONLY_NAV and p.BREADCRUMB_WORDS.search(line.text):
+    if p.BREADCRUMBS.match(line.text):
         return "breadcrumbs"
     if len(line.core.split()) <= 3 and line.core in other_text and not line.heading:
         return "repeated label"

@@ -75,28 +75,26 @@ def rule_launch(diff: TextDiff, ctx: Context) -> list[Finding]:
 def rule_columns(diff: TextDiff, ctx: Context) -> list[Finding]:
     """A model added as a column of a comparison table is a launch; a column header that gains
     a lifecycle state ("Claude Haiku 3 (deprecated)") is a retirement."""
+    if not table_changes(ctx):
+        return []
     old_models = set(old_model_ids(ctx))
     found = []
     before, after = header_models(ctx, "old"), header_models(ctx, "new")
-    for model, header in after.items():
-        state = f.state(header)
-        if model not in before or state not in ("deprecated", "legacy", "retired"):
-            continue
-        if f.state(before[model]) == state:
+    for name, header in after.items():
+        state, was = f.state(header), f.state(before.get(name))
+        if name not in before or state not in ("deprecated", "legacy", "retired") or was == state:
             continue
         event = "retired" if state == "retired" else "deprecation_announced"
         tables = [c.new for c in table_changes(ctx) if c.new and header in c.new.header]
-        model = next((i for t in tables for i in _column_ids(t, header)), model)
-        fact = f.retirement(
-            ctx, model, event, status_change=f"{f.state(before[model]) or 'active'} -> {state}"
-        )
+        model = next((i for t in tables for i in _column_ids(t, header)), name)
+        fact = f.retirement(ctx, model, event, status_change=f"{was or 'active'} -> {state}")
         found.append(
             Finding(
                 "lifecycle.column_state",
                 "model_retirement",
                 f"{model}: {state}",
                 header,
-                before[model],
+                before[name],
                 header,
                 (fact,),
             )

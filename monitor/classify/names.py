@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 from monitor import patterns as p
 from monitor.classify.context import Context
@@ -124,7 +125,8 @@ def _overlaps(starts: list[int], hits: list[ModelHit], start: int, end: int) -> 
     return False
 
 
-def find_models(text: str) -> list[ModelHit]:
+@lru_cache(maxsize=8192)
+def find_models(text: str) -> tuple[ModelHit, ...]:
     """Every model named in `text`, in order of appearance."""
     text = normalise(text)
     ids: list[ModelHit] = []
@@ -154,7 +156,7 @@ def find_models(text: str) -> list[ModelHit]:
         ]
         if not follows:
             prose.append(hit)
-    return sorted(hits + prose, key=lambda hit: hit.start)
+    return tuple(sorted(hits + prose, key=lambda hit: hit.start))
 
 
 def _same_model(prose_id: str, model_id: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from monitor import patterns as p
 from monitor.classify.context import Context, Line
@@ -19,8 +20,12 @@ _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 @dataclass(frozen=True)
 class Row:
     line: Line
-    cells: tuple[str, ...]  # core of each cell
     raw: tuple[str, ...]  # each cell as written
+
+    @cached_property
+    def cells(self) -> tuple[str, ...]:
+        """The words of each cell (computed when first read: most rows are never compared)."""
+        return tuple(core(cell) for cell in self.raw)
 
     @property
     def key(self) -> str:
@@ -117,29 +122,35 @@ def parse_tables(lines: tuple[Line, ...]) -> list[Table]:
             run.append(line)
             continue
         if len(run) >= 2:
-            cells = [split_cells(item.text) for item in run]
-            rows = tuple(
-                Row(item, tuple(core(c) for c in cell), tuple(cell))
-                for item, cell in zip(run[1:], cells[1:], strict=True)
-            )
-            tables.append(Table(tuple(core(c) for c in cells[0]), rows, run[0]))
+            rows = tuple(Row(item, tuple(split_cells(item.text))) for item in run[1:])
+            tables.append(Table(tuple(core(c) for c in split_cells(run[0].text)), rows, run[0]))
         run = [line] if line is not None and line.table else []
     return tables
 
 
-def _matches(old_tables: list[Table], new_tables: list[Table]) -> dict[int, Table]:
-    """New table index → the old table it continues: one to one, best first, by header, shared
-    rows and section."""
+def _numbers(table: Table) -> set[int]:
+    return {table.head.number} | {row.line.number for row in table.rows}
+
+
+def _matches(
+    old_tables: list[Table], new_tables: list[Table], touched_old: set[int], touched_new: set[int]
+) -> dict[int, Table]:
+    """New table index → the old table it continues, for tables with a changed line: one to
+    one, best first, by header, shared rows and section."""
+    old_hit = [bool(_numbers(t) & touched_old) for t in old_tables]
+    new_hit = [bool(_numbers(t) & touched_new) for t in new_tables]
     scored = []
     for j, new in enumerate(new_tables):
-        new_keys = {row.key for row in new.rows}
         for i, old in enumerate(old_tables):
-            score = similarity(" | ".join(old.header), " | ".join(new.header))
-            shared = len(new_keys & {row.key for row in old.rows})
+            if not (new_hit[j] or old_hit[i]):
+                continue
+            score = similarity(" | ".join(old.header), " | ".join(new.header), 0.4)
+            if score < 0.4:
+                continue
+            shared = len({row.key for row in new.rows} & {row.key for row in old.rows})
             score += 0.5 * shared / max(1, len(new.rows), len(old.rows))
             score += 0.25 if old.section == new.section else 0.0
-            if score >= 0.5:
-                scored.append((score, j, i))
+            scored.append((score, j, i))
     taken_old: set[int] = set()
     out: dict[int, Table] = {}
     for _, j, i in sorted(scored, key=lambda item: (-item[0], item[1], item[2])):
@@ -217,13 +228,20 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
     return change
 
 
+def tables_of(ctx: Context, side: str) -> list[Table]:
+    """The tables of the old or new text, parsed once per context."""
+    key = f"tables_{side}"
+    if key not in ctx.memo:
+        ctx.memo[key] = parse_tables(ctx.old_lines if side == "old" else ctx.new_lines)
+    return ctx.memo[key]  # type: ignore[no-any-return]
+
+
 def header_models(ctx: Context, side: str) -> dict[str, str]:
     """Model id → the header cell naming it, over every table of the old or new text."""
     key = f"header_models_{side}"
     if key not in ctx.memo:
-        lines = ctx.old_lines if side == "old" else ctx.new_lines
         found: dict[str, str] = {}
-        for table in parse_tables(lines):
+        for table in tables_of(ctx, side):
             for cell in table.header:
                 for hit in find_models(cell):
                     found.setdefault(hit.id, cell)
@@ -239,18 +257,17 @@ def table_changes(ctx: Context) -> list[TableChange]:
     touched_new = {line.number for line in ctx.added} | {pair.new.number for pair in ctx.changed}
     changes = []
     if touched_old or touched_new:
-        old_tables, new_tables = parse_tables(ctx.old_lines), parse_tables(ctx.new_lines)
-        pairs = _matches(old_tables, new_tables)
+        old_tables, new_tables = tables_of(ctx, "old"), tables_of(ctx, "new")
+        pairs = _matches(old_tables, new_tables, touched_old, touched_new)
         matched = {id(table) for table in pairs.values()}
         for index, table in enumerate(new_tables):
-            numbers = {row.line.number for row in table.rows} | {table.head.number}
             before = pairs.get(index)
-            if numbers & touched_new or (
-                before is not None and {r.line.number for r in before.rows} & touched_old
+            if _numbers(table) & touched_new or (
+                before is not None and _numbers(before) & touched_old
             ):
                 changes.append(_compare(before, table))
         for table in old_tables:
-            if id(table) not in matched and {r.line.number for r in table.rows} & touched_old:
+            if id(table) not in matched and _numbers(table) & touched_old:
                 changes.append(_compare(table, None))
     ctx.memo["tables"] = changes
     return changes
