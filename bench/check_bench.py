@@ -71,22 +71,31 @@ def store_size(workdir: Path) -> tuple[int, int]:
     db = workdir / "monitor.db"
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        pages = conn.execute("PRAGMA page_count").fetchone()[0] - conn.execute("PRAGMA freelist_count").fetchone()[0]
+        pages = (
+            conn.execute("PRAGMA page_count").fetchone()[0]
+            - conn.execute("PRAGMA freelist_count").fetchone()[0]
+        )
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     bodies = sum(p.stat().st_size for p in (workdir / "snapshots").rglob("*") if p.is_file())
     return pages * page_size, bodies
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--percent", type=float, default=10)
-    parser.add_argument("--concurrency", type=int, default=5, help="requests in flight (both sides)")
+    parser.add_argument(
+        "--concurrency", type=int, default=5, help="requests in flight (both sides)"
+    )
     args = parser.parse_args()
 
     server = subprocess.Popen(
         [sys.executable, "-m", "bench.pageserver", "--pages", str(args.pages)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert server.stdout is not None
     port = int(server.stdout.readline().split()[1])
@@ -96,21 +105,49 @@ def main() -> None:
             workdir = Path(tmp)
             watchlist = workdir / "watchlist.toml"
             lines = [
-                "[defaults]", f"concurrency = {args.concurrency}", f"per_host = {args.concurrency}",
-                'interval = "1h"', "",
+                "[defaults]",
+                f"concurrency = {args.concurrency}",
+                f"per_host = {args.concurrency}",
+                'interval = "1h"',
+                "",
             ]
             for i in range(args.pages):
-                lines += ["[[watch]]", f'id = "page-{i}"', f'url = "{base}/p/{i}"', 'kind = "policy"', ""]
+                lines += [
+                    "[[watch]]",
+                    f'id = "page-{i}"',
+                    f'url = "{base}/p/{i}"',
+                    'kind = "policy"',
+                    "",
+                ]
             watchlist.write_text("\n".join(lines))
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
-            check = [sys.executable, "-m", "monitor", "-w", str(watchlist), "check", "--json", "--no-progress"]
+            check = [
+                sys.executable,
+                "-m",
+                "monitor",
+                "-w",
+                str(watchlist),
+                "check",
+                "--json",
+                "--no-progress",
+            ]
 
             wall0, cpu0, rss0, _ = timed(check, env)
-            print(f"baseline cycle ({args.pages} new pages): {wall0:.2f} s wall, {cpu0:.2f} s CPU, {rss0:.0f} MB peak RSS")
+            print(
+                f"baseline cycle ({args.pages} new pages): {wall0:.2f} s wall, {cpu0:.2f} s CPU, {rss0:.0f} MB peak RSS"
+            )
 
             etag_file = workdir / "etags.json"
             etag_file.write_text("{}")
-            floor_cmd = [sys.executable, "-c", FLOOR, base, str(args.pages), str(args.concurrency), str(etag_file)]
+            floor_cmd = [
+                sys.executable,
+                "-c",
+                FLOOR,
+                base,
+                str(args.pages),
+                str(args.concurrency),
+                str(etag_file),
+            ]
             timed(floor_cmd)  # the floor's own baseline: learn the ETags
 
             changed = httpx.post(f"{base}/_change?percent={args.percent}").text.split()
@@ -125,11 +162,17 @@ def main() -> None:
             db_before, bodies_before = store_size(workdir)
             wall3, cpu3, _rss3, out3 = timed(check, env)
             db_after, bodies_after = store_size(workdir)
-            unchanged = sum(1 for line in out3.splitlines() if json.loads(line)["outcome"] in ("unchanged", "not_modified"))
+            unchanged = sum(
+                1
+                for line in out3.splitlines()
+                if json.loads(line)["outcome"] in ("unchanged", "not_modified")
+            )
 
             print(f"changed cycle: {wall:.2f} s wall, {cpu:.2f} s CPU, {rss:.0f} MB peak RSS")
             print(f"changes found {found} / made {len(changed)}, failed {failed}")
-            print(f"floor (httpx + If-None-Match + selectolax): {fwall:.2f} s wall, {fcpu:.2f} s CPU, {frss:.0f} MB peak RSS")
+            print(
+                f"floor (httpx + If-None-Match + selectolax): {fwall:.2f} s wall, {fcpu:.2f} s CPU, {frss:.0f} MB peak RSS"
+            )
             print(f"ratio to floor: {wall / fwall:.2f}x wall")
             print(
                 f"unchanged cycle: {wall3:.2f} s wall; store growth per unchanged check: "

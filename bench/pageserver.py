@@ -27,7 +27,10 @@ def paragraph(rng: random.Random, words: int) -> str:
 
 def content(index: int, version: int) -> str:
     rng = random.Random(index * 7919)
-    parts = [f"<h1>Policy document {index}</h1>", f"<p>Version {version}.0, effective 2026-0{1 + version % 9}-01.</p>"]
+    parts = [
+        f"<h1>Policy document {index}</h1>",
+        f"<p>Version {version}.0, effective 2026-0{1 + version % 9}-01.</p>",
+    ]
     target = rng.randint(60_000, 150_000)
     size, section = 0, 0
     while size < target:
@@ -35,12 +38,16 @@ def content(index: int, version: int) -> str:
         parts.append(f"<h2>Section {section}</h2>")
         for _ in range(rng.randint(2, 5)):
             text = paragraph(rng, rng.randint(40, 90))
-            parts.append(f'<p class="body-text prose">{text} <a href="/doc/{section}?utm_source=x">more</a></p>')
+            parts.append(
+                f'<p class="body-text prose">{text} <a href="/doc/{section}?utm_source=x">more</a></p>'
+            )
         rows = "".join(
             f"<tr><td>model-{section}-{r}</td><td>2026-0{1 + r % 9}-1{r % 10}</td><td>active</td></tr>"
             for r in range(rng.randint(2, 6))
         )
-        parts.append(f"<table><thead><tr><th>Model</th><th>Date</th><th>Status</th></tr></thead><tbody>{rows}</tbody></table>")
+        parts.append(
+            f"<table><thead><tr><th>Model</th><th>Date</th><th>Status</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
         size = sum(len(p) for p in parts)
     if version > 1:
         parts.insert(3, f"<p>Changed in version {version}: {paragraph(rng, 30)}</p>")
@@ -87,7 +94,10 @@ async def handle(pages: Pages, reader: asyncio.StreamReader, writer: asyncio.Str
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             method, target, _ = lines[0].split(" ", 2)
-            headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+            headers = {
+                k.lower(): v.strip()
+                for k, _, v in (line.partition(":") for line in lines[1:] if line)
+            }
             if int(headers.get("content-length", "0")):
                 await reader.readexactly(int(headers["content-length"]))
             status, extra, body = route(pages, method, target, headers)
@@ -101,12 +111,18 @@ async def handle(pages: Pages, reader: asyncio.StreamReader, writer: asyncio.Str
         writer.close()
 
 
-def route(pages: Pages, method: str, target: str, headers: dict[str, str]) -> tuple[str, str, bytes]:
+def route(
+    pages: Pages, method: str, target: str, headers: dict[str, str]
+) -> tuple[str, str, bytes]:
     path, _, query = target.partition("?")
     if method == "POST" and path == "/_change":
         percent = float(query.partition("=")[2] or 10)
         chosen = pages.change(percent)
-        return "200 OK", "Content-Type: text/plain\r\n", "".join(f"/p/{i}\n" for i in chosen).encode()
+        return (
+            "200 OK",
+            "Content-Type: text/plain\r\n",
+            "".join(f"/p/{i}\n" for i in chosen).encode(),
+        )
     if not path.startswith("/p/"):
         return "404 Not Found", "", b"not found"
     index = int(path[3:])

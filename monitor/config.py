@@ -313,7 +313,9 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     name = path.name
     problems: list[str] = []
     unknown = set(data) - {"defaults", "channels", "watch", "settings"}
-    problems += [f"{name}: unknown table {key!r} (known: defaults, channels, watch)" for key in unknown]
+    problems += [
+        f"{name}: unknown table {key!r} (known: defaults, channels, watch)" for key in unknown
+    ]
 
     defaults = Defaults()
     try:

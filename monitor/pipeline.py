@@ -107,7 +107,10 @@ class Checker:
         rules = extract.rules_sha256(watch.select, watch.ignore, watch.ignore_text, watch.kind)
         state = self._states.pop(watch.id, None) or record.load_state(self.engine, watch.id)
         rule_change_id = None
-        if state.latest is not None and rules not in (state.latest.rules_sha256, state.rules_sha256):
+        if state.latest is not None and rules not in (
+            state.latest.rules_sha256,
+            state.rules_sha256,
+        ):
             rule_change_id = self._apply_rule_change(watch, state.latest, rules)
             state = record.load_state(self.engine, watch.id)
         result, needs_browser = await self._fetch(watch, state)
@@ -115,7 +118,9 @@ class Checker:
         elapsed = int((time.perf_counter() - started) * 1000)
         return replace(report, duration_ms=elapsed, rule_change_id=rule_change_id)
 
-    async def _fetch(self, watch: Watch, state: record.WatchState) -> tuple[FetchResult, bool | None]:
+    async def _fetch(
+        self, watch: Watch, state: record.WatchState
+    ) -> tuple[FetchResult, bool | None]:
         if watch.fetcher == "http":
             result = await self.fetcher.fetch(
                 watch.url, etag=state.etag, last_modified=state.last_modified
@@ -148,18 +153,28 @@ class Checker:
             return self._failure(watch, result, result.problem.kind.value, result.problem.message)
         restored = self._restored_event(watch, state)
         if result.not_modified:
-            return self._unchanged(watch, result, "not_modified", None, rules, needs_browser, restored)
+            return self._unchanged(
+                watch, result, "not_modified", None, rules, needs_browser, restored
+            )
         raw_sha = sha256_hex(result.body)
         latest = state.latest
-        if latest is not None and raw_sha == state.last_raw_sha256 and rules == state.last_rules_sha256:
-            return self._unchanged(watch, result, "unchanged", raw_sha, rules, needs_browser, restored)
+        if (
+            latest is not None
+            and raw_sha == state.last_raw_sha256
+            and rules == state.last_rules_sha256
+        ):
+            return self._unchanged(
+                watch, result, "unchanged", raw_sha, rules, needs_browser, restored
+            )
         try:
             text = self._extract(watch, result.body, result.charset, result.final_url)
         except ExtractError as exc:
             return self._failure(watch, result, "extract", str(exc))
         text_sha = sha256_hex(text.encode("utf-8"))
         if latest is not None and text_sha == latest.text_sha256:
-            return self._unchanged(watch, result, "unchanged", raw_sha, rules, needs_browser, restored)
+            return self._unchanged(
+                watch, result, "unchanged", raw_sha, rules, needs_browser, restored
+            )
         for _attempt in range(3):
             try:
                 return self._new_version(
@@ -207,7 +222,9 @@ class Checker:
             )
             if not classification.labels:
                 return self._unchanged(watch, result, "noise", raw_sha, rules, needs_browser, None)
-            change = _new_change(diff, classification, channels_for(self.config, watch, classification))
+            change = _new_change(
+                diff, classification, channels_for(self.config, watch, classification)
+            )
         self.bodies.put(result.body, raw_sha)  # bodies land before the rows that name them
         self.bodies.put(text.encode("utf-8"), text_sha)
         version_id, change_id = record.record_version(
@@ -229,7 +246,14 @@ class Checker:
         c = change.classification
         outcome = "revert" if "revert" in c.labels else "changed"
         return CheckReport(
-            watch.id, outcome, result.duration_ms, change_id, version_id, c.labels, c.severity, c.summary
+            watch.id,
+            outcome,
+            result.duration_ms,
+            change_id,
+            version_id,
+            c.labels,
+            c.severity,
+            c.summary,
         )
 
     def _revert(
@@ -245,7 +269,9 @@ class Checker:
                 return Classification(("revert",), "info", f"revert to version {seq}", (finding,))
         return None
 
-    def _apply_rule_change(self, watch: Watch, latest: record.LatestVersion, rules: str) -> int | None:
+    def _apply_rule_change(
+        self, watch: Watch, latest: record.LatestVersion, rules: str
+    ) -> int | None:
         """The watch's rules changed since its latest version: re-extract that version's
         snapshot with the new rules and record the result as a rule change, never alerted."""
         from monitor.store.queries import version
@@ -267,9 +293,14 @@ class Checker:
         old_text = self.bodies.get_text(latest.text_sha256)
         diff = diff_texts(old_text, text)
         reason = "the watch's select/ignore rules changed; the latest snapshot was re-extracted"
-        finding = Finding("rule_change.rules_edited", "rule_change", reason, old=latest.rules_sha256, new=rules)
+        finding = Finding(
+            "rule_change.rules_edited", "rule_change", reason, old=latest.rules_sha256, new=rules
+        )
         classification = Classification(
-            ("rule_change",), "info", "rule change: re-extracted with the new select/ignore rules", (finding,)
+            ("rule_change",),
+            "info",
+            "rule change: re-extracted with the new select/ignore rules",
+            (finding,),
         )
         self.bodies.put(text.encode("utf-8"), text_sha)
         try:
@@ -351,7 +382,13 @@ class Checker:
             return event, channels_for(self.config, watch, event)
 
         _failures, change_id = record.record_failure(
-            self.engine, watch.id, watch.url, result, error_kind=kind, error=message, event_for=event_for
+            self.engine,
+            watch.id,
+            watch.url,
+            result,
+            error_kind=kind,
+            error=message,
+            event_for=event_for,
         )
         if events:
             e = events[0]

@@ -23,9 +23,7 @@ def reclassify(config: Config, watch_ids: Sequence[str] | None = None) -> tuple[
     bodies = SnapshotStore(config.snapshots_dir)
     watches = {w.id: w for w in config.watches}
 
-    def recompute(
-        change: ChangeRow, old: VersionRow, new: VersionRow
-    ) -> record.NewChange | None:
+    def recompute(change: ChangeRow, old: VersionRow, new: VersionRow) -> record.NewChange | None:
         watch = watches.get(change.watch_id)
         if watch is None:
             return None

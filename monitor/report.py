@@ -201,10 +201,15 @@ def timeline(engine: sa.Engine, watch_id: str, *, limit: int) -> str:
         detail = check.error or (f"status {check.status}" if check.status else "")
         events.append((check.at, f"check    {check.outcome:<12} {detail}"))
     for v, _s in queries.versions(engine, watch_id)[-limit:]:
-        events.append((v.seen_at, f"version  {v.id} (#{v.seq}) {v.size} bytes {v.text_sha256[:12]}"))
+        events.append(
+            (v.seen_at, f"version  {v.id} (#{v.seq}) {v.size} bytes {v.text_sha256[:12]}")
+        )
     for c in queries.changes(engine, watch_id, limit=limit):
         events.append(
-            (c.detected_at, f"change   {c.id} {SEVERITY_TAG.get(c.severity)} {', '.join(c.labels)}: {c.summary}")
+            (
+                c.detected_at,
+                f"change   {c.id} {SEVERITY_TAG.get(c.severity)} {', '.join(c.labels)}: {c.summary}",
+            )
         )
     events.sort(key=lambda e: e[0], reverse=True)
     n_checks, n_versions, n_changes = queries.counts(engine, watch_id)

@@ -45,11 +45,14 @@ async def _one(fetcher: object, watch: Watch, pause: float) -> tuple[list[str], 
     first = await fetcher.fetch(watch.url)
     if first.problem is not None:
         hint = ""
-        if first.problem.kind in (ProblemKind.BLOCKED, ProblemKind.EMPTY) and watch.fetcher == "http":
+        if (
+            first.problem.kind in (ProblemKind.BLOCKED, ProblemKind.EMPTY)
+            and watch.fetcher == "http"
+        ):
             hint = '; the page may need a browser: set fetcher = "auto" or "browser"'
         return [f"{watch.id}: FAIL fetch: {first.problem.message}{hint}"], False
     shell = extract.looks_like_js_shell(first.body, first.charset)
-    needs = "needs a browser (set fetcher = \"browser\" or \"auto\")" if shell else "HTTP suffices"
+    needs = 'needs a browser (set fetcher = "browser" or "auto")' if shell else "HTTP suffices"
     try:
         text1 = _extract(watch, first)
     except ExtractError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from monitor.cli import main
 from monitor.config import load_config, parse_duration
@@ -72,7 +73,7 @@ def test_good_watchlist_gives_frozen_typed_watches(tmp_path: Path) -> None:
     assert config.defaults.timeout == 20
     assert set(config.channels) == {"policy-team", "console"}
     assert config.database_url == f"sqlite:///{tmp_path / 'monitor.db'}"
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         rsp.url = "https://elsewhere.example/"  # type: ignore[misc]
 
 
@@ -105,7 +106,9 @@ def test_cli_exits_2_with_one_line_per_problem_and_no_traceback(
     assert len([line for line in err.splitlines() if line.startswith("error: ")]) == 7
 
 
-def test_missing_watchlist_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_watchlist_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--watchlist", str(tmp_path / "nope.toml"), "check"]) == 2
     assert "no such watchlist" in capsys.readouterr().err
 
@@ -139,4 +142,9 @@ def test_durations(text: str, seconds: float) -> None:
 def test_the_shipped_watchlist_is_valid() -> None:
     config = load_config(Path(__file__).parent.parent / "watchlist.toml")
     ids = {w.id for w in config.watches}
-    assert {"anthropic-rsp", "openai-deprecations", "openai-research", "bedrock-model-lifecycle"} <= ids
+    assert {
+        "anthropic-rsp",
+        "openai-deprecations",
+        "openai-research",
+        "bedrock-model-lifecycle",
+    } <= ids

@@ -26,7 +26,9 @@ RSP_V1 = """
 <h2>Governance</h2>
 <p>The Responsible Scaling Officer reports to the board.</p>
 """
-RSP_V2 = RSP_V1.replace("Version 3.0. Effective March 1, 2026.", "Version 3.1. Effective April 2, 2026.")
+RSP_V2 = RSP_V1.replace(
+    "Version 3.0. Effective March 1, 2026.", "Version 3.1. Effective April 2, 2026."
+)
 
 
 def page(content: str, *, nonce: str | None = None) -> bytes:
@@ -97,7 +99,9 @@ def test_first_unchanged_change_and_history(tmp_path: Path, page_server: PageSer
     assert "Version 3.1" in text and "csrf" not in text.lower()
 
 
-def test_304_is_an_unchanged_check_and_the_etag_is_sent(tmp_path: Path, page_server: PageServer) -> None:
+def test_304_is_an_unchanged_check_and_the_etag_is_sent(
+    tmp_path: Path, page_server: PageServer
+) -> None:
     page_server.route("/rsp", conditional(page(RSP_V1, nonce="fixed"), etag='"v1"'))
     config = write_watchlist(tmp_path, page_server)
     assert run(config).outcome == "first"
@@ -168,7 +172,9 @@ def test_fetch_problems_are_recorded_and_lose_nothing(
     assert queries.checks(engine, "rsp")[0].error_kind == expected
 
 
-def test_selector_edit_is_a_rule_change_never_alerted(tmp_path: Path, page_server: PageServer) -> None:
+def test_selector_edit_is_a_rule_change_never_alerted(
+    tmp_path: Path, page_server: PageServer
+) -> None:
     page_server.route("/rsp", lambda request: Response(body=page(RSP_V1)))
     config = write_watchlist(tmp_path, page_server)
     run(config)
@@ -178,9 +184,10 @@ def test_selector_edit_is_a_rule_change_never_alerted(tmp_path: Path, page_serve
     engine = open_engine(config.database_url)
     change = queries.change(engine, report.rule_change_id)
     assert change is not None and change.labels == ["rule_change"]
+    from sqlmodel import select
+
     from monitor.store.db import reading
     from monitor.store.tables import DeliveryRow
-    from sqlmodel import select
 
     with reading(engine) as session:
         assert session.exec(select(DeliveryRow)).all() == []
@@ -214,7 +221,9 @@ def test_a_crash_inside_the_write_leaves_the_previous_state(
     assert queries.counts(engine, "rsp") == (2, 2, 1)
 
 
-def test_two_processes_at_once_record_the_change_once(tmp_path: Path, page_server: PageServer) -> None:
+def test_two_processes_at_once_record_the_change_once(
+    tmp_path: Path, page_server: PageServer
+) -> None:
     page_server.route("/rsp", lambda request: Response(body=page(RSP_V1)))
     config = write_watchlist(tmp_path, page_server)
     run(config)
@@ -222,7 +231,10 @@ def test_two_processes_at_once_record_the_change_once(tmp_path: Path, page_serve
     page_server.route("/rsp", lambda request: Response(body=page(RSP_V2), delay=0.3))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
     command = [sys.executable, "-m", "monitor", "-w", str(config.path), "check", "--no-progress"]
-    procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    procs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err.decode()

@@ -9,7 +9,9 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("check", help="one pass over the watchlist: fetch, extract, diff, record")
+    p = subparsers.add_parser(
+        "check", help="one pass over the watchlist: fetch, extract, diff, record"
+    )
     p.add_argument("--watch", action="append", metavar="ID", help="only this watch (repeatable)")
     p.add_argument("--tag", action="append", metavar="TAG", help="only watches with this tag")
     p.add_argument("--json", action="store_true", help="one JSON object per check on stdout")
@@ -111,7 +113,9 @@ def history(args: argparse.Namespace) -> int:
         config.watch(args.watch)
         changes = queries.changes(engine, args.watch, limit=args.limit)
         if args.json:
-            print(json.dumps([report.change_json(c) for c in changes], ensure_ascii=False, indent=2))
+            print(
+                json.dumps([report.change_json(c) for c in changes], ensure_ascii=False, indent=2)
+            )
             return 0
         print(report.timeline(engine, args.watch, limit=args.limit))
         return 0
@@ -208,7 +212,9 @@ def validate(args: argparse.Namespace) -> int:
     problems = config.missing_secrets()
     for line in problems:
         print(f"error: {line}", file=sys.stderr)
-    print(f"{config.path.name}: {len(config.watches)} watches, {len(config.channels)} channels: valid")
+    print(
+        f"{config.path.name}: {len(config.watches)} watches, {len(config.channels)} channels: valid"
+    )
     if args.fetch:
         import asyncio
 

@@ -66,7 +66,7 @@ def _add_missing_columns(engine: sa.Engine) -> None:
                 kind = column.type.compile(dialect=engine.dialect)
                 default = ""
                 if column.default is not None and getattr(column.default, "is_scalar", False):
-                    value = column.default.arg  # type: ignore[union-attr]
+                    value = column.default.arg  # type: ignore[attr-defined]
                     default = f" DEFAULT {int(value) if isinstance(value, bool) else repr(value)}"
                 elif not column.nullable:
                     default = " DEFAULT ''"

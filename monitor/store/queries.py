@@ -11,9 +11,7 @@ from monitor.store.db import reading
 from monitor.store.tables import ChangeRow, CheckRow, SnapshotRow, VersionRow, WatchRow
 
 
-def changes(
-    engine: sa.Engine, watch_id: str | None = None, *, limit: int = 50
-) -> list[ChangeRow]:
+def changes(engine: sa.Engine, watch_id: str | None = None, *, limit: int = 50) -> list[ChangeRow]:
     """Newest first."""
     with reading(engine) as session:
         query = select(ChangeRow)

@@ -86,7 +86,13 @@ def load_states(engine: sa.Engine, watch_ids: list[str]) -> dict[str, WatchState
             latest: dict[str, LatestVersion] = {}
             for version, snapshot_sha in session.exec(
                 select(VersionRow, SnapshotRow.sha256)
-                .join(newest, sa.and_(VersionRow.watch_id == newest.c.watch_id, VersionRow.seq == newest.c.seq))
+                .join(
+                    newest,
+                    sa.and_(
+                        col(VersionRow.watch_id) == newest.c.watch_id,
+                        col(VersionRow.seq) == newest.c.seq,
+                    ),
+                )
                 .join(SnapshotRow, col(SnapshotRow.id) == VersionRow.snapshot_id)
             ).all():
                 assert version.id is not None
@@ -274,7 +280,9 @@ def record_unchanged_many(engine: sa.Engine, items: list[Unchanged]) -> None:
                 values.update(last_raw_sha256=item.raw_sha256, last_rules_sha256=item.rules_sha256)
             if item.needs_browser is not None:
                 values["needs_browser"] = item.needs_browser
-            session.execute(sa.update(WatchRow).where(col(WatchRow.id) == item.watch_id).values(**values))
+            session.execute(
+                sa.update(WatchRow).where(col(WatchRow.id) == item.watch_id).values(**values)
+            )
 
 
 def record_failure(
@@ -297,10 +305,14 @@ def record_failure(
         change_id = None
         if event_for is not None:
             has_versions = _latest(session, watch_id) is not None
-            event = event_for(watch.failures_in_row, watch.failure_alerted, watch.gone, has_versions)
+            event = event_for(
+                watch.failures_in_row, watch.failure_alerted, watch.gone, has_versions
+            )
             if event is not None:
                 classification, channels = event
-                change_id = _event_change(session, watch, result.fetched_at, classification, channels)
+                change_id = _event_change(
+                    session, watch, result.fetched_at, classification, channels
+                )
                 if "page_gone" in classification.labels:
                     watch.gone = True
                 watch.failure_alerted = True
@@ -355,6 +367,7 @@ def record_version(
         if latest != expected_latest:
             raise StaleLatest(watch_id)
         snapshot = _snapshot(session, watch_id, result, raw_sha256)
+        assert snapshot.id is not None
         version = VersionRow(
             watch_id=watch_id,
             seq=(latest.seq + 1) if latest else 1,
@@ -398,7 +411,9 @@ def record_rules_agree(engine: sa.Engine, watch_id: str, rules_sha256: str) -> N
     checks do not re-extract it again."""
     with writing(engine) as session:
         session.execute(
-            sa.update(WatchRow).where(col(WatchRow.id) == watch_id).values(rules_sha256=rules_sha256)
+            sa.update(WatchRow)
+            .where(col(WatchRow.id) == watch_id)
+            .values(rules_sha256=rules_sha256)
         )
 
 
@@ -516,7 +531,9 @@ def _content_change(
 
 def _enqueue(session: Session, change_id: int, channels: tuple[str, ...], at: datetime) -> None:
     for channel in channels:
-        session.add(DeliveryRow(change_id=change_id, channel=channel, created_at=at, next_try_at=at))
+        session.add(
+            DeliveryRow(change_id=change_id, channel=channel, created_at=at, next_try_at=at)
+        )
 
 
 def _finding_json(finding: Any) -> dict[str, Any]:
@@ -590,4 +607,3 @@ def reclassify(
                     at=change.detected_at,
                 )
     return examined, updated
-
