@@ -324,8 +324,8 @@ def _make_handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", str(len(payload) if length is None else length))
             self.end_headers()
             if not no_body:
+                server._count(path, len(payload))  # before the write: the client may finish first
                 self.wfile.write(payload)
-                server._count(path, len(payload))
 
         def _send_stream(self, path: str, response: Response) -> None:
             chunked = response.content_length is None
@@ -348,11 +348,11 @@ def _make_handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
         def _write(self, path: str, data: bytes, chunked: bool) -> None:
             if not data:
                 return
+            server._count(path, len(data))
             if chunked:
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             else:
                 self.wfile.write(data)
-            server._count(path, len(data))
 
     return _Handler
 
