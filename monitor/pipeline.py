@@ -21,6 +21,7 @@ from monitor.models import Classification, FetchResult, Finding, TextDiff
 from monitor.routing import channels_for
 from monitor.snapshots import SnapshotStore, sha256_hex
 from monitor.store import record
+from monitor.store import state as stored
 from monitor.store.db import open_engine
 
 if TYPE_CHECKING:
@@ -68,13 +69,13 @@ class Checker:
         self.fetcher = fetcher
         self._browser: BrowserFetcher | None = None
         self._browser_lock = asyncio.Lock()
-        self._states: dict[str, record.WatchState] = {}
+        self._states: dict[str, stored.WatchState] = {}
         self._batch = batch_unchanged
         self._quiet: list[record.Unchanged] = []
 
     def preload(self, watches: Sequence[Watch]) -> None:
         """Read every watch's state in one go, for a pass over many watches."""
-        self._states = record.load_states(self.engine, [w.id for w in watches])
+        self._states = stored.load_states(self.engine, [w.id for w in watches])
 
     def flush(self) -> None:
         """Write the unchanged checks waiting in the batch."""
@@ -105,21 +106,21 @@ class Checker:
     async def check(self, watch: Watch) -> CheckReport:
         started = time.perf_counter()
         rules = extract.rules_sha256(watch.select, watch.ignore, watch.ignore_text, watch.kind)
-        state = self._states.pop(watch.id, None) or record.load_state(self.engine, watch.id)
+        state = self._states.pop(watch.id, None) or stored.load_state(self.engine, watch.id)
         rule_change_id = None
         if state.latest is not None and rules not in (
             state.latest.rules_sha256,
             state.rules_sha256,
         ):
             rule_change_id = self._apply_rule_change(watch, state.latest, rules)
-            state = record.load_state(self.engine, watch.id)
+            state = stored.load_state(self.engine, watch.id)
         result, needs_browser = await self._fetch(watch, state)
         report = self._record(watch, state, result, rules, needs_browser)
         elapsed = int((time.perf_counter() - started) * 1000)
         return replace(report, duration_ms=elapsed, rule_change_id=rule_change_id)
 
     async def _fetch(
-        self, watch: Watch, state: record.WatchState
+        self, watch: Watch, state: stored.WatchState
     ) -> tuple[FetchResult, bool | None]:
         if watch.fetcher == "http":
             result = await self.fetcher.fetch(
@@ -144,7 +145,7 @@ class Checker:
     def _record(
         self,
         watch: Watch,
-        state: record.WatchState,
+        state: stored.WatchState,
         result: FetchResult,
         rules: str,
         needs_browser: bool | None,
@@ -182,7 +183,7 @@ class Checker:
                 )
             except record.StaleLatest:
                 # another process recorded a version meanwhile: diff against that one instead
-                state = record.load_state(self.engine, watch.id)
+                state = stored.load_state(self.engine, watch.id)
                 if state.latest is not None and state.latest.text_sha256 == text_sha:
                     return self._unchanged(
                         watch, result, "unchanged", raw_sha, rules, needs_browser, None
@@ -204,7 +205,7 @@ class Checker:
     def _new_version(
         self,
         watch: Watch,
-        state: record.WatchState,
+        state: stored.WatchState,
         result: FetchResult,
         text: str,
         text_sha: str,
@@ -257,12 +258,12 @@ class Checker:
         )
 
     def _revert(
-        self, watch: Watch, latest: record.LatestVersion, text_sha: str
+        self, watch: Watch, latest: stored.LatestVersion, text_sha: str
     ) -> Classification | None:
         window = self.config.defaults.revert_window
         if window == 0:
             return None
-        for seq, sha in record.recent_text_hashes(self.engine, watch.id, window + 1)[1:]:
+        for seq, sha in stored.recent_text_hashes(self.engine, watch.id, window + 1)[1:]:
             if sha == text_sha:
                 reason = f"text returned to version {seq} (the page flaps between variants)"
                 finding = Finding("revert.earlier_version", "revert", reason, new=str(seq))
@@ -270,7 +271,7 @@ class Checker:
         return None
 
     def _apply_rule_change(
-        self, watch: Watch, latest: record.LatestVersion, rules: str
+        self, watch: Watch, latest: stored.LatestVersion, rules: str
     ) -> int | None:
         """The watch's rules changed since its latest version: re-extract that version's
         snapshot with the new rules and record the result as a rule change, never alerted."""
@@ -356,7 +357,7 @@ class Checker:
             )  # fmt: skip
         return CheckReport(watch.id, outcome, result.duration_ms)
 
-    def _restored_event(self, watch: Watch, state: record.WatchState) -> Classification | None:
+    def _restored_event(self, watch: Watch, state: stored.WatchState) -> Classification | None:
         if state.gone:
             return classify_event("page_restored", watch, f"{watch.url} answers again")
         if state.failure_alerted:

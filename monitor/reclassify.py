@@ -11,7 +11,7 @@ from monitor.diff import diff_texts
 from monitor.pipeline import _new_change
 from monitor.routing import channels_for
 from monitor.snapshots import SnapshotStore
-from monitor.store import record
+from monitor.store import record, rewrite
 from monitor.store.db import open_engine
 from monitor.store.tables import ChangeRow, VersionRow
 
@@ -35,4 +35,4 @@ def reclassify(config: Config, watch_ids: Sequence[str] | None = None) -> tuple[
 
     selected = set(watch_ids) if watch_ids else None
     providers = {w.id: w.provider for w in config.watches}
-    return record.reclassify(engine, selected, recompute, providers)
+    return rewrite.reclassify(engine, selected, recompute, providers)

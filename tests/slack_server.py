@@ -270,7 +270,8 @@ def add_change(
     """Record a change of `watch_id` through the store (a first version if need be), with
     deliveries to `channels` in the same transaction. Returns the change id."""
     from monitor.models import Classification, Finding
-    from monitor.store.record import NewChange, load_state
+    from monitor.store.record import NewChange
+    from monitor.store.state import load_state
 
     at = at or datetime.now(UTC)
     url = WATCH_URL if watch_id == WATCH_ID else "https://example.org/rsp"

@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 
 from monitor import __version__
 from monitor.models import Classification, FetchResult
-from monitor.store.db import reading, writing
+from monitor.store.db import writing
+from monitor.store.state import LatestVersion, latest_version
 from monitor.store.tables import (
     ChangeRow,
     CheckRow,
@@ -21,29 +22,6 @@ from monitor.store.tables import (
     VersionRow,
     WatchRow,
 )
-
-
-@dataclass(frozen=True)
-class LatestVersion:
-    id: int
-    seq: int
-    text_sha256: str
-    rules_sha256: str
-    snapshot_sha256: str
-
-
-@dataclass(frozen=True)
-class WatchState:
-    etag: str | None
-    last_modified: str | None
-    last_raw_sha256: str | None
-    last_rules_sha256: str | None
-    rules_sha256: str | None
-    needs_browser: bool
-    failures_in_row: int
-    failure_alerted: bool
-    gone: bool
-    latest: LatestVersion | None
 
 
 @dataclass(frozen=True)
@@ -60,92 +38,6 @@ class NewChange:
 
 class StaleLatest(Exception):
     """Another process recorded a version of this watch since the caller read its state."""
-
-
-def load_state(engine: sa.Engine, watch_id: str) -> WatchState:
-    with reading(engine) as session:
-        return _state(session.get(WatchRow, watch_id), _latest(session, watch_id))
-
-
-def load_states(engine: sa.Engine, watch_ids: list[str]) -> dict[str, WatchState]:
-    """Every watch's state in two queries, for a pass over many watches."""
-    states: dict[str, WatchState] = {}
-    with reading(engine) as session:
-        for start in range(0, len(watch_ids), 500):
-            chunk = watch_ids[start : start + 500]
-            rows = {
-                row.id: row
-                for row in session.exec(select(WatchRow).where(col(WatchRow.id).in_(chunk))).all()
-            }
-            newest = (
-                select(VersionRow.watch_id, sa.func.max(VersionRow.seq).label("seq"))
-                .where(col(VersionRow.watch_id).in_(chunk))
-                .group_by(col(VersionRow.watch_id))
-                .subquery()
-            )
-            latest: dict[str, LatestVersion] = {}
-            for version, snapshot_sha in session.exec(
-                select(VersionRow, SnapshotRow.sha256)
-                .join(
-                    newest,
-                    sa.and_(
-                        col(VersionRow.watch_id) == newest.c.watch_id,
-                        col(VersionRow.seq) == newest.c.seq,
-                    ),
-                )
-                .join(SnapshotRow, col(SnapshotRow.id) == VersionRow.snapshot_id)
-            ).all():
-                assert version.id is not None
-                latest[version.watch_id] = LatestVersion(
-                    version.id, version.seq, version.text_sha256, version.rules_sha256, snapshot_sha
-                )
-            for watch_id in chunk:
-                states[watch_id] = _state(rows.get(watch_id), latest.get(watch_id))
-    return states
-
-
-def _state(row: WatchRow | None, latest: LatestVersion | None) -> WatchState:
-    return WatchState(
-        etag=row.etag if row else None,
-        last_modified=row.last_modified if row else None,
-        last_raw_sha256=row.last_raw_sha256 if row else None,
-        last_rules_sha256=row.last_rules_sha256 if row else None,
-        rules_sha256=row.rules_sha256 if row else None,
-        needs_browser=row.needs_browser if row else False,
-        failures_in_row=row.failures_in_row if row else 0,
-        failure_alerted=row.failure_alerted if row else False,
-        gone=row.gone if row else False,
-        latest=latest,
-    )
-
-
-def recent_text_hashes(engine: sa.Engine, watch_id: str, limit: int) -> list[tuple[int, str]]:
-    """(seq, text_sha256) of the watch's latest `limit` versions, newest first."""
-    with reading(engine) as session:
-        rows = session.exec(
-            select(VersionRow.seq, VersionRow.text_sha256)
-            .where(VersionRow.watch_id == watch_id)
-            .order_by(col(VersionRow.seq).desc())
-            .limit(limit)
-        ).all()
-    return [(seq, sha) for seq, sha in rows]
-
-
-def _latest(session: Session, watch_id: str) -> LatestVersion | None:
-    found = session.exec(
-        select(VersionRow, SnapshotRow.sha256)
-        .join(SnapshotRow, col(SnapshotRow.id) == VersionRow.snapshot_id)
-        .where(VersionRow.watch_id == watch_id)
-        .order_by(col(VersionRow.seq).desc())
-        .limit(1)
-    ).first()
-    if found is None:
-        return None
-    version, snapshot_sha = found
-    assert version.id is not None
-    return LatestVersion(
-        version.id, version.seq, version.text_sha256, version.rules_sha256, snapshot_sha
-    )
 
 
 def _watch_row(session: Session, watch_id: str, url: str, now: datetime) -> WatchRow:
@@ -304,7 +196,7 @@ def record_failure(
         watch.failures_in_row += 1
         change_id = None
         if event_for is not None:
-            has_versions = _latest(session, watch_id) is not None
+            has_versions = latest_version(session, watch_id) is not None
             event = event_for(
                 watch.failures_in_row, watch.failure_alerted, watch.gone, has_versions
             )
@@ -332,7 +224,7 @@ def _event_change(
         labels=list(classification.labels),
         severity=classification.severity,
         summary=classification.summary,
-        findings=[_finding_json(f) for f in classification.findings],
+        findings=[finding_json(f) for f in classification.findings],
         facts=classification.facts,
         monitor_version=__version__,
     )
@@ -363,7 +255,7 @@ def record_version(
     Returns (version id, change id or None)."""
     with writing(engine) as session:
         watch = _watch_row(session, watch_id, url, result.fetched_at)
-        latest = _latest(session, watch_id)
+        latest = latest_version(session, watch_id)
         if latest != expected_latest:
             raise StaleLatest(watch_id)
         snapshot = _snapshot(session, watch_id, result, raw_sha256)
@@ -433,7 +325,7 @@ def record_rule_change(
     version with a `rule_change` change, recorded and never alerted. Returns the change id."""
     with writing(engine) as session:
         watch = _watch_row(session, watch_id, url, at)
-        latest = _latest(session, watch_id)
+        latest = latest_version(session, watch_id)
         if latest != expected_latest:
             raise StaleLatest(watch_id)
         snapshot_id = session.exec(
@@ -513,7 +405,7 @@ def _content_change(
         summary=c.summary,
         score=c.score,
         score_factors=dict(c.score_factors),
-        findings=[_finding_json(f) for f in c.findings],
+        findings=[finding_json(f) for f in c.findings],
         facts=c.facts,
         diff=change.diff_json,
         lines_added=change.lines_added,
@@ -536,7 +428,7 @@ def _enqueue(session: Session, change_id: int, channels: tuple[str, ...], at: da
         )
 
 
-def _finding_json(finding: Any) -> dict[str, Any]:
+def finding_json(finding: Any) -> dict[str, Any]:
     return {
         "rule": finding.rule,
         "label": finding.label,
@@ -546,64 +438,3 @@ def _finding_json(finding: Any) -> dict[str, Any]:
         "new": finding.new,
         "facts": list(finding.facts),
     }
-
-
-def reclassify(
-    engine: sa.Engine,
-    watch_ids: Any,
-    recompute: Any,
-    providers: dict[str, str | None],
-) -> tuple[int, int]:
-    """Re-run the rules over every recorded content change of `watch_ids` (None: all watches)
-    and rebuild the model registry from the new facts, in change order, in one transaction.
-    `recompute(change_row, old_version_row, new_version_row)` returns a NewChange or None (keep).
-    Returns (changes examined, changes whose labels or facts changed)."""
-    from sqlmodel import delete
-
-    from monitor.store.lifecycle import apply_facts
-    from monitor.store.tables import ModelEventRow, ModelLifecycleRow
-
-    examined = updated = 0
-    with writing(engine) as session:
-        query = select(ChangeRow).order_by(col(ChangeRow.detected_at), col(ChangeRow.id))
-        rows = list(session.exec(query).all())
-        for change in rows:
-            if watch_ids is not None and change.watch_id not in watch_ids:
-                continue
-            if change.from_version_id is None or change.to_version_id is None:
-                continue
-            if {"rule_change", "revert"} & set(change.labels):
-                continue
-            old = session.get(VersionRow, change.from_version_id)
-            new = session.get(VersionRow, change.to_version_id)
-            examined += 1
-            fresh = recompute(change, old, new)
-            if fresh is None:
-                continue
-            c = fresh.classification
-            before = (change.labels, change.facts, change.severity, change.summary)
-            change.labels = list(c.labels)
-            change.severity = c.severity
-            change.summary = c.summary
-            change.score = c.score
-            change.score_factors = dict(c.score_factors)
-            change.findings = [_finding_json(f) for f in c.findings]
-            change.facts = c.facts
-            change.diff = fresh.diff_json
-            change.sections = list(fresh.sections)
-            session.add(change)
-            updated += before != (change.labels, change.facts, change.severity, change.summary)
-        session.flush()
-        session.exec(delete(ModelEventRow))  # type: ignore[call-overload]
-        session.exec(delete(ModelLifecycleRow))  # type: ignore[call-overload]
-        for change in rows:
-            if change.facts:
-                apply_facts(
-                    session,
-                    facts=change.facts,
-                    change_id=change.id,
-                    watch_id=change.watch_id,
-                    provider=providers.get(change.watch_id),
-                    at=change.detected_at,
-                )
-    return examined, updated

@@ -1,0 +1,121 @@
+"""What a check needs to know about a watch before it fetches: its stored state and latest
+version, read in one query per watch or in two queries for a whole pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from monitor.store.db import reading
+from monitor.store.tables import SnapshotRow, VersionRow, WatchRow
+
+
+@dataclass(frozen=True)
+class LatestVersion:
+    id: int
+    seq: int
+    text_sha256: str
+    rules_sha256: str
+    snapshot_sha256: str
+
+
+@dataclass(frozen=True)
+class WatchState:
+    etag: str | None
+    last_modified: str | None
+    last_raw_sha256: str | None
+    last_rules_sha256: str | None
+    rules_sha256: str | None
+    needs_browser: bool
+    failures_in_row: int
+    failure_alerted: bool
+    gone: bool
+    latest: LatestVersion | None
+
+
+def load_state(engine: sa.Engine, watch_id: str) -> WatchState:
+    with reading(engine) as session:
+        return _state(session.get(WatchRow, watch_id), latest_version(session, watch_id))
+
+
+def load_states(engine: sa.Engine, watch_ids: list[str]) -> dict[str, WatchState]:
+    """Every watch's state in two queries, for a pass over many watches."""
+    states: dict[str, WatchState] = {}
+    with reading(engine) as session:
+        for start in range(0, len(watch_ids), 500):
+            chunk = watch_ids[start : start + 500]
+            rows = {
+                row.id: row
+                for row in session.exec(select(WatchRow).where(col(WatchRow.id).in_(chunk))).all()
+            }
+            newest = (
+                select(VersionRow.watch_id, sa.func.max(VersionRow.seq).label("seq"))
+                .where(col(VersionRow.watch_id).in_(chunk))
+                .group_by(col(VersionRow.watch_id))
+                .subquery()
+            )
+            latest: dict[str, LatestVersion] = {}
+            for version, snapshot_sha in session.exec(
+                select(VersionRow, SnapshotRow.sha256)
+                .join(
+                    newest,
+                    sa.and_(
+                        col(VersionRow.watch_id) == newest.c.watch_id,
+                        col(VersionRow.seq) == newest.c.seq,
+                    ),
+                )
+                .join(SnapshotRow, col(SnapshotRow.id) == VersionRow.snapshot_id)
+            ).all():
+                assert version.id is not None
+                latest[version.watch_id] = LatestVersion(
+                    version.id, version.seq, version.text_sha256, version.rules_sha256, snapshot_sha
+                )
+            for watch_id in chunk:
+                states[watch_id] = _state(rows.get(watch_id), latest.get(watch_id))
+    return states
+
+
+def _state(row: WatchRow | None, latest: LatestVersion | None) -> WatchState:
+    return WatchState(
+        etag=row.etag if row else None,
+        last_modified=row.last_modified if row else None,
+        last_raw_sha256=row.last_raw_sha256 if row else None,
+        last_rules_sha256=row.last_rules_sha256 if row else None,
+        rules_sha256=row.rules_sha256 if row else None,
+        needs_browser=row.needs_browser if row else False,
+        failures_in_row=row.failures_in_row if row else 0,
+        failure_alerted=row.failure_alerted if row else False,
+        gone=row.gone if row else False,
+        latest=latest,
+    )
+
+
+def recent_text_hashes(engine: sa.Engine, watch_id: str, limit: int) -> list[tuple[int, str]]:
+    """(seq, text_sha256) of the watch's latest `limit` versions, newest first."""
+    with reading(engine) as session:
+        rows = session.exec(
+            select(VersionRow.seq, VersionRow.text_sha256)
+            .where(VersionRow.watch_id == watch_id)
+            .order_by(col(VersionRow.seq).desc())
+            .limit(limit)
+        ).all()
+    return [(seq, sha) for seq, sha in rows]
+
+
+def latest_version(session: Session, watch_id: str) -> LatestVersion | None:
+    found = session.exec(
+        select(VersionRow, SnapshotRow.sha256)
+        .join(SnapshotRow, col(SnapshotRow.id) == VersionRow.snapshot_id)
+        .where(VersionRow.watch_id == watch_id)
+        .order_by(col(VersionRow.seq).desc())
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    version, snapshot_sha = found
+    assert version.id is not None
+    return LatestVersion(
+        version.id, version.seq, version.text_sha256, version.rules_sha256, snapshot_sha
+    )
