@@ -285,7 +285,7 @@ FILLER_WORDS = frozenset(
     "a an the usd eur gbp jpy us$ please also just simply currently approximately".split()
 )
 # A line that starts with two or more short links in a row: "[All Collections](…)[Safeguards](…)"
-BREADCRUMBS = re.compile(r"^\s*(?:\[[^\]\n]{1,40}\]\([^)\s]{1,300}\)\s*[/>›»|]?\s*){2,}")
+BREADCRUMBS = re.compile(r"^\s*(?:\[[^\[\]\n]{1,40}+\]\([^()\s]{1,300}+\)\s*[/>›»|]?\s*){2,}")
 
 # --- policy evidence ----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ text. The gate then scores all cases together against the floors pinned in basel
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -228,3 +229,16 @@ def test_a_case_that_cannot_be_read_says_why(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('{"watch": {"kind": "policy"}}')
     with pytest.raises(ValueError, match="bad.json: not a valid case"):
         load_case(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 50000 + "](" * 20000, "a-" * 50000, "GPT-" * 30000, "June 13, 2024 " * 8000],
+    ids=["brackets", "dashes", "names", "dates"],
+)
+def test_pathological_lines_stay_fast(body: str) -> None:
+    """A page of one enormous line must not make any rule backtrack or align for minutes."""
+    before, after = f"# T\n{body}\n", f"# T\n{body} x\n"
+    start = time.perf_counter()
+    result = classify_change(diff_texts(before, after), before, after, watch(), at=AT)
+    assert result.labels and time.perf_counter() - start < 20

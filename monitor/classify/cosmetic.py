@@ -15,7 +15,7 @@ from difflib import SequenceMatcher
 from monitor import patterns as p
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import same_dates_rewritten
-from monitor.classify.text import loose, normalise, words
+from monitor.classify.text import loose, normalise, opcodes, words
 from monitor.models import Finding
 
 
@@ -63,8 +63,10 @@ def _filler(tokens: Sequence[str]) -> bool:
 def typo_level(old: str, new: str) -> bool:
     """Every word-level edit is a typo fix, a filler word or punctuation."""
     a, b = words(old), words(new)
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    edits = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    script = opcodes(a, b)
+    if script is None:
+        return False
+    edits = [op for op in script if op[0] != "equal"]
     if not edits:
         return True
     for tag, i1, i2, j1, j2 in edits:

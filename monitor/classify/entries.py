@@ -17,8 +17,10 @@ from monitor.classify.tables import header_models, table_changes
 from monitor.classify.text import core
 from monitor.models import Finding, TextDiff
 
-_LINK = re.compile(r"\[([^\]\n]{1,500})\]\(([^)\s]{1,2000})\)")
-_LINK_LINE = re.compile(r"^\s*(?:[-*+]\s+|\d{1,3}[.)]\s+)?\[[^\]\n]{1,500}\]\([^)\s]{1,2000}\)")
+_LINK = re.compile(r"\[([^\[\]\n]{1,300}+)\]\(([^()\s]{1,2000}+)\)")
+_LINK_LINE = re.compile(
+    r"^\s*(?:[-*+]\s+|\d{1,3}[.)]\s+)?\[[^\[\]\n]{1,300}+\]\([^()\s]{1,2000}+\)"
+)
 TITLE_LENGTH = 120
 
 

@@ -6,14 +6,13 @@ stored, so each quote is a substring of the stored version."""
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
 
 from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
 from monitor.classify.records import record_changes
-from monitor.classify.text import core, loose, sentence_spans, words
+from monitor.classify.text import core, loose, opcodes, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff
 
@@ -58,9 +57,10 @@ def _quote(line: str, other: str) -> str:
     a = [m.group(0) for m in _TOKEN.finditer(other)]
     spans = list(_TOKEN.finditer(line))
     b = [m.group(0) for m in spans]
+    script = opcodes(a, b) or [("replace", 0, len(a), 0, len(b))]
     changed = [
         (spans[j1].start(), spans[j2 - 1].end())
-        for tag, _, _, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        for tag, _, _, j1, j2 in script
         if tag in ("replace", "insert") and j2 > j1
     ]
     if not changed:
@@ -76,7 +76,7 @@ def _insertion(pair: Pair) -> str | None:
     """The one phrase inserted (possibly several times) when that is the only edit."""
     a, b = words(pair.old.core), words(pair.new.core)
     inserted = set()
-    for tag, _, _, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for tag, _, _, j1, j2 in opcodes(a, b) or [("replace", 0, 0, 0, 0)]:
         if tag == "equal":
             continue
         if tag != "insert":

@@ -7,14 +7,15 @@ so offsets found in normalised text hold in the stored text."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from difflib import SequenceMatcher
 from functools import lru_cache
 
 from monitor import patterns as p
 
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|$<>~])")
-_IMAGE = re.compile(r"!\[([^\]\n]{0,500})\]\([^)\s]{0,2000}\)")
-_LINK = re.compile(r"\[([^\]\n]{0,500})\]\((?:[^()\s]|\([^()\s]{0,200}\)){0,2000}\)")
+_IMAGE = re.compile(r"!\[([^\[\]\n]{0,300}+)\]\([^()\s]{0,2000}+\)")
+_LINK = re.compile(r"\[([^\[\]\n]{0,300}+)\]\((?:[^()\s]++|\([^()\s]{0,200}+\)){0,20}+\)")
 _TAG = re.compile(r"<[^<>\n]{0,300}>")
 _MARKERS = re.compile(r"^(?:[#>]+\s*|[-*+]\s+|[•●◦▪]\s*|\d{1,3}[.)]\s+)+")
 _EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
@@ -25,6 +26,7 @@ _TRANSLATE = str.maketrans(
     {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
      "\u00a0": " ", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
 )  # fmt: skip
+MAX_ALIGN = 4_000_000  # words × words: past this, lines are not aligned word by word
 _WORD = re.compile(r"\w[\w'.@/:+-]*\w|\w|[^\w\s]")
 
 
@@ -70,10 +72,26 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(text))
 
 
+def too_long(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Word sequences too long to align (alignment is quadratic in the worst case)."""
+    return len(a) * len(b) > MAX_ALIGN
+
+
+def opcodes(a: Sequence[str], b: Sequence[str]) -> list[tuple[str, int, int, int, int]] | None:
+    """The word-level edit script from `a` to `b`, or None when they are too long to align."""
+    if too_long(a, b):
+        return None
+    script: list[tuple[str, int, int, int, int]] = list(
+        SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    )
+    return script
+
+
 def similarity(a: str, b: str, threshold: float = 0.5) -> float:
-    """Word-level likeness, 0–1; 0 as soon as it cannot reach `threshold`."""
+    """Word-level likeness, 0–1; 0 as soon as it cannot reach `threshold`. Very long lines are
+    compared by their words' counts only."""
     left, right = words(a), words(b)
     matcher = SequenceMatcher(None, left, right, autojunk=False)
     if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
         return 0.0
-    return matcher.ratio()
+    return matcher.quick_ratio() if too_long(left, right) else matcher.ratio()
