@@ -6,6 +6,7 @@ stored, so each quote is a substring of the stored version."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows
 from monitor.classify.context import Context, Line, Pair
@@ -83,6 +84,11 @@ def _insertion(pair: Pair) -> str | None:
             return None
         inserted.add(" ".join(b[j1:j2]))
     return inserted.pop() if len(inserted) == 1 else None
+
+
+def _text_fact(finding: Finding) -> dict[str, str]:
+    """The corpus's `text` fact: what changed, in one line."""
+    return {"kind": "text", "summary": finding.reason}
 
 
 def _where(line: Line) -> str:
@@ -172,7 +178,7 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
                 facts=tuple({"kind": "date", "from": a, "to": b} for a, b in moves),
             )
         )
-    return found
+    return [f if f.facts else replace(f, facts=(_text_fact(f),)) for f in found]
 
 
 def _lines(

@@ -113,9 +113,13 @@ def summarise(labels: tuple[str, ...], findings: list[Finding], diff: TextDiff) 
         and not by_kind["replacement_changed"]
         and not by_kind["retirement_change"]
     ):
-        where = {f.reason.partition("§ ")[2] for f in findings if f.label == "policy_text"}
-        count = len(where) or len(diff.sections) or 1
-        parts.append(f"{count} section{'s' if count != 1 else ''} changed")
+        texts = [f for f in findings if f.label == "policy_text"]
+        if all(f.rule == "policy.record_field" for f in texts):
+            parts.append(f"{len(texts)} record field{'s' if len(texts) != 1 else ''} changed")
+        else:
+            where = {f.reason.partition("§ ")[2] for f in texts}
+            count = len(where) or len(diff.sections) or 1
+            parts.append(f"{count} section{'s' if count != 1 else ''} changed")
     if "date_change" in labels:
         moves = [f"{fact['from']} → {fact['to']}" for fact in by_kind["date"]]
         parts.append("dates changed: " + ", ".join(moves[:2]))
