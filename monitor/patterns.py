@@ -23,11 +23,12 @@ _MONTH = (
 )
 # "June 13, 2024", "Jun 13 2024", "June 13th, 2024", "March 24th, 2026"
 DATE_MDY = re.compile(
-    _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})\b", re.I
+    _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})(?!\d)", re.I
 )
 # "13 June 2024", "27 Mar 2026" (also inside RFC 822 dates)
 DATE_DMY = re.compile(
-    r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r"\.?,?\s+(?P<year>(?:19|20)\d{2})\b", re.I
+    r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r"\.?,?\s+(?P<year>(?:19|20)\d{2})(?!\d)",
+    re.I,
 )
 # "2024-06-13", "2024/06/13"; a time may follow ("2026-03-27T04:35:46Z")
 DATE_ISO = re.compile(

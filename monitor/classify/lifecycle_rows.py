@@ -79,7 +79,8 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     deprecated = f.date_of(cells.get("deprecated"))
     found = []
     for model in _models(cells):
-        if status in ("deprecated", "legacy", "retired") or shutdown or change.deprecation_table:
+        retiring = status in ("deprecated", "legacy", "retired")
+        if retiring or status is None and (shutdown or change.deprecation_table):
             event = "retired" if status == "retired" else "deprecation_announced"
             fact = f.retirement(
                 ctx,
@@ -109,6 +110,7 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
                 model,
                 status=status,
                 released=released.iso if released else None,
+                retire_not_before=shutdown.iso if shutdown else None,
                 **_where(ctx, cells),
             )
             found.append(
