@@ -241,3 +241,36 @@ def test_two_processes_at_once_record_the_change_once(
     engine = open_engine(config.database_url)
     n_checks, n_versions, n_changes = queries.counts(engine, "rsp")
     assert (n_checks, n_versions, n_changes) == (4, 2, 1)
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extract"  # realistic pages, see cases.json there
+
+
+@pytest.mark.parametrize(
+    ("page", "kind", "extra"),
+    [
+        (
+            "rsp-policy",
+            "policy",
+            "ignore = ['.cookie-banner']\nignore_text = ['Updated \\\\d+ (?:days?|hours?) ago']",
+        ),
+        ("deprecations-table", "lifecycle", ""),
+        ("help-retirement-ja-sjis", "lifecycle", ""),
+    ],
+)
+def test_realistic_pages_are_recorded_as_their_golden_text(
+    tmp_path: Path, page_server: PageServer, page: str, kind: str, extra: str
+) -> None:
+    body = (FIXTURES / f"{page}.html").read_bytes()
+    # no charset in the header: the Shift_JIS page declares it only in a <meta> tag
+    page_server.route("/rsp", Response(body=body, content_type="text/html"))  # type: ignore[arg-type]
+    config = write_watchlist(tmp_path, page_server)
+    text = config.path.read_text().replace('kind = "policy"', f'kind = "{kind}"\n{extra}')
+    config.path.write_text(text)
+    config = load_config(config.path)
+    report = run(config)
+    assert report.outcome == "first", report.error
+    engine = open_engine(config.database_url)
+    version = queries.versions(engine, "rsp")[0][0]
+    stored = SnapshotStore(config.snapshots_dir).get_text(version.text_sha256)
+    assert stored == (FIXTURES / f"{page}.txt").read_text(encoding="utf-8").rstrip("\n")
