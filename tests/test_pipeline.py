@@ -252,7 +252,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "extract"  # realistic pages, se
         (
             "rsp-policy",
             "policy",
-            "ignore = ['.cookie-banner']\nignore_text = ['Updated \\\\d+ (?:days?|hours?) ago']",
+            "ignore = ['.cookie-banner']\nignore_text = ['Updated \\d+ (?:days?|hours?) ago']",
         ),
         ("deprecations-table", "lifecycle", ""),
         ("help-retirement-ja-sjis", "lifecycle", ""),
