@@ -115,7 +115,7 @@ class Checker:
             rule_change_id = self._apply_rule_change(watch, state.latest, rules)
             state = stored.load_state(self.engine, watch.id)
         result, needs_browser = await self._fetch(watch, state)
-        report = self._record(watch, state, result, rules, needs_browser)
+        report = await self._record(watch, state, result, rules, needs_browser)
         elapsed = int((time.perf_counter() - started) * 1000)
         return replace(report, duration_ms=elapsed, rule_change_id=rule_change_id)
 
@@ -142,7 +142,7 @@ class Checker:
             needs_browser=state.needs_browser,
         )
 
-    def _record(
+    async def _record(
         self,
         watch: Watch,
         state: stored.WatchState,
@@ -178,7 +178,7 @@ class Checker:
             )
         for _attempt in range(3):
             try:
-                return self._new_version(
+                return await self._new_version(
                     watch, state, result, text, text_sha, raw_sha, rules, needs_browser
                 )
             except record.StaleLatest:
@@ -202,7 +202,7 @@ class Checker:
             min_length=watch.min_length,
         )
 
-    def _new_version(
+    async def _new_version(
         self,
         watch: Watch,
         state: stored.WatchState,
@@ -226,8 +226,8 @@ class Checker:
             change = _new_change(
                 diff, classification, channels_for(self.config, watch, classification)
             )
-        self.bodies.put(result.body, raw_sha)  # bodies land before the rows that name them
-        self.bodies.put(text.encode("utf-8"), text_sha)
+        # bodies land (written and synced, off the event loop) before the rows that name them
+        await asyncio.to_thread(self._put_bodies, result.body, raw_sha, text, text_sha)
         version_id, change_id = record.record_version(
             self.engine,
             watch.id,
@@ -256,6 +256,10 @@ class Checker:
             c.severity,
             c.summary,
         )
+
+    def _put_bodies(self, raw: bytes, raw_sha: str, text: str, text_sha: str) -> None:
+        self.bodies.put(raw, raw_sha)
+        self.bodies.put(text.encode("utf-8"), text_sha)
 
     def _revert(
         self, watch: Watch, latest: stored.LatestVersion, text_sha: str
