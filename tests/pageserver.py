@@ -154,6 +154,7 @@ class PageServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
+        self.connections_opened = 0
         self._httpd = _Server(("127.0.0.1", 0), _make_handler(self))
         self.port: int = self._httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -224,6 +225,7 @@ class PageServer:
     def _enter(self, conn: socket.socket) -> None:
         with self._lock:
             self._connections.add(conn)
+            self.connections_opened += 1
 
     def _leave(self, conn: socket.socket) -> None:
         with self._lock:

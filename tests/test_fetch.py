@@ -644,3 +644,15 @@ def test_a_transport_can_be_given() -> None:
 
     assert result.ok and result.final_url == "https://www.example.com/policy"
     assert seen[0].headers["user-agent"] == "monitor-test/1.0"
+
+
+def test_a_304_leaves_the_connection_open_for_the_next_request(page_server: PageServer) -> None:
+    page_server.route("/c", conditional(PAGE % POLICY, etag='"v1"'))
+
+    async def go() -> list[FetchResult]:
+        async with Fetcher(SETTINGS) as fetcher:
+            return [await fetcher.fetch(page_server.url("/c"), etag='"v1"') for _ in range(5)]
+
+    results = asyncio.run(go())
+    assert all(r.not_modified for r in results)
+    assert page_server.connections_opened == 1

@@ -24,7 +24,7 @@ def launch_evidence(ctx: Context) -> Evidence:
     """A model the old page never named, added in a sentence that launches something."""
     if "launch" in ctx.memo:
         return ctx.memo["launch"]  # type: ignore[no-any-return]
-    old_models = set(old_model_ids(ctx))
+    old_models: set[str] | None = None  # scanning the whole old page is costly: only on demand
     retiring: set[str] = set()
     found: list[Finding] = []
     lines: set[int] = set()
@@ -41,6 +41,8 @@ def launch_evidence(ctx: Context) -> Evidence:
                 if not (p.LAUNCH_WORDS.search(sentence) or line.heading):
                     continue
                 for model in dict.fromkeys(h.id for h in find_models(sentence)):
+                    if old_models is None:
+                        old_models = set(old_model_ids(ctx))
                     if model in old_models or model in retiring:
                         continue
                     old_models.add(model)

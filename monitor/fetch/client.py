@@ -132,6 +132,7 @@ class Fetcher:
         attempt = Attempt(url, response.status_code, response.reason_phrase)
         attempt.headers = response.headers
         if response.status_code == 304:
+            await response.aread()  # reach the end of the message, so the connection is reused
             return attempt
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.settings.max_body:
