@@ -239,6 +239,16 @@ class Watch(_Frozen):
             raise ValueError("set 'interval' or 'cron', not both")
         return self
 
+    def extract_rules(self) -> dict[str, Any]:
+        """The keyword arguments of extract.extract_text that this watch sets."""
+        return {
+            "select": self.select,
+            "ignore": self.ignore,
+            "ignore_text": self.ignore_text,
+            "kind": self.kind,
+            "min_length": self.min_length,
+        }
+
     @property
     def host(self) -> str:
         return (urlsplit(self.url).hostname or "").lower()

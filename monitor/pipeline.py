@@ -191,16 +191,7 @@ class Checker:
         raise record.StaleLatest(watch.id)
 
     def _extract(self, watch: Watch, body: bytes, charset: str | None, url: str) -> str:
-        return extract.extract_text(
-            body,
-            charset=charset,
-            base_url=url,
-            select=watch.select,
-            ignore=watch.ignore,
-            ignore_text=watch.ignore_text,
-            kind=watch.kind,
-            min_length=watch.min_length,
-        )
+        return extract.extract_text(body, charset=charset, base_url=url, **watch.extract_rules())
 
     async def _new_version(
         self,

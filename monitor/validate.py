@@ -16,14 +16,7 @@ from monitor.models import FetchResult, ProblemKind
 
 def _extract(watch: Watch, result: FetchResult) -> str:
     return extract.extract_text(
-        result.body,
-        charset=result.charset,
-        base_url=result.final_url,
-        select=watch.select,
-        ignore=watch.ignore,
-        ignore_text=watch.ignore_text,
-        kind=watch.kind,
-        min_length=watch.min_length,
+        result.body, charset=result.charset, base_url=result.final_url, **watch.extract_rules()
     )
 
 
