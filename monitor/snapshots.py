@@ -23,12 +23,6 @@ class SnapshotStore:
     def path_of(self, sha256: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}.gz"
 
-    def relpath(self, sha256: str) -> str:
-        return f"{sha256[:2]}/{sha256}.gz"
-
-    def has(self, sha256: str) -> bool:
-        return self.path_of(sha256).exists()
-
     def put(self, data: bytes, sha256: str | None = None) -> str:
         """Store `data` once; returns its SHA-256. Idempotent and safe under concurrency."""
         digest = sha256 or sha256_hex(data)
@@ -64,9 +58,6 @@ class SnapshotStore:
         if sha256_hex(data) != sha256:
             raise StoreError(f"snapshot body {sha256} does not match its hash: file corrupted")
         return data
-
-    def put_text(self, text: str) -> str:
-        return self.put(text.encode("utf-8"))
 
     def get_text(self, sha256: str) -> str:
         return self.get(sha256).decode("utf-8")
