@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
+
 WEBHOOK_PATH = "/services/T0000/B0000/incoming-secret-part"
 HOOK_PATH = "/hook"
 TOKEN = "xoxb-test-token-0000"
@@ -314,3 +316,10 @@ def _version(
         expected_latest=latest, change=change,
     )  # fmt: skip
     return change_id
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackServer]:
+    """A local stand-in for Slack's incoming webhooks and Web API, for one test."""
+    with SlackServer() as server:
+        yield server

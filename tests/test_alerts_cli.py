@@ -36,12 +36,6 @@ secret_env = "TEST_HOOK_SECRET"
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    with SlackServer() as server:
-        yield server
-
-
-@pytest.fixture
 def watchlist(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slack: SlackServer
 ) -> Iterator[Path]:

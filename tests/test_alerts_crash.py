@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 from monitor.alerts import SenderSettings, deliver_due, list_deliveries
 from monitor.config import load_config
-from monitor.store.db import dispose_engines, open_engine
+from monitor.store.db import open_engine
 from tests.slack_server import (
     HOOK_PATH,
     HOOK_SECRET,
@@ -63,18 +62,6 @@ url_env = "TEST_HOOK_URL"
 secret_env = "TEST_HOOK_SECRET"
 """
 POST = "/api/chat.postMessage"
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    with SlackServer() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _engines() -> Iterator[None]:
-    yield
-    dispose_engines()
 
 
 def _kill_mid_delivery(watchlist: Path, slack: SlackServer, path: str, seen: int) -> None:

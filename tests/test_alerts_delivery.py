@@ -4,7 +4,6 @@ slack-sdk clients and httpx, and a real SQLite file. Time is passed in, so backo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from monitor.alerts import SenderSettings, deliver_due, list_deliveries
 from monitor.config import Config, load_config
 from monitor.store import outbox
-from monitor.store.db import dispose_engines, open_engine
+from monitor.store.db import open_engine
 from tests.slack_server import (
     CHANNEL_ID,
     HOOK_PATH,
@@ -46,18 +45,6 @@ type = "webhook"
 url_env = "TEST_HOOK_URL"
 secret_env = "TEST_HOOK_SECRET"
 """
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    with SlackServer() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _engines() -> Iterator[None]:
-    yield
-    dispose_engines()
 
 
 def _world(

@@ -25,7 +25,7 @@ from monitor.config import load_config
 from monitor.daemon import Daemon, Options
 from monitor.scheduler import due_at, first_run, is_transient, retry_delay
 from monitor.store import outbox, queries
-from monitor.store.db import dispose_engines, open_engine
+from monitor.store.db import open_engine
 from tests.pageserver import PageServer, Response
 
 ROOT = Path(__file__).parent.parent
@@ -150,12 +150,6 @@ def daemons() -> Any:
         for stream in (daemon.proc.stdout, daemon.proc.stderr):
             if stream is not None:
                 stream.close()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_engines() -> Any:
-    yield
-    dispose_engines()
 
 
 def gaps(server: PageServer, path: str) -> list[float]:

@@ -14,18 +14,12 @@ import pytest
 
 from monitor.calendar import fold, shutdown_calendar, uid
 from monitor.cli import main
-from monitor.store.db import dispose_engines, open_engine, writing
+from monitor.store.db import open_engine, writing
 from monitor.store.lifecycle import apply_facts, effective_status, events, models
 from tests.pageserver import PageServer, Response
 
 AT = datetime(2026, 4, 27, 18, 2, tzinfo=UTC)
 CASES = Path(__file__).parent / "fixtures" / "classify"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_engines() -> object:
-    yield
-    dispose_engines()
 
 
 @pytest.fixture

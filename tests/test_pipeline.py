@@ -63,12 +63,6 @@ def run(config: Config) -> CheckReport:
     return asyncio.run(check_watches(config, config.watches))[0]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_engines() -> object:
-    yield
-    dispose_engines()
-
-
 def test_first_unchanged_change_and_history(tmp_path: Path, page_server: PageServer) -> None:
     page_server.route("/rsp", lambda request: Response(body=page(RSP_V1)))
     config = write_watchlist(tmp_path, page_server)
