@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from monitor import extract
-from monitor.classify import classify_change, classify_event
 from monitor.config import Config, Watch
 from monitor.diff import diff_texts, diff_to_json
 from monitor.errors import ExtractError
@@ -209,6 +208,8 @@ class Checker:
         if latest is not None:
             old_text = self.bodies.get_text(latest.text_sha256)
             diff = diff_texts(old_text, text)
+            from monitor.classify import classify_change  # its patterns cost start-up time
+
             classification = self._revert(watch, latest, text_sha) or classify_change(
                 diff, old_text, text, watch, at=result.fetched_at
             )
@@ -393,6 +394,12 @@ class Checker:
                 e.summary, error=message,
             )  # fmt: skip
         return CheckReport(watch.id, "failed", result.duration_ms, error=message)
+
+
+def classify_event(kind: str, watch: Watch, message: str) -> Classification:
+    from monitor.classify import classify_event as classify
+
+    return classify(kind, watch, message)
 
 
 def _new_change(
