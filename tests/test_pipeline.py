@@ -268,3 +268,31 @@ def test_realistic_pages_are_recorded_as_their_golden_text(
     version = queries.versions(engine, "rsp")[0][0]
     stored = SnapshotStore(config.snapshots_dir).get_text(version.text_sha256)
     assert stored == (FIXTURES / f"{page}.txt").read_text(encoding="utf-8").rstrip("\n")
+
+
+def test_reclassify_rewrites_old_labels_with_the_current_rules(
+    tmp_path: Path, page_server: PageServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlmodel import select
+
+    from monitor.cli import main
+    from monitor.store.db import writing
+    from monitor.store.tables import ChangeRow
+
+    config = write_watchlist(tmp_path, page_server)
+    for content in (RSP_V1, RSP_V2):
+        page_server.route("/rsp", lambda request, c=content: Response(body=page(c)))
+        run(config)
+    engine = open_engine(config.database_url)
+    current = queries.changes(engine, "rsp")[0]
+    assert "version_bump" in current.labels
+    with writing(engine) as session:  # as an older, weaker rule set would have recorded it
+        row = session.exec(select(ChangeRow)).one()
+        row.labels, row.facts, row.summary = ["cosmetic"], [], "old summary"
+        session.add(row)
+
+    assert main(["-w", str(config.path), "reclassify"]) == 0
+    assert "reclassified 1 changes: 1 got new labels" in capsys.readouterr().out
+    again = queries.changes(engine, "rsp")[0]
+    assert again.labels == current.labels and again.facts == current.facts
+    assert again.summary == current.summary

@@ -3,21 +3,21 @@ recorded changes and rebuilds the model registry from the new facts, in one tran
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Collection
 
 import sqlalchemy as sa
 from sqlmodel import col, delete, select
 
 from monitor.store.db import writing
 from monitor.store.lifecycle import apply_facts
-from monitor.store.record import finding_json
+from monitor.store.record import NewChange, finding_json
 from monitor.store.tables import ChangeRow, ModelEventRow, ModelLifecycleRow, VersionRow
 
 
 def reclassify(
     engine: sa.Engine,
-    watch_ids: Any,
-    recompute: Any,
+    watch_ids: Collection[str] | None,
+    recompute: Callable[[ChangeRow, VersionRow, VersionRow], NewChange | None],
     providers: dict[str, str | None],
 ) -> tuple[int, int]:
     """Re-run the rules over every recorded content change of `watch_ids` (None: all watches)
@@ -37,6 +37,8 @@ def reclassify(
                 continue
             old = session.get(VersionRow, change.from_version_id)
             new = session.get(VersionRow, change.to_version_id)
+            if old is None or new is None:
+                continue
             examined += 1
             fresh = recompute(change, old, new)
             if fresh is None:
