@@ -165,6 +165,9 @@ class Watch(_Frozen):
     alert_cosmetic: bool = False
     failures_before_alert: Annotated[int, Field(ge=1)] | None = None
     min_length: Annotated[int, Field(ge=0)] = 1
+    format: Literal["html", "pdf", "feed", "json"] | None = None  # None: chosen by the body
+    follow: str | None = None  # CSS selector of the link to the document to watch
+    id_fields: tuple[str, ...] = ()  # the fields that identify a JSON record
 
     @field_validator("id")
     @classmethod
@@ -185,7 +188,7 @@ class Watch(_Frozen):
             raise ValueError(f"bad URL {value!r}: no host")
         return value
 
-    @field_validator("select", "wait_for")
+    @field_validator("select", "wait_for", "follow")
     @classmethod
     def _selector(cls, value: str | None) -> str | None:
         if value is not None:
@@ -237,6 +240,10 @@ class Watch(_Frozen):
     def _interval_or_cron(self) -> Watch:
         if self.interval is not None and self.cron is not None:
             raise ValueError("set 'interval' or 'cron', not both")
+        if self.id_fields and self.format not in (None, "json"):
+            raise ValueError(f"'id_fields' applies to JSON records, not format {self.format!r}")
+        if self.follow and self.fetcher != "http":
+            raise ValueError("'follow' needs fetcher = \"http\" (the linked document is fetched)")
         return self
 
     def extract_rules(self) -> dict[str, Any]:
@@ -247,7 +254,18 @@ class Watch(_Frozen):
             "ignore_text": self.ignore_text,
             "kind": self.kind,
             "min_length": self.min_length,
+            "format": self.format,
+            "id_fields": self.id_fields,
         }
+
+    def rules_sha256(self) -> str:
+        """SHA-256 of this watch's extraction rules (see extract.rules_sha256)."""
+        from monitor.extract import rules_sha256
+
+        return rules_sha256(
+            self.select, self.ignore, self.ignore_text, self.kind,
+            format=self.format, id_fields=self.id_fields, follow=self.follow,
+        )  # fmt: skip
 
     @property
     def host(self) -> str:

@@ -21,6 +21,7 @@ class ProblemKind(StrEnum):
     BLOCKED = "blocked"  # bot wall, captcha, "enable JavaScript", Akamai "Access Denied"
     EMPTY = "empty"  # empty body, or an error page served with 200
     BROWSER = "browser"  # the browser fetcher failed (crash, launch failure)
+    NO_LINK = "no_link"  # the watch's follow selector found no link to the document
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,14 @@ from monitor import extract
 from monitor.config import Config, Watch
 from monitor.diff import diff_texts, diff_to_json
 from monitor.errors import ExtractError
-from monitor.models import Classification, FetchResult, Finding, TextDiff
+from monitor.models import (
+    Classification,
+    FetchProblem,
+    FetchResult,
+    Finding,
+    ProblemKind,
+    TextDiff,
+)
 from monitor.routing import channels_for
 from monitor.snapshots import SnapshotStore, sha256_hex
 from monitor.store import record
@@ -104,7 +111,7 @@ class Checker:
 
     async def check(self, watch: Watch) -> CheckReport:
         started = time.perf_counter()
-        rules = extract.rules_sha256(watch.select, watch.ignore, watch.ignore_text, watch.kind)
+        rules = watch.rules_sha256()
         state = self._states.pop(watch.id, None) or stored.load_state(self.engine, watch.id)
         rule_change_id = None
         if state.latest is not None and rules not in (
@@ -121,6 +128,8 @@ class Checker:
     async def _fetch(
         self, watch: Watch, state: stored.WatchState
     ) -> tuple[FetchResult, bool | None]:
+        if watch.follow is not None:
+            return await self._follow(watch, await self.fetcher.fetch(watch.url)), None
         if watch.fetcher == "http":
             result = await self.fetcher.fetch(
                 watch.url, etag=state.etag, last_modified=state.last_modified
@@ -141,6 +150,18 @@ class Checker:
             needs_browser=state.needs_browser,
         )
 
+    async def _follow(self, watch: Watch, page: FetchResult) -> FetchResult:
+        """The document the page links to by the watch's follow selector, fetched in turn: the
+        version is the document's text under a line naming the link, so a new link target is a
+        change too; the page itself is not stored."""
+        if page.problem is not None or watch.follow is None:
+            return page
+        try:
+            link = extract.follow_link(page.body, page.charset, page.final_url, watch.follow)
+        except ExtractError as exc:
+            return replace(page, problem=FetchProblem(ProblemKind.NO_LINK, str(exc)))
+        return await self.fetcher.fetch(link)
+
     async def _record(
         self,
         watch: Watch,
@@ -160,6 +181,7 @@ class Checker:
         latest = state.latest
         if (
             latest is not None
+            and watch.follow is None  # the same document behind a new link is a change
             and raw_sha == state.last_raw_sha256
             and rules == state.last_rules_sha256
         ):
@@ -167,7 +189,10 @@ class Checker:
                 watch, result, "unchanged", raw_sha, rules, needs_browser, restored
             )
         try:
-            text = self._extract(watch, result.body, result.charset, result.final_url)
+            text = self._extract(
+                watch, result.body, result.charset, result.final_url,
+                result.content_type, result.requested_url,
+            )  # fmt: skip
         except ExtractError as exc:
             return self._failure(watch, result, "extract", str(exc))
         text_sha = sha256_hex(text.encode("utf-8"))
@@ -189,8 +214,20 @@ class Checker:
                     )
         raise record.StaleLatest(watch.id)
 
-    def _extract(self, watch: Watch, body: bytes, charset: str | None, url: str) -> str:
-        return extract.extract_text(body, charset=charset, base_url=url, **watch.extract_rules())
+    def _extract(
+        self,
+        watch: Watch,
+        body: bytes,
+        charset: str | None,
+        url: str,
+        content_type: str | None = None,
+        link: str | None = None,
+    ) -> str:
+        text = extract.extract_text(
+            body, charset=charset, base_url=url, content_type=content_type,
+            **watch.extract_rules(),
+        )  # fmt: skip
+        return text if watch.follow is None else extract.linked_text(link or url, text)
 
     async def _new_version(
         self,
@@ -279,8 +316,9 @@ class Checker:
         snapshot = found[1]
         try:
             text = self._extract(
-                watch, self.bodies.get(latest.snapshot_sha256), snapshot.charset, snapshot.final_url
-            )
+                watch, self.bodies.get(latest.snapshot_sha256), snapshot.charset,
+                snapshot.final_url, snapshot.content_type, snapshot.requested_url,
+            )  # fmt: skip
         except ExtractError:
             return None  # the fetch that follows records the extract problem for the user
         text_sha = sha256_hex(text.encode("utf-8"))

@@ -18,6 +18,7 @@ from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff
 
 _TOKEN = re.compile(r"\S+")
+_PDF_PAGE = re.compile(r"Page \d{1,5}")  # the page marker a PDF's text starts each page with
 QUOTE_LENGTH = 400
 LIFECYCLE_ROLES = frozenset({"status", "shutdown", "deprecated", "replacement", "released"})
 
@@ -92,7 +93,11 @@ def _text_fact(finding: Finding) -> dict[str, str]:
 
 
 def _where(line: Line) -> str:
-    return f" in § {line.section}" if line.section else ""
+    """Where the line is: its section, and the page of a PDF (its ``# Page N`` marker)."""
+    if not line.section:
+        return ""
+    page = line.trail[0] if len(line.trail) > 1 and _PDF_PAGE.fullmatch(line.trail[0]) else None
+    return f" in § {line.section}" + (f" ({page})" if page else "")
 
 
 def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:

@@ -34,13 +34,23 @@ def _json_records(text: str) -> Records | None:
         data = json.loads(text)
     except ValueError:
         return None
+    first_line = 1
     if isinstance(data, dict):
-        lists = [value for value in data.values() if isinstance(value, list)]
-        data = lists[0] if len(lists) == 1 else None
+        lists = [key for key, value in data.items() if isinstance(value, list)]
+        if len(lists) == 1:  # the object's other fields before the list are not records
+            first_line += text.count("\n", 0, max(text.find(json.dumps(lists[0]) + ":"), 0))
+        data = data[lists[0]] if len(lists) == 1 else None
     if not isinstance(data, list) or not data or not all(isinstance(d, dict) for d in data):
         return None
-    items = [{str(k): _text(v) for k, v in item.items()} for item in data]
-    return Records(_keyed(items), frozenset(range(1, text.count("\n") + 2)))
+    items = [_summary_fields({str(k): _text(v) for k, v in item.items()}) for item in data]
+    return Records(_keyed(items), frozenset(range(first_line, text.count("\n") + 2)))
+
+
+def _summary_fields(fields: dict[str, str]) -> dict[str, str]:
+    """A feed item's "Key: value" lines in its description or summary, as fields of their own."""
+    for key, value in _KEY_VALUE.findall(fields.get("description") or fields.get("summary") or ""):
+        fields.setdefault(key.strip().lower().replace(" ", "_"), value)
+    return fields
 
 
 def _text(value: Any) -> str:
@@ -62,9 +72,7 @@ def _feed_records(text: str) -> Records | None:
             name.lower(): html.unescape(re.sub(r"<!\[CDATA\[|\]\]>", "", value)).strip()
             for name, value in _FIELD.findall(match.group(2))
         }
-        for key, value in _KEY_VALUE.findall(fields.get("description", "")):
-            fields.setdefault(key.strip().lower().replace(" ", "_"), value)
-        items.append(fields)
+        items.append(_summary_fields(fields))
         line += text.count("\n", offset, match.start())
         offset = match.start()
         covered.update(range(line, line + match.group(0).count("\n") + 1))

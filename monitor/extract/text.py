@@ -1,4 +1,4 @@
-"""extract_text: choose the content, drop what is hidden, ignored or page furniture, write it
+"""extract_html: choose the content, drop what is hidden, ignored or page furniture, write it
 as text, then normalise it and apply the watch's ignore_text patterns."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _base_url(tree: LexborHTMLParser, url: str) -> str:
     return urljoin(url, href.strip()) if href else url
 
 
-def _drop_text(lines: list[str], patterns: Sequence[str]) -> list[str]:
+def drop_text(lines: list[str], patterns: Sequence[str]) -> list[str]:
     """Remove the spans each pattern matches, line by line; drop lines left without content."""
     for pattern in patterns:
         try:
@@ -87,7 +87,7 @@ def _drop_text(lines: list[str], patterns: Sequence[str]) -> list[str]:
     return lines
 
 
-def extract_text(
+def extract_html(
     body: bytes,
     *,
     charset: str | None,
@@ -109,7 +109,7 @@ def extract_text(
         writer.walk(root)
     lines = unicodedata.normalize("NFC", "\n".join(writer.finish())).split("\n")
     if ignore_text:
-        lines = _drop_text(lines, ignore_text)
+        lines = drop_text(lines, ignore_text)
     text = "\n".join(lines)
     if len(text) < min_length:
         raise ExtractError(
