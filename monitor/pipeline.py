@@ -317,7 +317,8 @@ class Checker:
         try:
             text = self._extract(
                 watch, self.bodies.get(latest.snapshot_sha256), snapshot.charset,
-                snapshot.final_url, snapshot.content_type, snapshot.requested_url,
+                snapshot.final_url, snapshot.content_type,
+                extract.link_of(self.bodies.get_text(latest.text_sha256)),
             )  # fmt: skip
         except ExtractError:
             return None  # the fetch that follows records the extract problem for the user

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from monitor import extract
-from monitor.errors import ExtractError
+from monitor.config import Watch, load_config
+from monitor.errors import ConfigError, ExtractError
 from monitor.evaluate import load_case, run_case
 from monitor.extract.formats import choose_format
 from tests.pdfmaker import PARAGRAPH, image_only_pdf, policy_pdf, text_pdf
@@ -318,3 +319,37 @@ def test_feed_and_json_cases_classify_the_same_once_extracted(name: str) -> None
     assert outcome.error is None
     assert sorted(outcome.labels) == sorted(case.labels), case.description
     assert not outcome.missing_facts
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ('format = "docx"', "key 'format': Input should be 'html', 'pdf', 'feed' or 'json'"),
+        ('follow = "a[href$=.pdf"', "key 'follow': bad CSS selector 'a[href$=.pdf': unbalanced"),
+        (
+            'format = "pdf"\nid_fields = ["id"]',
+            "'id_fields' applies to JSON records, not format 'pdf'",
+        ),
+        ('follow = "a"\nfetcher = "browser"', "'follow' needs fetcher = \"http\""),
+    ],
+)
+def test_bad_format_keys_are_config_errors_naming_the_watch(
+    tmp_path: Path, keys: str, message: str
+) -> None:
+    path = tmp_path / "watchlist.toml"
+    path.write_text(f'[[watch]]\nid = "rsp"\nurl = "https://example.com/rsp"\n{keys}\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    [problem] = caught.value.problems
+    assert problem.startswith("watchlist.toml: watch 'rsp': ") and message in problem, problem
+
+
+def test_format_keys_count_in_the_rules_hash_only_when_set() -> None:
+    plain = Watch(id="w", url="https://example.com/")
+    assert plain.rules_sha256() == extract.rules_sha256(None, (), (), "generic")
+    changed = {
+        Watch(id="w", url="https://example.com/", format="json").rules_sha256(),
+        Watch(id="w", url="https://example.com/", id_fields=("id",)).rules_sha256(),
+        Watch(id="w", url="https://example.com/", follow="a").rules_sha256(),
+    }
+    assert len(changed) == 3 and plain.rules_sha256() not in changed

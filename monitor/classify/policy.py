@@ -100,6 +100,14 @@ def _where(line: Line) -> str:
     return f" in § {line.section}" + (f" ({page})" if page else "")
 
 
+def _link_moved(pair: Pair) -> str | None:
+    """A followed document's link line (its version's first line) names a new target."""
+    old, new = (p.text.removeprefix("Document: ") for p in (pair.old, pair.new))
+    if pair.new.number == 1 and pair.new.text.startswith("Document: ") and old != pair.old.text:
+        return f"the watch now points to {new} (was {old})"
+    return None
+
+
 def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
     old_numbers, new_numbers = _explained_lifecycle(ctx)
     records = record_changes(ctx)
@@ -157,7 +165,7 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
             Finding(
                 "policy.changed",
                 "policy_text",
-                f"wording changed{_where(pair.new)}",
+                _link_moved(pair) or f"wording changed{_where(pair.new)}",
                 quote,
                 old_quote,
                 quote,

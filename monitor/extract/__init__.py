@@ -53,7 +53,7 @@ from typing import Any
 from monitor.errors import ExtractError
 from monitor.extract.css import selector_problem
 from monitor.extract.decode import decode_html
-from monitor.extract.follow import follow_link, linked_text
+from monitor.extract.follow import follow_link, link_of, linked_text
 from monitor.extract.formats import FORMATS, Format, choose_format
 from monitor.extract.shell import looks_like_js_shell
 from monitor.extract.text import drop_text, extract_html
@@ -70,6 +70,7 @@ __all__ = [
     "extract_document",
     "extract_text",
     "follow_link",
+    "link_of",
     "linked_text",
     "looks_like_js_shell",
     "rules_sha256",

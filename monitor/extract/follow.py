@@ -35,3 +35,9 @@ def follow_link(body: bytes, charset: str | None, page_url: str, selector: str) 
 def linked_text(link: str, text: str) -> str:
     """The followed document's text under a line naming the link it was found at."""
     return f"Document: {link}\n{text}"
+
+
+def link_of(text: str) -> str | None:
+    """The link a followed document's version text names on its first line, if any."""
+    first = text.split("\n", 1)[0]
+    return first.removeprefix("Document: ") if first.startswith("Document: ") else None
