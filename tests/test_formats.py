@@ -353,3 +353,17 @@ def test_format_keys_count_in_the_rules_hash_only_when_set() -> None:
         Watch(id="w", url="https://example.com/", follow="a").rules_sha256(),
     }
     assert len(changed) == 3 and plain.rules_sha256() not in changed
+
+
+def test_running_headers_that_change_by_chapter_go_and_numbered_content_stays() -> None:
+    # printed page numbers run three behind the physical ones, as after a title page and a
+    # table of contents; the heading "1 Introduction" falls on printed page 1
+    pages = [["Policy manual", "Version 2.0", "Effective 1 May 2026"], ["Contents", "1 Scope"]]
+    pages.append(["1 Introduction", "The manual begins here.", "1"])
+    for number in range(4, 9):
+        chapter = 2 if number < 6 else 3
+        pages.append([f"Chapter {chapter}: Rules {number - 3}", f"Rule text {number}.", "x"])
+    lines = read(text_pdf(pages)).text.split("\n")
+    assert "Version 2.0 Effective 1 May 2026" in " ".join(lines)
+    assert "1 Introduction The manual begins here." in lines
+    assert not [line for line in lines if line.startswith("Chapter ")]

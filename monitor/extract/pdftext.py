@@ -36,6 +36,7 @@ _PAGE_NUMBER = re.compile(
     r"(?:page\s+)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:of|/)\s*\d{1,4})?|[-–—]\s*\d{1,4}\s*[-–—]", re.I
 )
 _ITEM_START = re.compile(r"(?:[•▪◦●·*–-]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s")
+_DOT_LEADER = re.compile(r"(?:\s?\.){4,}\s?")  # a table of contents' dots
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st"})
 
 
@@ -47,10 +48,10 @@ def pdf_text(document: PdfPages, url: str) -> tuple[str, str]:
             f"PDF at {url} has no text layer ({len(pages)} pages of images: a scanned "
             "document?); monitor needs text it can read"
         )
-    furniture = _running_lines(pages)
+    furniture = _furniture(pages)
     kept = [
-        [line for index, line in enumerate(page) if not _furniture(page, index, furniture)]
-        for page in pages
+        [line for index, line in enumerate(page) if (number, index) not in furniture]
+        for number, page in enumerate(pages)
     ]
     body_size = _body_size(kept)
     levels = _heading_levels(kept, body_size)
@@ -74,6 +75,7 @@ def pdf_text(document: PdfPages, url: str) -> tuple[str, str]:
 
 def _clean(line: PdfLine) -> PdfLine:
     text = line.text.translate(_LIGATURES).replace("\u00ad", "-")
+    text = _DOT_LEADER.sub(" … ", text)
     return PdfLine(" ".join(text.split()), line.size, line.y)
 
 
@@ -87,30 +89,44 @@ def _edges(page: Sequence[PdfLine]) -> set[int]:
     return set(order[:EDGE_LINES]) | set(order[-EDGE_LINES:])
 
 
-def _running_lines(pages: list[list[PdfLine]]) -> set[tuple[str, int]]:
-    """(masked text, height) of lines at the edge of most pages: the same text, or the same
-    text around a number that follows the page number ("Page 4 of 12", "— 17 —")."""
-    if len(pages) < 3:
-        return set()
+def _furniture(pages: list[list[PdfLine]]) -> set[tuple[int, int]]:
+    """(page, line) indexes of running headers and footers: lines at the edge of a page that
+    recur at the same height on most pages; lines that recur there around a number following
+    the page number ("Page 4 of 12", "Chapter 2: Scope 17"); bare page numbers."""
+    edges = [_edges(page) for page in pages]
     texts: Counter[tuple[str, int]] = Counter()
+    offsets: Counter[int] = Counter()
     numbered: Counter[tuple[str, int, int]] = Counter()
-    for number, page in enumerate(pages, start=1):
-        for index in _edges(page):
-            line = page[index]
-            texts[(line.text, round(line.y))] += 1
-            found = _DIGITS.search(line.text)
-            if found:
-                numbered[(_key(line.text), round(line.y), int(found.group()) - number)] += 1
+    for number, (page, edge) in enumerate(zip(pages, edges, strict=True), start=1):
+        texts.update({(page[i].text, round(page[i].y)) for i in edge})
+        found = {(i, n - number) for i in edge for n in _end_numbers(page[i].text)}
+        offsets.update({offset for _, offset in found})
+        numbered.update({(_key(page[i].text), round(page[i].y), offset) for i, offset in found})
     needed = max(2, len(pages) // 2)
-    running = {(_key(text), y) for (text, y), count in texts.items() if count >= needed}
-    return running | {(key, y) for (key, y, _), count in numbered.items() if count >= needed}
+    many = len(pages) >= 3
+    running = {key for key, count in texts.items() if count >= needed and many}
+    paging = {offset for offset, count in offsets.items() if count >= needed and many}
+    dropped = set()
+    for number, (page, edge) in enumerate(zip(pages, edges, strict=True), start=1):
+        for index in edge:
+            line = page[index]
+            key = (_key(line.text), round(line.y))
+            if (
+                (line.text, round(line.y)) in running
+                or _PAGE_NUMBER.fullmatch(line.text)
+                or any(
+                    n - number in paging and numbered[(*key, n - number)] >= 2
+                    for n in _end_numbers(line.text)
+                )
+            ):
+                dropped.add((number - 1, index))
+    return dropped
 
 
-def _furniture(page: list[PdfLine], index: int, running: set[tuple[str, int]]) -> bool:
-    if index not in _edges(page):
-        return False
-    line = page[index]
-    return (_key(line.text), round(line.y)) in running or bool(_PAGE_NUMBER.fullmatch(line.text))
+def _end_numbers(text: str) -> set[int]:
+    """The numbers a line starts or ends with, where running lines put the page number."""
+    numbers = _DIGITS.findall(text)
+    return {int(numbers[0]), int(numbers[-1])} if numbers and len(numbers[-1]) <= 4 else set()
 
 
 def _body_size(pages: list[list[PdfLine]]) -> float:
@@ -124,6 +140,7 @@ def _body_size(pages: list[list[PdfLine]]) -> float:
 def _is_heading_size(line: PdfLine, body_size: float) -> bool:
     return (
         body_size > 0
+        and "…" not in line.text  # a table of contents' line
         and line.size >= body_size * HEADING_RATIO
         and len(line.text.split()) <= HEADING_WORDS
     )
