@@ -78,6 +78,7 @@ class Checker:
         self._states: dict[str, stored.WatchState] = {}
         self._batch = batch_unchanged
         self._quiet: list[record.Unchanged] = []
+        self._pages: dict[str, FetchResult] = {}  # the page a followed document was linked from
 
     def preload(self, watches: Sequence[Watch]) -> None:
         """Read every watch's state in one go, for a pass over many watches."""
@@ -122,6 +123,7 @@ class Checker:
             state = stored.load_state(self.engine, watch.id)
         result, needs_browser = await self._fetch(watch, state)
         report = await self._record(watch, state, result, rules, needs_browser)
+        self._pages.pop(watch.id, None)
         elapsed = int((time.perf_counter() - started) * 1000)
         return replace(report, duration_ms=elapsed, rule_change_id=rule_change_id)
 
@@ -153,13 +155,14 @@ class Checker:
     async def _follow(self, watch: Watch, page: FetchResult) -> FetchResult:
         """The document the page links to by the watch's follow selector, fetched in turn: the
         version is the document's text under a line naming the link, so a new link target is a
-        change too; the page itself is not stored."""
+        change too. The page's bytes are kept beside the document's when a version is recorded."""
         if page.problem is not None or watch.follow is None:
             return page
         try:
             link = extract.follow_link(page.body, page.charset, page.final_url, watch.follow)
         except ExtractError as exc:
             return replace(page, problem=FetchProblem(ProblemKind.NO_LINK, str(exc)))
+        self._pages[watch.id] = page
         return await self.fetcher.fetch(link)
 
     async def _record(
@@ -257,6 +260,10 @@ class Checker:
             )
         # bodies land (written and synced, off the event loop) before the rows that name them
         await asyncio.to_thread(self._put_bodies, result.body, raw_sha, text, text_sha)
+        page = self._pages.get(watch.id)
+        page_sha = sha256_hex(page.body) if page is not None else ""
+        if page is not None:
+            await asyncio.to_thread(self.bodies.put, page.body, page_sha)
         version_id, change_id = record.record_version(
             self.engine,
             watch.id,
@@ -270,6 +277,7 @@ class Checker:
             change=change,
             needs_browser=needs_browser,
             provider=watch.provider,
+            page=(page, page_sha) if page is not None else None,
         )
         if change is None:
             return CheckReport(watch.id, "first", result.duration_ms, version_id=version_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -208,6 +209,14 @@ def test_follow_watches_the_linked_pdf_and_a_new_link_target_is_a_change(
     # the snapshot is the document's bytes, stored once for both links
     assert snapshot.content_type == PDF
     assert snapshot.requested_url == page_server.url("/files/rsp-v3.0.pdf")
+    # and each version keeps the page it was linked from
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        rows = db.execute("SELECT requested_url, content_type FROM snapshot ORDER BY id").fetchall()
+    assert rows == [
+        (page_server.url("/files/rsp-v3.0.pdf"), PDF),
+        (page_server.url("/rsp"), "text/html"),
+        (page_server.url("/rsp"), "text/html"),
+    ]
 
     page_server.route(
         "/rsp", Response(body=b"<html><body><main><p>Moved.</p></main></body></html>")

@@ -282,8 +282,10 @@ def record_version(
     change: NewChange | None,
     needs_browser: bool | None = None,
     provider: str | None = None,
+    page: tuple[FetchResult, str] | None = None,
 ) -> tuple[int, int | None]:
     """A new version, its snapshot, its change and deliveries, and the check: one transaction.
+    `page` (fetch, SHA-256) is the page a followed document was linked from: kept too.
     Raises StaleLatest when another process recorded a version since `expected_latest`.
     Returns (version id, change id or None)."""
     with writing(engine) as session:
@@ -293,6 +295,8 @@ def record_version(
             raise StaleLatest(watch_id)
         snapshot = _snapshot(session, watch_id, result, raw_sha256)
         assert snapshot.id is not None
+        if page is not None:
+            _snapshot(session, watch_id, *page)
         version = VersionRow(
             watch_id=watch_id,
             seq=(latest.seq + 1) if latest else 1,
