@@ -367,3 +367,27 @@ def test_running_headers_that_change_by_chapter_go_and_numbered_content_stays() 
     assert "Version 2.0 Effective 1 May 2026" in " ".join(lines)
     assert "1 Introduction The manual begins here." in lines
     assert not [line for line in lines if line.startswith("Chapter ")]
+
+
+RSS_10 = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="https://lab.example/"><title>Lab</title><link>https://lab.example/</link></channel>
+<item rdf:about="https://lab.example/a"><title>Paper A</title><link>https://lab.example/a</link>
+<dc:date>2026-02-01T09:00:00Z</dc:date><description>About A.</description></item>
+</rdf:RDF>"""
+RSS_091 = b"""<?xml version="1.0"?><rss version="0.91"><channel><title>Lab</title>
+<link>https://lab.example/</link><item><title>Paper A</title><link>https://lab.example/a</link>
+<description>About A.</description></item></channel></rss>"""
+
+
+@pytest.mark.parametrize(("body", "version"), [(RSS_10, "RSS 1.0"), (RSS_091, "RSS 0.91")])
+def test_older_rss_versions_are_read_as_records(body: bytes, version: str) -> None:
+    document = read(body, content_type="application/xml")
+    assert document.format == "feed" and document.seen.endswith(
+        f"{version}, 1 items keyed by guid or link"
+    )
+    item = json.loads(document.text.split("\n")[-2])
+    assert (item["title"], item["link"], item["summary"]) == (
+        "Paper A", "https://lab.example/a", "About A.",
+    )  # fmt: skip

@@ -240,3 +240,20 @@ def test_validate_fetch_says_which_reader_it_used_and_what_it_saw(
         "read as pdf (from its first bytes; served as application/octet-stream; 4 pages, "
         "7 headings, 7 running header/footer lines removed)"
     ) in done.stdout
+
+
+def test_validate_fetch_names_the_followed_document_and_the_feed_it_read(
+    tmp_path: Path, page_server: PageServer
+) -> None:
+    file = watchlist(tmp_path, page_server, "/rsp", follow='"a.policy"')
+    page = b'<main><a class="policy" href="/feeds/policy.xml">feed</a></main>'
+    page_server.route("/rsp", Response(body=page))
+    base = page_server.url("/research/")
+    page_server.route("/feeds/policy.xml", Response(body=rss(base, POSTS), content_type=None))
+    done = monitor(file, "validate", "--fetch")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        "bytes of text, stable across two fetches; followed to "
+        f"{page_server.url('/feeds/policy.xml')}, read as feed (from its first bytes; served "
+        "without a Content-Type; RSS 2.0, 3 items keyed by guid or link)"
+    ) in done.stdout
