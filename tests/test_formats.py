@@ -41,6 +41,13 @@ def read(body: bytes, **options: Any) -> extract.Extracted:
             "feed",
         ),
         (b"<rdf:RDF xmlns:rdf='x'>", "application/xml", None, "feed"),
+        (
+            b'<?xml version="1.0"?>\n<!DOCTYPE rss PUBLIC "-//Netscape//DTD RSS 0.91//EN" '
+            b'"http://my.netscape.com/rss-0.91.dtd">\n<rss version="0.91">',
+            None,
+            None,
+            "feed",
+        ),
         (b'  {"data": []}', "text/plain", None, "json"),
         (b"[1, 2]", "text/html", None, "json"),
         (b"<!doctype html><p>x</p>", "application/rss+xml", None, "feed"),  # believed, then refused
@@ -391,3 +398,18 @@ def test_older_rss_versions_are_read_as_records(body: bytes, version: str) -> No
     assert (item["title"], item["link"], item["summary"]) == (
         "Paper A", "https://lab.example/a", "About A.",
     )  # fmt: skip
+
+
+def test_a_feed_with_an_entity_expansion_bomb_stays_small_and_fast() -> None:
+    entities = "".join(
+        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(9)
+    )
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">{entities}]>'
+        '<rss version="2.0"><channel><title>&j;</title><item><title>x</title>'
+        "<link>https://x.example/</link></item></channel></rss>"
+    )
+    started = time.monotonic()
+    document = read(bomb.encode())
+    assert document.format == "feed" and len(document.text) < 1000  # 10**10 "a"s never made
+    assert time.monotonic() - started < 10

@@ -14,7 +14,8 @@ FORMATS: tuple[Format, ...] = ("html", "pdf", "feed", "json")
 
 _SNIFF_BYTES = 1024
 _XML_PREAMBLE = re.compile(
-    rb"\s*(?:<\?xml[^>]{0,200}\?>\s*|<!--.{0,500}?-->\s*|<\?xml-stylesheet[^>]{0,300}\?>\s*)*",
+    rb"\s*(?:<\?xml[^>]{0,200}\?>\s*|<!--.{0,500}?-->\s*|<\?xml-stylesheet[^>]{0,300}\?>\s*"
+    rb"|<!DOCTYPE[^\[>]{0,300}(?:\[.{0,1000}?\])?\s*>\s*)*",
     re.S,
 )
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)\b", re.I)
