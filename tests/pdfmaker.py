@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from fpdf import FPDF
+from fpdf.enums import EncryptionMethod
 
 _FIXED_DATE = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -74,6 +75,7 @@ def policy_pdf(
     changed: dict[int, str] | None = None,
     outline: bool = False,
     encrypt_password: str | None = None,
+    aes: bool = False,
 ) -> bytes:
     """A policy document: a title page then `pages` pages of sections. `changed` maps a section
     number to the paragraph it carries instead of the usual one."""
@@ -82,7 +84,10 @@ def policy_pdf(
     pdf.alias_nb_pages()
     pdf.set_auto_page_break(False)
     if encrypt_password is not None:
-        pdf.set_encryption(owner_password="owner", user_password=encrypt_password)
+        method = EncryptionMethod.AES_128 if aes else EncryptionMethod.RC4
+        pdf.set_encryption(
+            owner_password="owner", user_password=encrypt_password, encryption_method=method
+        )
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 24)
     pdf.ln(40)

@@ -126,8 +126,10 @@ def test_encrypted_pdf_needs_a_password_is_an_extract_problem() -> None:
         read(policy_pdf(pages=1, encrypt_password="secret"))
 
 
-def test_pdf_encrypted_without_a_user_password_is_read() -> None:
-    document = read(policy_pdf(pages=1, encrypt_password=""))
+@pytest.mark.parametrize("aes", [False, True])
+def test_pdf_encrypted_without_a_user_password_is_read(aes: bool) -> None:
+    # permission-restricted documents (no printing, no copying) open without a password
+    document = read(policy_pdf(pages=1, encrypt_password="", aes=aes))
     assert "Version 3.0" in document.text and "encrypted without a password" in document.seen
 
 

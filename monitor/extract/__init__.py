@@ -48,7 +48,6 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from monitor.errors import ExtractError
 from monitor.extract.css import selector_problem
@@ -135,9 +134,26 @@ def extract_document(
     return Extracted(text, chosen, f"{how}; {seen}")
 
 
-def extract_text(body: bytes, **options: Any) -> str:
+def extract_text(
+    body: bytes,
+    *,
+    charset: str | None,
+    base_url: str,
+    content_type: str | None = None,
+    format: Format | None = None,
+    id_fields: Sequence[str] = (),
+    select: str | None = None,
+    ignore: Sequence[str] = (),
+    ignore_text: Sequence[str] = (),
+    kind: str = "generic",
+    min_length: int = 1,
+) -> str:
     """The body's text: extract_document's, without the account of how it was read."""
-    return extract_document(body, **options).text
+    return extract_document(
+        body, charset=charset, base_url=base_url, content_type=content_type, format=format,
+        id_fields=id_fields, select=select, ignore=ignore, ignore_text=ignore_text, kind=kind,
+        min_length=min_length,
+    ).text  # fmt: skip
 
 
 def rules_sha256(

@@ -26,6 +26,7 @@ MAX_PAGES = 2000
 MAX_SECONDS = 20.0
 MAX_CHARS = 5_000_000
 _EOF_WINDOW = 1024  # readers accept %%EOF anywhere in the last kilobyte
+logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged file is our one-line error
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,6 @@ def read_pdf(body: bytes, url: str) -> PdfPages:
             "(the download was cut short, or max_body is too small)"
         )
     deadline = time.monotonic() + MAX_SECONDS
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged-file warnings become our errors
     try:
         reader = PdfReader(io.BytesIO(body), strict=False)
         encrypted = reader.is_encrypted
