@@ -415,3 +415,11 @@ def test_a_feed_with_an_entity_expansion_bomb_stays_small_and_fast() -> None:
     document = read(bomb.encode())
     assert document.format == "feed" and len(document.text) < 1000  # 10**10 "a"s never made
     assert time.monotonic() - started < 10
+
+
+def test_a_feed_is_decoded_by_the_http_charset() -> None:
+    body = RSS_091.replace(b"Paper A", "論文 A".encode("shift_jis")).replace(
+        b'<?xml version="1.0"?>', b""
+    )
+    document = read(body, charset="shift_jis", content_type="text/xml")
+    assert '"title": "論文 A"' in document.text

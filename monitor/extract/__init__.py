@@ -119,7 +119,7 @@ def extract_document(
     elif chosen == "feed":
         from monitor.extract.feed import feed_text
 
-        text, seen = feed_text(body, base_url)
+        text, seen = feed_text(body, base_url, charset)
     else:
         from monitor.extract.records import json_text
 

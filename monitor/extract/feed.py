@@ -69,12 +69,16 @@ def _identity(record: dict[str, str]) -> str:
     return record.get("guid") or record["link"] or record["title"]
 
 
-def feed_text(body: bytes, url: str) -> tuple[str, str]:
+def feed_text(body: bytes, url: str, charset: str | None = None) -> tuple[str, str]:
     """(text, what was seen) for a feed; ExtractError when the body is not a feed (an HTML page,
-    a broken document) or carries more than MAX_ITEMS items."""
+    a broken document) or carries more than MAX_ITEMS items. The HTTP charset, when given,
+    wins over the XML declaration, as RFC 7303 says."""
     import feedparser
 
-    parsed = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=True)
+    headers = {"content-type": f"application/xml; charset={charset}"} if charset else {}
+    parsed = feedparser.parse(
+        body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True
+    )
     if not parsed.version:
         start = body.lstrip()[:40].decode("utf-8", errors="replace")
         what = "an HTML page" if start.lower().startswith(("<!doctype html", "<html")) else None
