@@ -7,19 +7,23 @@ import json
 import time
 import zlib
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from monitor import extract
+from monitor.classify import classify_change
 from monitor.config import Watch, load_config
+from monitor.diff import diff_texts
 from monitor.errors import ConfigError, ExtractError
 from monitor.evaluate import load_case, run_case
 from monitor.extract.formats import choose_format
 from tests.pdfmaker import PARAGRAPH, image_only_pdf, policy_pdf, text_pdf
 
 URL = "https://example.com/doc"
+AT = datetime(2026, 4, 27, 12, 0, tzinfo=UTC)
 CLASSIFY = Path(__file__).parent / "fixtures" / "classify"
 
 
@@ -423,3 +427,20 @@ def test_a_feed_is_decoded_by_the_http_charset() -> None:
     )
     document = read(body, charset="shift_jis", content_type="text/xml")
     assert '"title": "論文 A"' in document.text
+
+
+def test_a_running_footer_with_the_version_is_kept_once_and_its_change_is_a_bump() -> None:
+    def document(version: str) -> str:
+        footer = f"Frontier Safety Framework v{version}"
+        pages = [
+            [f"Section {n}", f"Text of section {n}.", "Applies to all models.", footer]
+            for n in range(1, 6)
+        ]
+        return read(text_pdf(pages)).text
+
+    old, new = document("2.0"), document("2.1")
+    assert old.count("Frontier Safety Framework v2.0") == 1
+    watch = Watch(id="fsf", url=URL, kind="policy")
+    result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
+    assert result.labels == ("version_bump",)
+    assert result.facts[0]["from"] == "2.0" and result.facts[0]["to"] == "2.1"

@@ -83,50 +83,58 @@ def _key(text: str) -> str:
     return " ".join(_DIGITS.sub("#", text).casefold().split())
 
 
-def _edges(page: Sequence[PdfLine]) -> set[int]:
-    """Indexes of the lines nearest the top and the bottom of the page."""
+def _edges(page: Sequence[PdfLine], depth: int = EDGE_LINES) -> set[int]:
+    """Indexes of the `depth` lines nearest the top and the bottom of the page."""
     order = sorted(range(len(page)), key=lambda i: (-page[i].y, i))
-    return set(order[:EDGE_LINES]) | set(order[-EDGE_LINES:])
+    return set(order[:depth]) | set(order[-depth:])
 
 
 def _furniture(pages: list[list[PdfLine]]) -> set[tuple[int, int]]:
     """(page, line) indexes of running headers and footers: lines at the edge of a page that
-    recur at the same height on most pages; lines that recur there around a number following
-    the page number ("Page 4 of 12", "Chapter 2: Scope 17"); bare page numbers."""
+    recur at the same height on most pages (those with a number, such as a version or a date,
+    are kept where they first appear); lines that recur there around a number following the
+    page number ("Page 4 of 12", "Chapter 2: Scope 17"); bare page numbers."""
     edges = [_edges(page) for page in pages]
     texts: Counter[tuple[str, int]] = Counter()
     offsets: Counter[int] = Counter()
     numbered: Counter[tuple[str, int, int]] = Counter()
     for number, (page, edge) in enumerate(zip(pages, edges, strict=True), start=1):
         texts.update({(page[i].text, round(page[i].y)) for i in edge})
-        found = {(i, n - number) for i in edge for n in _end_numbers(page[i].text)}
+        # a page number sits on the outermost line
+        found = {(i, n - number) for i in _edges(page, 1) for n in _end_numbers(page[i].text)}
         offsets.update({offset for _, offset in found})
         numbered.update({(_key(page[i].text), round(page[i].y), offset) for i, offset in found})
     needed = max(2, len(pages) // 2)
     many = len(pages) >= 3
     running = {key for key, count in texts.items() if count >= needed and many}
     paging = {offset for offset, count in offsets.items() if count >= needed and many}
+    outermost = [_edges(page, 1) for page in pages]
     dropped = set()
+    kept_once: set[str] = set()
     for number, (page, edge) in enumerate(zip(pages, edges, strict=True), start=1):
         for index in edge:
             line = page[index]
             key = (_key(line.text), round(line.y))
-            if (
-                (line.text, round(line.y)) in running
-                or _PAGE_NUMBER.fullmatch(line.text)
-                or any(
-                    n - number in paging and numbered[(*key, n - number)] >= 2
-                    for n in _end_numbers(line.text)
-                )
+            if _PAGE_NUMBER.fullmatch(line.text) or any(
+                n - number in paging and numbered[(*key, n - number)] >= 2
+                for n in _end_numbers(line.text)
+                if index in outermost[number - 1]
             ):
                 dropped.add((number - 1, index))
+            elif (line.text, round(line.y)) in running:
+                if _DIGITS.search(line.text) and line.text not in kept_once:
+                    kept_once.add(line.text)  # "RSP v2.1 · effective 15 Oct 2024": said once
+                else:
+                    dropped.add((number - 1, index))
     return dropped
 
 
 def _end_numbers(text: str) -> set[int]:
-    """The numbers a line starts or ends with, where running lines put the page number."""
-    numbers = _DIGITS.findall(text)
-    return {int(numbers[0]), int(numbers[-1])} if numbers and len(numbers[-1]) <= 4 else set()
+    """The numbers standing alone at a line's start or end, where running lines put the page
+    number ("17 | Policy", "Chapter 2: Scope 17"); never part of "v2.0" or "3.1"."""
+    words = text.split()
+    ends = {word.strip("-–—|·•()[]") for word in (words[:1] + words[-1:])}
+    return {int(word) for word in ends if word.isdigit() and len(word) <= 4}
 
 
 def _body_size(pages: list[list[PdfLine]]) -> float:
