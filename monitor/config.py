@@ -25,7 +25,7 @@ SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 10**6, "mib": 2**20, "gb": 
 LABELS = (
     "version_bump", "model_retirement", "model_launch", "new_entry", "entry_removed", "policy_text",
     "section_added", "section_removed", "renamed", "date_change", "cosmetic", "revert",
-    "fetch_problem", "page_gone", "page_restored", "rule_change",
+    "fetch_problem", "page_gone", "page_restored", "rule_change", "shutdown_reminder",
 )  # fmt: skip
 
 
@@ -276,6 +276,15 @@ class Watch(_Frozen):
         return self.name or self.id
 
 
+class InventoryEntry(_Frozen):
+    """Models one team uses: `[[inventory]]`. `used_in` says where (written by `inventory scan`)."""
+
+    team: Annotated[str, Field(min_length=1)]
+    models: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    used_in: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+
 class Config(_Frozen):
     path: Path
     defaults: Defaults
@@ -283,6 +292,8 @@ class Config(_Frozen):
     watches: tuple[Watch, ...]
     database_url: str
     snapshots_dir: Path
+    inventory: tuple[InventoryEntry, ...] = ()
+    aliases: dict[str, str] = Field(default_factory=dict)  # alias or -latest id → snapshot id
 
     def watch(self, watch_id: str) -> Watch:
         for watch in self.watches:
@@ -340,9 +351,10 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     """Validate a parsed watchlist. Raises ConfigError listing every mistake."""
     name = path.name
     problems: list[str] = []
-    unknown = set(data) - {"defaults", "channels", "watch", "settings"}
+    unknown = set(data) - {"defaults", "channels", "watch", "settings", "inventory", "aliases"}
     problems += [
-        f"{name}: unknown table {key!r} (known: defaults, channels, watch)" for key in unknown
+        f"{name}: unknown table {key!r} (known: defaults, channels, watch, inventory, aliases)"
+        for key in unknown
     ]
 
     defaults = Defaults()
@@ -397,6 +409,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
                     f"(declare [channels.{channel_name}])"
                 )
         watches.append(watch)
+    inventory, aliases = _inventory(data, name, channels, problems)
     if problems:
         raise ConfigError(problems)
 
@@ -410,7 +423,47 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         watches=tuple(watches),
         database_url=database_url,
         snapshots_dir=snapshots_dir,
+        inventory=inventory,
+        aliases=aliases,
     )
+
+
+def _inventory(
+    data: Mapping[str, Any], name: str, channels: Mapping[str, Any], problems: list[str]
+) -> tuple[tuple[InventoryEntry, ...], dict[str, str]]:
+    """`[[inventory]]` tables and the `[aliases]` table; mistakes are appended to `problems`."""
+    raw_entries = data.get("inventory", [])
+    if not isinstance(raw_entries, list):
+        problems.append(f"{name}: inventories are [[inventory]] tables (an array of tables)")
+        raw_entries = []
+    entries: list[InventoryEntry] = []
+    for index, raw in enumerate(raw_entries, start=1):
+        label = f"inventory #{index}"
+        if isinstance(raw, dict) and isinstance(raw.get("team"), str):
+            label = f"inventory {raw['team']!r}"
+        try:
+            entry = InventoryEntry.model_validate(raw)
+        except ValidationError as exc:
+            problems += _messages(f"{name}: {label}", exc)
+            continue
+        for channel_name in entry.channels:
+            if channel_name not in channels:
+                problems.append(
+                    f"{name}: {label}: key 'channels': no channel {channel_name!r} "
+                    f"(declare [channels.{channel_name}])"
+                )
+        entries.append(entry)
+    raw_aliases = data.get("aliases", {})
+    aliases: dict[str, str] = {}
+    if not isinstance(raw_aliases, dict):
+        problems.append(f'{name}: [aliases] must be a table of "alias" = "model id" pairs')
+    else:
+        for alias, target in raw_aliases.items():
+            if isinstance(target, str) and target.strip():
+                aliases[alias] = target.strip()
+            else:
+                problems.append(f"{name}: [aliases]: {alias!r} must name a model id (a string)")
+    return tuple(entries), aliases
 
 
 def load_config(path: str | Path) -> Config:

@@ -255,6 +255,10 @@ class Checker:
             )
             if not classification.labels:
                 return self._unchanged(watch, result, "noise", raw_sha, rules, needs_browser, None)
+            if self.config.inventory:
+                from monitor.inventory.exposure import expose
+
+                classification = expose(classification, self.config.inventory, self.config.aliases)
             change = _new_change(
                 diff, classification, channels_for(self.config, watch, classification)
             )

@@ -27,4 +27,10 @@ def channels_for(config: Config, watch: Watch, classification: Classification) -
         if channel.tags and not set(watch.tags) & set(channel.tags):
             continue
         chosen.append(name)
+    if config.inventory and "critical" == classification.severity:
+        from monitor.inventory.exposure import team_channels
+
+        chosen += [
+            c for c in team_channels(config.inventory, classification.facts) if c not in chosen
+        ]
     return tuple(chosen)

@@ -10,13 +10,18 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import build_parser
-from monitor.config import Defaults, Watch, parse_config
+from monitor.config import Defaults, InventoryEntry, Watch, parse_config
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("key", sorted(Watch.model_fields))
 def test_every_watch_key_is_in_the_readme(key: str) -> None:
+    assert f"`{key}`" in README
+
+
+@pytest.mark.parametrize("key", sorted(InventoryEntry.model_fields))
+def test_every_inventory_key_is_in_the_readme(key: str) -> None:
     assert f"`{key}`" in README
 
 

@@ -93,7 +93,13 @@ def check(args: argparse.Namespace) -> int:
             print(json.dumps(report.check_json(item), ensure_ascii=False))
     else:
         print(report.check_table(reports))
-    if not args.no_alerts and not args.json and any(r.change_id for r in reports):
+    reminders = 0
+    if not args.no_alerts and config.inventory:
+        from monitor.store.db import open_engine
+        from monitor.store.reminders import enqueue_reminders
+
+        reminders = enqueue_reminders(open_engine(config.database_url), config)
+    if not args.no_alerts and not args.json and (reminders or any(r.change_id for r in reports)):
         from monitor.alerts import deliver_due
         from monitor.store.db import open_engine
 

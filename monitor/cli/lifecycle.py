@@ -16,6 +16,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--upcoming", metavar="DAYS", help="only shutdowns in the next DAYS (e.g. 90d, 2w)"
     )
+    p.add_argument("--mine", action="store_true", help="only models the inventory uses")
+    p.add_argument("--team", help="only models this inventory team uses (implies --mine)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON array on stdout")
     out.add_argument("--ics", action="store_true", help="an iCalendar of shutdown dates")
@@ -55,6 +57,8 @@ def models(args: argparse.Namespace) -> int:
     today = datetime.now(UTC).date()
     upcoming = _days(args.upcoming) if args.upcoming else None
     rows = registry(engine, args.provider, args.status, upcoming, today=today)
+    if args.mine or args.team:
+        rows = _mine(config, rows, args.team)
     if args.ics:
         print(shutdown_calendar(rows), end="")
         return 0
@@ -63,7 +67,7 @@ def models(args: argparse.Namespace) -> int:
         print(json.dumps(found, indent=2, ensure_ascii=False))
         return 0
     if not found:
-        filtered = args.provider or args.status or args.upcoming
+        filtered = args.provider or args.status or args.upcoming or args.mine or args.team
         print("no models match" if filtered else "no models recorded yet")
         return 0
     table = [[*COLUMNS, "source"]]
@@ -76,6 +80,19 @@ def models(args: argparse.Namespace) -> int:
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
     return 0
+
+
+def _mine(config: Any, rows: list[Any], team: str | None) -> list[Any]:
+    """The registry rows some inventory model (of `team`, or of any team) matches."""
+    from monitor.errors import ConfigError
+    from monitor.inventory.exposure import team_report
+
+    teams = {entry.team for entry in config.inventory}
+    if team is not None and team not in teams:
+        known = ", ".join(sorted(teams)) or "none; add [[inventory]] tables"
+        raise ConfigError(f"--team: no team {team!r} in the inventory (teams: {known})")
+    matched = {id(item.row) for item in team_report(config.inventory, config.aliases, rows, team)}
+    return [row for row in rows if id(row) in matched]
 
 
 def evaluate(args: argparse.Namespace) -> int:

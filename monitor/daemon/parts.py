@@ -53,7 +53,9 @@ def error_report(watch: Watch, exc: Exception) -> CheckReport:
 async def deliver_alerts(config: Config, engine: sa.Engine) -> None:
     """Send due deliveries in a worker thread (the channels' clients block)."""
     from monitor.alerts import deliver_due
+    from monitor.store.reminders import enqueue_reminders
 
+    await asyncio.to_thread(enqueue_reminders, engine, config)
     summary = await asyncio.to_thread(deliver_due, config, engine)
     if summary.sent or summary.retrying or summary.failed:
         log.info("alerts: %s", summary.describe().splitlines()[0], extra={"event": "alerts"})

@@ -205,3 +205,18 @@ class ModelEventRow(SQLModel, table=True):
     previous_shutdown_on: date | None = None
     detail: dict[str, Any] = json_column(dict)
     at: datetime = utc_column(nullable=False)
+
+
+class ReminderRow(SQLModel, table=True):
+    """A shutdown reminder sent to a team: once per model, shutdown date and threshold."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (sa.UniqueConstraint("team", "lifecycle_id", "shutdown_on", "days_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str
+    lifecycle_id: int = Field(foreign_key="model_lifecycle.id", index=True)
+    shutdown_on: date
+    days_before: int
+    change_id: int = Field(foreign_key="change.id")
+    at: datetime = utc_column(nullable=False)
