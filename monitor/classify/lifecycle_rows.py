@@ -14,9 +14,10 @@ from typing import Any
 from monitor import patterns as p
 from monitor.classify import facts as f
 from monitor.classify.context import Context
-from monitor.classify.names import find_models, old_model_ids
+from monitor.classify.names import cell_models, old_model_ids
 from monitor.classify.records import record_changes
 from monitor.classify.tables import RowChange, table_changes
+from monitor.classify.text import core
 from monitor.models import Finding, TextDiff
 
 
@@ -32,10 +33,13 @@ def row_changes(ctx: Context) -> list[RowChange]:
     return merged
 
 
-def _models(cells: dict[str, str] | None) -> list[str]:
+def _models(cells: dict[str, str] | None, lifecycle: bool = True) -> list[str]:
+    """The row's models; a name no recogniser knows counts in a row that carries a lifecycle
+    state or date, or in a table of retiring models (else any two-column table would launch)."""
     if not cells:
         return []
-    return list(dict.fromkeys(hit.id for hit in find_models(cells.get("model", ""))))
+    names = lifecycle or any(not f.blank(cells.get(k)) for k in ("status", "shutdown"))
+    return cell_models(cells, names=names)
 
 
 def _merge(changes: list[RowChange]) -> list[RowChange]:
@@ -53,6 +57,7 @@ def _merge(changes: list[RowChange]) -> list[RowChange]:
                 change.new_line,
                 change.table,
                 change.deprecation_table,
+                change.deprecation_table and not before.deprecation_table,
             )
         out.append(change)
     kept = {id(c) for c in removed.values()}
@@ -68,8 +73,11 @@ def _fragment(change: RowChange) -> str:
 
 
 def _where(ctx: Context, cells: dict[str, str]) -> dict[str, Any]:
+    """Provider and surface of a record's provider field, and the row's version: part of the
+    model's identity (gpt-35-turbo 0613 and 0125 are two deployable models)."""
     maker, surface = f.platform(cells.get("provider"))
-    return {"provider": maker, "surface": surface}
+    version = None if f.blank(cells.get("version")) else core(cells.get("version", ""))
+    return {"provider": maker, "surface": surface, "version": version}
 
 
 def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Finding]:
@@ -78,7 +86,7 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     shutdown = f.date_of(cells.get("shutdown"))
     deprecated = f.date_of(cells.get("deprecated"))
     found = []
-    for model in _models(cells):
+    for model in _models(cells, change.deprecation_table):
         retiring = status in ("deprecated", "legacy", "retired")
         if retiring or status is None and (shutdown or change.deprecation_table):
             event = "retired" if status == "retired" else "deprecation_announced"
@@ -159,6 +167,15 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 "retirement_date_moved_earlier",
                 shutdown=new_date,
                 previous=old_date.iso,
+                **where,
+            )
+        elif change.entered_deprecation:
+            fact = f.retirement(
+                ctx,
+                model,
+                "deprecation_announced",
+                shutdown=new_date,
+                replacement_of=f.replacement(new.get("replacement")),
                 **where,
             )
         elif old_date and (not new_date or new_date.iso > old_date.iso):

@@ -61,6 +61,7 @@ class RowChange:
     new_line: Line | None = None
     table: Table | None = None
     deprecation_table: bool = False  # the table lists models being retired
+    entered_deprecation: bool = False  # the row moved into such a table from another one
 
 
 @dataclass
@@ -99,6 +100,8 @@ def roles(header: tuple[str, ...]) -> dict[int, str]:
     found: dict[int, str] = {}
     for index, cell in enumerate(header):
         name = role(cell)
+        if name == "model" and "model" in found.values():
+            name = "model_id"  # "| Model | … | API Endpoints |": a name column and an id column
         if name and name not in found.values():
             found[index] = name
     return found
@@ -162,11 +165,15 @@ def _matches(
 
 def _keyed(table: Table) -> dict[str, Row]:
     """Rows by their model cell (or first cell), so a reorder or a new date is no new row."""
-    column = next((i for i, r in roles(table.header).items() if r == "model"), 0)
+    by_index = roles(table.header)
+    column = next((i for i, r in by_index.items() if r == "model"), 0)
+    version = next((i for i, r in by_index.items() if r == "version"), None)
     seen: Counter[str] = Counter()
     out = {}
     for row in table.rows:
         key = row.cells[column] if column < len(row.cells) else row.key
+        if version is not None and version < len(row.cells):
+            key = f"{key} @ {row.cells[version]}"  # gpt-35-turbo 0613 and 0125 are two models
         seen[key] += 1
         out[key if seen[key] == 1 else f"{key}#{seen[key]}"] = row
     return out
