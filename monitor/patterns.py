@@ -118,7 +118,7 @@ RETIRE_WORDS = re.compile(
 )
 # Words that say the retirement already happened (else it is announced for later).
 RETIRED_NOW = re.compile(
-    r"\b(?:we(?:'|’)ve retired|we have retired|(?:has|have|had) been (?:retired|shut down|removed"
+    r"\b(?:we(?:'|’)ve retired|we have retired|(?:has|have|had) been (?:retired|shut ?down|removed"
     r"|discontinued|turned off)|(?:is|are|was|were) (?:now )?(?:retired|shut down|discontinued)"
     r"|no longer (?:available|accessible|served)|retired on|were retired|was retired)\b"
     r"|提供を終了しました|廃止されました|廃止しました|終了しました",

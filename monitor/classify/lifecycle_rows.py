@@ -16,7 +16,7 @@ from monitor.classify import facts as f
 from monitor.classify.context import Context
 from monitor.classify.names import cell_models, old_model_ids
 from monitor.classify.records import record_changes
-from monitor.classify.tables import RowChange, table_changes
+from monitor.classify.tables import RowChange, Table, table_changes
 from monitor.classify.text import core
 from monitor.models import Finding, TextDiff
 
@@ -72,10 +72,12 @@ def _fragment(change: RowChange) -> str:
     return " | ".join(f"{k}: {v}" for k, v in cells.items() if v)[:300]
 
 
-def _where(ctx: Context, cells: dict[str, str]) -> dict[str, Any]:
+def _where(ctx: Context, cells: dict[str, str], table: Table | None = None) -> dict[str, Any]:
     """Provider and surface of a record's provider field, and the row's version: part of the
     model's identity (gpt-35-turbo 0613 and 0125 are two deployable models)."""
     maker, surface = f.platform(cells.get("provider"))
+    if surface is None and table is not None and table.section:
+        surface = f.surface_in(table.section)  # a table under "### Vertex AI" or "### Bedrock"
     version = None if f.blank(cells.get("version")) else core(cells.get("version", ""))
     return {"provider": maker, "surface": surface, "version": version}
 
@@ -86,8 +88,12 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     shutdown = f.date_of(cells.get("shutdown"))
     deprecated = f.date_of(cells.get("deprecated"))
     found = []
-    for model in _models(cells, change.deprecation_table):
-        retiring = status in ("deprecated", "legacy", "retired")
+    told = cells.get("description", "")  # a feed item's text: "… has been shut down"
+    notice = not status and not shutdown and bool(p.RETIRE_WORDS.search(told))
+    if notice and p.RETIRED_NOW.search(told):
+        status = "retired"
+    for model in _models(cells, change.deprecation_table or notice):
+        retiring = status in ("deprecated", "legacy", "retired") or notice
         if retiring or status is None and (shutdown or change.deprecation_table):
             event = "retired" if status == "retired" else "deprecation_announced"
             fact = f.retirement(
@@ -98,7 +104,7 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
                 announced=deprecated.iso if deprecated else None,
                 replacement_of=f.replacement(cells.get("replacement")),
                 status=status,
-                **_where(ctx, cells),
+                **_where(ctx, cells, change.table),
             )
             found.append(
                 Finding(
@@ -119,7 +125,7 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
                 status=status,
                 released=released.iso if released else None,
                 retire_not_before=shutdown.iso if shutdown else None,
-                **_where(ctx, cells),
+                **_where(ctx, cells, change.table),
             )
             found.append(
                 Finding(
@@ -141,7 +147,7 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     old_date, new_date = f.date_of(old.get("shutdown")), f.date_of(new.get("shutdown"))
     found = []
     for model in _models(new) or _models(old):
-        where = _where(ctx, new)
+        where = _where(ctx, new, change.table)
         advanced = after in ("deprecated", "legacy", "retired") and p.STATE_RANK.get(
             after, 0
         ) > p.STATE_RANK.get(before or "active", 0)
@@ -237,4 +243,24 @@ def rule_rows(diff: TextDiff, ctx: Context) -> list[Finding]:
             found += _added(ctx, change, old_models)
         elif change.kind == "changed":
             found += _changed(ctx, change)
+        elif change.table is not None and ctx.kind != "index":
+            found += _removed(ctx, change)
     return found
+
+
+def _removed(ctx: Context, change: RowChange) -> list[Finding]:
+    """A row gone from a lifecycle table (not moved to another one): an entry removed."""
+    models = _models(change.old)
+    if "new_cores" not in ctx.memo:
+        ctx.memo["new_cores"] = {line.core for line in ctx.new_lines}
+    moved = change.old_line is not None and change.old_line.core in ctx.memo["new_cores"]
+    if not models or moved or any(model in ctx.new_text for model in models):
+        return []
+    item = ", ".join(models)
+    fact = f.fact("entry_removed", item=item)
+    return [
+        Finding(
+            "lifecycle.row_removed", "entry_removed", f"- {item}", _fragment(change), item, None,
+            (fact,),
+        )
+    ]  # fmt: skip

@@ -135,6 +135,10 @@ def _numbers(table: Table) -> set[int]:
     return {table.head.number} | {row.line.number for row in table.rows}
 
 
+def _signature(table: Table) -> tuple[str, ...]:
+    return (table.head.core, *(row.line.core for row in table.rows))
+
+
 def _matches(
     old_tables: list[Table], new_tables: list[Table], touched_old: set[int], touched_new: set[int]
 ) -> dict[int, Table]:
@@ -142,10 +146,21 @@ def _matches(
     one, best first, by header, shared rows and section."""
     old_hit = [bool(_numbers(t) & touched_old) for t in old_tables]
     new_hit = [bool(_numbers(t) & touched_new) for t in new_tables]
+    # A table that is the same on both sides continues itself: it is never matched to another
+    # (a provider's table whose section was dropped must not pair with its unchanged neighbour).
+    unchanged: dict[tuple[str, ...], list[int]] = {}
+    for i, old in enumerate(old_tables):
+        unchanged.setdefault(_signature(old), []).append(i)
+    same: dict[int, int] = {}
+    for j, new in enumerate(new_tables):
+        candidates = unchanged.get(_signature(new))
+        if candidates:
+            same[j] = candidates.pop(0)
+    same_old = set(same.values())
     scored = []
     for j, new in enumerate(new_tables):
         for i, old in enumerate(old_tables):
-            if not (new_hit[j] or old_hit[i]):
+            if not (new_hit[j] or old_hit[i]) or j in same or i in same_old:
                 continue
             score = similarity(" | ".join(old.header), " | ".join(new.header), 0.4)
             if score < 0.4:
@@ -154,8 +169,8 @@ def _matches(
             score += 0.5 * shared / max(1, len(new.rows), len(old.rows))
             score += 0.25 if old.section == new.section else 0.0
             scored.append((score, j, i))
-    taken_old: set[int] = set()
-    out: dict[int, Table] = {}
+    taken_old: set[int] = set(same_old)
+    out: dict[int, Table] = {j: old_tables[i] for j, i in same.items()}
     for _, j, i in sorted(scored, key=lambda item: (-item[0], item[1], item[2])):
         if j not in out and i not in taken_old:
             out[j] = old_tables[i]
