@@ -17,7 +17,7 @@ from monitor.classify.context import Context
 from monitor.classify.names import cell_models, old_model_ids
 from monitor.classify.records import record_changes
 from monitor.classify.tables import RowChange, Table, table_changes
-from monitor.classify.text import core
+from monitor.classify.text import core, normalise
 from monitor.models import Finding, TextDiff
 
 
@@ -43,12 +43,15 @@ def _models(cells: dict[str, str] | None, lifecycle: bool = True) -> list[str]:
 
 
 def _merge(changes: list[RowChange]) -> list[RowChange]:
-    removed = {tuple(_models(c.old)): c for c in changes if c.kind == "removed" and _models(c.old)}
+    removed: dict[tuple[str, ...], list[RowChange]] = {}
+    for c in changes:
+        if c.kind == "removed" and _models(c.old):
+            removed.setdefault(tuple(_models(c.old)), []).append(c)
     out = []
     for change in changes:
         key = tuple(_models(change.new)) if change.kind == "added" else ()
-        if key and key in removed:
-            before = removed.pop(key)
+        if key and removed.get(key):
+            before = removed[key].pop(0)
             change = RowChange(
                 "changed",
                 before.old,
@@ -60,7 +63,7 @@ def _merge(changes: list[RowChange]) -> list[RowChange]:
                 change.deprecation_table and not before.deprecation_table,
             )
         out.append(change)
-    kept = {id(c) for c in removed.values()}
+    kept = {id(c) for left in removed.values() for c in left}
     return [c for c in out if c.kind != "removed" or id(c) in kept]
 
 
@@ -141,6 +144,42 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     return found
 
 
+def _new_version(ctx: Context, change: RowChange, model: str) -> bool:
+    """A row of a current-models table whose version changed, and with it the model: the id
+    the row pins moved (an alias repointed), or the id pins no version (gpt-35-turbo 0613 →
+    0125). An id that carries the new version (mistral-medium-2505 with '07.05' corrected to
+    '25.05') was only corrected."""
+    old, new = (change.old or {}).get("version"), (change.new or {}).get("version")
+    if (
+        f.blank(old)
+        or f.blank(new)
+        or change.deprecation_table
+        or core(old or "") == core(new or "")
+    ):
+        return False
+    before = aliases(ctx, "old").get(model, model)
+    after = aliases(ctx, "new").get(model, model)
+    digits = "".join(ch for ch in core(new or "") if ch.isdigit())
+    carried = bool(digits) and digits in "".join(ch for ch in after if ch.isalnum())
+    return before != after or not carried
+
+
+def aliases(ctx: Context, side: str) -> dict[str, str]:
+    """Alias → the id it points to, from list items of the old or new text that name an alias
+    and one pinned id ("- `x-latest`: currently points to `x-2507`")."""
+    key = f"aliases_{side}"
+    if key not in ctx.memo:
+        found: dict[str, str] = {}
+        for line in ctx.new_lines if side == "new" else ctx.old_lines:
+            if not line.list_item or "latest" not in line.text:
+                continue
+            ids = [m.group("id") for m in p.MODEL_ID.finditer(normalise(line.core))]
+            if len(ids) == 2 and ids[0].endswith("-latest") and not ids[1].endswith("-latest"):
+                found.setdefault(ids[0], ids[1])
+        ctx.memo[key] = found
+    return ctx.memo[key]  # type: ignore[no-any-return]
+
+
 def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     old, new = change.old or {}, change.new or {}
     before, after = f.state(old.get("status")), f.state(new.get("status"))
@@ -195,8 +234,12 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 to=new_date.iso if new_date else None,
                 **where,
             )
+        elif _new_version(ctx, change, model):
+            label = "model_launch"
+            pinned = aliases(ctx, "new").get(model, model)
+            fact = f.launch(ctx, pinned, event="new_version", **where)
         if fact is not None:
-            reason = f"{model}: {str(fact['event']).replace('_', ' ')}"
+            reason = f"{fact['model']}: {str(fact['event']).replace('_', ' ')}"
             found.append(
                 Finding(
                     f"lifecycle.row_{fact['event']}",
@@ -213,7 +256,8 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
         f.replacement(new.get("replacement")),
     )
     models = _models(new) or _models(old)
-    if new_repl and old_repl != new_repl and models:
+    retiring = any(x.label == "model_retirement" for x in found)
+    if new_repl and old_repl != new_repl and models and (old_repl or not retiring):
         fact = f.fact(
             "replacement_changed", model=", ".join(models), **{"from": old_repl}, to=new_repl
         )
