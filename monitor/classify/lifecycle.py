@@ -213,8 +213,16 @@ def quote_sentence(line: str, sentence: str) -> str:
 def _moved(ctx: Context, pair: Pair) -> list[Finding]:
     """A changed line whose only change is a date, in a retirement notice: the date moved."""
     moves = moved_dates(pair)
-    context = " ".join((*pair.new.trail[-1:], pair.new.core))
-    if not moves or not p.RETIRE_WORDS.search(context):
+    if not moves:
+        return []
+    # the retirement words must stand by the moved date: its sentence or the one before, or the
+    # heading above a line that is little more than the date ("| model | 2026-07-17 |")
+    parts = sentences(pair.new.core)
+    at = [i for i, s in enumerate(parts) if moves[0][1] in {h.iso for h in find_dates(s)}]
+    context = " ".join(parts[max(0, at[0] - 1) : at[0] + 1]) if at else pair.new.core
+    if len(context.split()) <= 8:
+        context = " ".join((*pair.new.trail[-1:], context))
+    if not p.RETIRE_WORDS.search(context):
         return []
     models = [m for m in split_replacements(pair.new.core)[0]] or [
         h.id for h in find_models(pair.new.section or "")
@@ -295,7 +303,10 @@ def prose_evidence(ctx: Context) -> Evidence:
     found: list[Finding] = []
     old: set[int] = set()
     new: set[int] = set()
-    added_blocks = blocks(prose_lines(ctx, ctx.added))
+    old_cores = {line.core for line in ctx.old_lines}  # a notice moved, not added
+    added_blocks = blocks(
+        [line for line in prose_lines(ctx, ctx.added) if line.core not in old_cores]
+    )
     for block in added_blocks:
         block_found = _block_findings(ctx, block)
         if block_found:

@@ -60,7 +60,10 @@ def _merge(changes: list[RowChange]) -> list[RowChange]:
                 change.new_line,
                 change.table,
                 change.deprecation_table,
-                change.deprecation_table and not before.deprecation_table,
+                change.table is not None
+                and before.table is not None
+                and change.deprecation_table
+                and not before.deprecation_table,
             )
         out.append(change)
     kept = {id(c) for left in removed.values() for c in left}

@@ -242,7 +242,7 @@ def _record_fields(ctx: Context) -> list[Finding]:
                         "policy.record_field",
                         "policy_text",
                         f"{model}: {name} changed",
-                        f"{name}: {new[name]}"[:300],
+                        new[name][:300],  # quoted as stored: the field's own text
                         old[name][:300],
                         new[name][:300],
                     )
