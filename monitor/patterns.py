@@ -272,9 +272,10 @@ COLUMN_ROLES: dict[str, re.Pattern[str]] = {
 MODEL_CELL = re.compile(r"^[A-Za-z][\w.:/@ -]{1,59}$")
 # An id-shaped token of any family next to retirement words: "quill-lite-2", "text-moderation-007"
 # (a letter first, a separator, and a digit somewhere).
+# Possessive: a token is taken whole or not at all (no backtracking over long tokens); the digit
+# and the separator are checked by the code that reads it.
 UNKNOWN_ID = re.compile(
-    r"(?<![\w.:/@-])(?P<id>[a-z][a-z0-9]*(?:[-.:@][a-z0-9]+)*[-.:@][a-z0-9]*\d[a-z0-9]*"
-    r"(?:[-.:@][a-z0-9]+)*)(?![\w@/-]|\.\w)"
+    r"(?<![\w.:/@-])(?P<id>[a-z][a-z0-9]*+(?:[-.:@][a-z0-9]++)++)(?![\w@/-]|\.\w)"
 )
 NOT_UNKNOWN_IDS = re.compile(r"^(?:v\d|utf-|iso-|rfc-|sha-|x-|h\d|mp\d|tls|http)", re.I)
 SEPARATOR_ROW = re.compile(r"^\|?[\s:|-]*-[\s:|-]*\|?$")

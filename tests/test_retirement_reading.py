@@ -67,3 +67,9 @@ def test_the_registry_keeps_a_version_the_id_does_not_carry() -> None:
     assert model_key({"model": "gpt-35-turbo", "version": "0613"}) == "gpt-35-turbo-0613"
     assert model_key({"model": "mistral-large-2411", "version": "24.11"}) == "mistral-large-2411"
     assert model_key({"model": "gpt-4o"}) == "gpt-4o"
+
+
+@pytest.mark.parametrize("body", ["a1-" * 20000 + "/", "deprecated " + "x1." * 20000 + "/"])
+def test_long_id_shaped_tokens_are_read_in_one_pass(body: str) -> None:
+    assert unknown_ids(body) == [] or all(len(found) > 0 for found in unknown_ids(body))
+    assert find_dates(body) == []

@@ -262,22 +262,33 @@ def _moved(ctx: Context, pair: Pair) -> list[Finding]:
     return found
 
 
-def _same_notice(block: Block, siblings: list[Block], found: list[Finding]) -> None:
+Notices = dict[tuple[str, ...], tuple[bool, list[str]]]
+
+
+def notices(added_blocks: list[Block]) -> Notices:
+    """Per notice (the top heading above added blocks): whether one of its blocks says "the API
+    continues", and the models named under its "use instead" headings. One pass over the blocks."""
+    out: Notices = {}
+    for block in added_blocks:
+        root = block.trail[:1]
+        if not root:
+            continue
+        continues, replacements = out.get(root, (False, []))
+        text = " ".join(line.core for line in block.lines)
+        heading = block.trail[-1] if len(block.trail) > 1 else ""
+        if p.INSTEAD.search(heading) or p.REPLACEMENT_WORDS.search(heading):
+            replacements = replacements + [
+                h.id for line in block.lines for h in find_models(line.core)
+            ]
+        out[root] = (continues or bool(p.API_CONTINUES.search(text)), replacements)
+    return out
+
+
+def _same_notice(block: Block, found_in: Notices, found: list[Finding]) -> None:
     """A notice that says "the API continues" or names the replacement under a heading of its
     own ("## What about the API?", "## What should I use instead?"): those belong to the
     retirement facts read from `block`, which are completed in place."""
-    root = block.trail[:1]
-    if not root:
-        return
-    continues, replacements = False, []
-    for other in siblings:
-        if other is block or other.trail[:1] != root:
-            continue
-        text = " ".join(line.core for line in other.lines)
-        continues = continues or bool(p.API_CONTINUES.search(text))
-        heading = other.trail[-1] if len(other.trail) > 1 else ""
-        if p.INSTEAD.search(heading) or p.REPLACEMENT_WORDS.search(heading):
-            replacements += [h.id for line in other.lines for h in find_models(line.core)]
+    continues, replacements = found_in.get(block.trail[:1], (False, []))
     for finding in found:
         for fact in finding.facts:
             if continues:
@@ -307,10 +318,13 @@ def prose_evidence(ctx: Context) -> Evidence:
     added_blocks = blocks(
         [line for line in prose_lines(ctx, ctx.added) if line.core not in old_cores]
     )
+    by_notice: Notices | None = None
     for block in added_blocks:
         block_found = _block_findings(ctx, block)
         if block_found:
-            _same_notice(block, added_blocks, block_found)
+            if by_notice is None:
+                by_notice = notices(added_blocks)
+            _same_notice(block, by_notice, block_found)
             found += block_found
             new.update(line.number for line in block.lines)
     rows = bool(record_changes(ctx) and row_changes(ctx))

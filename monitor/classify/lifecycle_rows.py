@@ -14,9 +14,9 @@ from typing import Any
 from monitor import patterns as p
 from monitor.classify import facts as f
 from monitor.classify.context import Context
-from monitor.classify.names import cell_models, old_model_ids
+from monitor.classify.names import cell_models, find_models, old_model_ids
 from monitor.classify.records import record_changes
-from monitor.classify.tables import RowChange, Table, table_changes
+from monitor.classify.tables import RowChange, Table, named, table_changes, tables_of
 from monitor.classify.text import core, normalise
 from monitor.models import Finding, TextDiff
 
@@ -295,13 +295,29 @@ def rule_rows(diff: TextDiff, ctx: Context) -> list[Finding]:
     return found
 
 
+def _new_cores(ctx: Context) -> set[str]:
+    if "new_cores" not in ctx.memo:
+        ctx.memo["new_cores"] = {line.core for line in ctx.new_lines}
+    return ctx.memo["new_cores"]  # type: ignore[no-any-return]
+
+
+def _new_models(ctx: Context) -> set[str]:
+    """Every model the new text names: in prose, as an id of any shape, or in a table row."""
+    if "new_models" not in ctx.memo:
+        found = {hit.id for hit in find_models(ctx.new_text)}
+        found |= {m.group("id") for m in p.MODEL_ID.finditer(normalise(ctx.new_text))}
+        for table in tables_of(ctx, "new"):
+            for row in table.rows:
+                found.update(cell_models(named(table, row), names=True))
+        ctx.memo["new_models"] = found
+    return ctx.memo["new_models"]  # type: ignore[no-any-return]
+
+
 def _removed(ctx: Context, change: RowChange) -> list[Finding]:
     """A row gone from a lifecycle table (not moved to another one): an entry removed."""
     models = _models(change.old)
-    if "new_cores" not in ctx.memo:
-        ctx.memo["new_cores"] = {line.core for line in ctx.new_lines}
-    moved = change.old_line is not None and change.old_line.core in ctx.memo["new_cores"]
-    if not models or moved or any(model in ctx.new_text for model in models):
+    moved = change.old_line is not None and change.old_line.core in _new_cores(ctx)
+    if not models or moved or any(model in _new_models(ctx) for model in models):
         return []
     item = ", ".join(models)
     fact = f.fact("entry_removed", item=item)

@@ -201,6 +201,8 @@ def unknown_ids(text: str) -> list[str]:
     out = []
     for m in p.UNKNOWN_ID.finditer(normalise(text)):
         candidate = m.group("id").rstrip(".:")
+        if not any(ch.isdigit() for ch in candidate):
+            continue
         if not p.NOT_UNKNOWN_IDS.match(candidate) and not p.NOT_MODELS.search(candidate):
             out.append(candidate)
     return list(dict.fromkeys(out))
