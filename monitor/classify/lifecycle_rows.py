@@ -9,16 +9,20 @@ another key (a table keyed by its date) is one changed row."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from monitor import patterns as p
 from monitor.classify import facts as f
 from monitor.classify.context import Context
+from monitor.classify.dates import DateHit, find_dates
 from monitor.classify.names import cell_models, find_models, old_model_ids
 from monitor.classify.records import record_changes
 from monitor.classify.tables import RowChange, Table, named, table_changes, tables_of
-from monitor.classify.text import core, normalise
+from monitor.classify.text import core, normalise, sentences
 from monitor.models import Finding, TextDiff
+
+_KEY_LINE = re.compile(r"^\s*[A-Z][A-Za-z ]{1,30}:\s")
 
 
 def row_changes(ctx: Context) -> list[RowChange]:
@@ -88,6 +92,18 @@ def _where(ctx: Context, cells: dict[str, str], table: Table | None = None) -> d
     return {"provider": maker, "surface": surface, "version": version}
 
 
+def _told_date(text: str) -> DateHit | None:
+    """The date of the first sentence of an item's own words that retires something ("… will
+    be shut down March 9, 2026"), its "Key: value" header lines set aside."""
+    prose = " ".join(line for line in text.splitlines() if not _KEY_LINE.match(line))
+    for sentence in sentences(prose):
+        if p.RETIRE_WORDS.search(sentence):
+            found = find_dates(sentence)
+            if found:
+                return found[0]
+    return None
+
+
 def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Finding]:
     cells = change.new or {}
     status = f.state(cells.get("status"))
@@ -98,6 +114,8 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     notice = not status and not shutdown and bool(p.RETIRE_WORDS.search(told))
     if notice and p.RETIRED_NOW.search(told):
         status = "retired"
+    if notice:
+        shutdown = _told_date(told)
     for model in _models(cells, change.deprecation_table or notice):
         retiring = status in ("deprecated", "legacy", "retired") or notice
         if retiring or status is None and (shutdown or change.deprecation_table):
