@@ -19,7 +19,9 @@ from monitor.models import Finding, TextDiff
 
 _TOKEN = re.compile(r"\S+")
 QUOTE_LENGTH = 400
-LIFECYCLE_ROLES = frozenset({"status", "shutdown", "deprecated", "replacement", "released"})
+LIFECYCLE_ROLES = frozenset(
+    {"status", "shutdown", "deprecated", "replacement", "released", "version", "model_id"}
+)
 
 
 def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
