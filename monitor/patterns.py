@@ -23,17 +23,25 @@ _MONTH = (
 )
 # "June 13, 2024", "Jun 13 2024", "June 13th, 2024", "March 24th, 2026"
 DATE_MDY = re.compile(
-    _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{2})(?!\d)", re.I
+    _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>[1-9]\d{3})(?!\d)",
+    re.I,
 )
 # "13 June 2024", "27 Mar 2026" (also inside RFC 822 dates)
 DATE_DMY = re.compile(
-    r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r"\.?,?\s+(?P<year>(?:19|20)\d{2})(?!\d)",
+    r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r"\.?,?\s+(?P<year>[1-9]\d{3})(?!\d)",
     re.I,
 )
-# "2024-06-13", "2024/06/13"; a time may follow ("2026-03-27T04:35:46Z")
+# "2024-06-13", "2024/06/13"; a time may follow ("2026-03-27T04:35:46Z"). Any four-digit year:
+# a mistyped one ("2525/06/06") is kept as written and flagged (see PLAUSIBLE_YEARS).
 DATE_ISO = re.compile(
-    r"(?<!\d)(?P<year>(?:19|20)\d{2})[-/](?P<month>\d{1,2})[-/](?P<day>\d{1,2})(?!\d)"
+    r"(?<!\d)(?P<year>[1-9]\d{3})[-/](?P<month>\d{1,2})[-/](?P<day>\d{1,2})(?!\d)"
 )
+# "09/30/2026" (US), "30/09/2026": which number is the month is decided per date when one is
+# above 12, else by the page's other dates (monitor/classify/dates.py), else flagged.
+DATE_NUMERIC = re.compile(
+    r"(?<![\d/.-])(?P<first>\d{1,2})/(?P<second>\d{1,2})/(?P<year>(?:19|20)\d{2})(?![\d/])"
+)
+PLAUSIBLE_YEARS = range(1990, 2101)
 # "2026年4月27日"
 DATE_JA = re.compile(
     r"(?P<year>(?:19|20)\d{2})\s*年\s*(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*日"
@@ -103,13 +111,14 @@ RETIRE_WORDS = re.compile(
     r"\b(?:deprecat\w*|retir(?:e|ed|es|ing|ement|ements)\b|sunset\w*|shut(?:s|ting)?\s+down"
     r"|shutdown|discontinu\w*|decommission\w*|end[- ]of[- ](?:life|support)|phas(?:e|ed|ing)\s+out"
     r"|no longer (?:be )?(?:available|accessible|supported|served|serve|offered)"
-    r"|(?:will be|been|are|is) removed from|removal from|turn(?:ed|ing)? off)"
+    r"|(?:will be|been|are|is) removed from|removal from|turn(?:ed|ing)? off"
+    r"|stop(?:s|ped)? working|will stop (?:being )?(?:available|served|supported|responding))"
     r"|廃止|提供終了|提供を終了|終了予定|非推奨|引退|利用できなくな|サポート終了",
     re.I,
 )
 # Words that say the retirement already happened (else it is announced for later).
 RETIRED_NOW = re.compile(
-    r"\b(?:we(?:'|’)ve retired|we have retired|(?:has|have|had) been (?:retired|shut down|removed"
+    r"\b(?:we(?:'|’)ve retired|we have retired|(?:has|have|had) been (?:retired|shut ?down|removed"
     r"|discontinued|turned off)|(?:is|are|was|were) (?:now )?(?:retired|shut down|discontinued)"
     r"|no longer (?:available|accessible|served)|retired on|were retired|was retired)\b"
     r"|提供を終了しました|廃止されました|廃止しました|終了しました",
@@ -256,7 +265,19 @@ COLUMN_ROLES: dict[str, re.Pattern[str]] = {
     "deprecated": re.compile(r"deprecat|announce|notice|legacy|非推奨", re.I),
     "status": re.compile(r"status|state|stage|lifecycle|ステータス|状態", re.I),
     "released": re.compile(r"releas|launch|availab|introduc|提供開始", re.I),
+    "version": re.compile(r"^(?:model\s+)?(?:version|ver\.?|snapshot)$|バージョン", re.I),
 }
+# A cell that can name a model a recogniser does not know: a short name ("Sable Video",
+# "Mathstral 7B") or an id of any family ("nimbus-large-v1"); not a sentence, a date or a mark.
+MODEL_CELL = re.compile(r"^[A-Za-z][\w.:/@ -]{1,59}$")
+# An id-shaped token of any family next to retirement words: "quill-lite-2", "text-moderation-007"
+# (a letter first, a separator, and a digit somewhere).
+# Possessive: a token is taken whole or not at all (no backtracking over long tokens); the digit
+# and the separator are checked by the code that reads it.
+UNKNOWN_ID = re.compile(
+    r"(?<![\w.:/@-])(?P<id>[a-z][a-z0-9]*+(?:[-.:@][a-z0-9]++)++)(?![\w@/-]|\.\w)"
+)
+NOT_UNKNOWN_IDS = re.compile(r"^(?:v\d|utf-|iso-|rfc-|sha-|x-|h\d|mp\d|tls|http)", re.I)
 SEPARATOR_ROW = re.compile(r"^\|?[\s:|-]*-[\s:|-]*\|?$")
 
 # --- noise and cosmetics ----------------------------------------------------------------------

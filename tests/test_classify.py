@@ -56,6 +56,9 @@ def test_case(name: str, outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes[name]
     case = outcome.case
     assert outcome.error is None, outcome.error
+    if case.known_miss:
+        assert not outcome.ok, "this case now passes: remove its known_miss"
+        pytest.xfail(case.known_miss)
     assert case.description and case.source, "a case says what it is and where it came from"
     assert sorted(outcome.labels) == sorted(case.labels), case.description
     assert not outcome.missing_facts, f"facts not found: {outcome.missing_facts}"
@@ -88,7 +91,7 @@ def test_every_retirement_in_the_cases_is_found_with_its_id_and_date(
         (name, fact)
         for name, outcome in outcomes.items()
         for fact in outcome.case.facts
-        if fact["kind"] == "retirement"
+        if fact["kind"] == "retirement" and not outcome.case.known_miss
     ]
     assert len(expected) >= 50
     for name, fact in expected:

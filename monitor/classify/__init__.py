@@ -75,6 +75,8 @@ def _same_fact(a: dict[str, Any], b: dict[str, Any], other_rule: bool) -> bool:
         return False
     if any(a.get(k) != b.get(k) for k in ("kind", "surface", "event")):
         return False
+    if a.get("version") and b.get("version") and a["version"] != b["version"]:
+        return False
     return a["model"] == b.get("model") or other_rule and same_model(a["model"], str(b["model"]))
 
 

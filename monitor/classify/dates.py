@@ -10,6 +10,9 @@ from datetime import date
 from monitor import patterns as p
 from monitor.classify.context import Pair
 
+AMBIGUOUS = "ambiguous day/month"
+IMPLAUSIBLE = "implausible year"
+
 
 @dataclass(frozen=True)
 class DateHit:
@@ -19,6 +22,39 @@ class DateHit:
     text: str  # as written
     qualifier: str | None = None
     region: str | None = None
+    flag: str | None = None  # AMBIGUOUS or IMPLAUSIBLE: a reader should check the date
+    day_first: str | None = None  # for an AMBIGUOUS date, its ISO read day first
+
+
+def _flag(iso: str) -> str | None:
+    return None if int(iso[:4]) in p.PLAUSIBLE_YEARS else IMPLAUSIBLE
+
+
+def _numeric(match: re.Match[str]) -> tuple[str, str | None, str | None] | None:
+    """(ISO, flag, day-first ISO) of "09/30/2026" or "30/09/2026"; month first when both read."""
+    first, second, year = match.group("first"), match.group("second"), match.group("year")
+    month_first, day_first = _iso(year, first, second), _iso(year, second, first)
+    if month_first and day_first and month_first != day_first:
+        return month_first, AMBIGUOUS, day_first
+    iso = month_first or day_first
+    return (iso, None, None) if iso else None
+
+
+def numeric_order(text: str) -> str | None:
+    """ "month first" or "day first": how the text's numeric dates that read one way only are
+    written (the majority), None when none decides."""
+    month = day = 0
+    for match in p.DATE_NUMERIC.finditer(text):
+        found = _numeric(match)
+        if found is None or found[1] == AMBIGUOUS:
+            continue
+        if int(match.group("first")) > 12:
+            day += 1
+        elif int(match.group("second")) > 12:
+            month += 1
+    if month == day:
+        return None
+    return "month first" if month > day else "day first"
 
 
 def _iso(year: str, month: str | int, day: str) -> str | None:
@@ -57,7 +93,22 @@ def find_dates(text: str) -> list[DateHit]:
             if iso is None:
                 continue
             qualifier, region = _qualifier(text, match.start(), match.end())
-            hits.append(DateHit(iso, match.start(), match.end(), match.group(0), qualifier, region))
+            hits.append(
+                DateHit(
+                    iso, match.start(), match.end(), match.group(0), qualifier, region, _flag(iso)
+                )
+            )
+    for match in p.DATE_NUMERIC.finditer(text):
+        found = _numeric(match)
+        if found is None:
+            continue
+        qualifier, region = _qualifier(text, match.start(), match.end())
+        iso, flag, day_first = found
+        hits.append(
+            DateHit(
+                iso, match.start(), match.end(), match.group(0), qualifier, region, flag, day_first
+            )
+        )
     hits.sort(key=lambda hit: (hit.start, -hit.end))
     kept: list[DateHit] = []
     for hit in hits:

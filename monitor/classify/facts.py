@@ -4,12 +4,13 @@ dates as ISO strings and empty fields left out. Shared by the lifecycle rules.""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from monitor import patterns as p
 from monitor.classify.context import Context
-from monitor.classify.dates import DateHit, find_dates
+from monitor.classify.dates import AMBIGUOUS, DateHit, find_dates, numeric_order
 from monitor.classify.names import find_models, provider_of
 from monitor.classify.text import core
 
@@ -102,6 +103,20 @@ def fact(kind: str, **fields: Any) -> dict[str, Any]:
     return out
 
 
+def resolve(ctx: Context, hit: DateHit) -> DateHit:
+    """An ambiguous numeric date read the way the page's other numeric dates are written."""
+    if hit.flag != AMBIGUOUS:
+        return hit
+    if "date_order" not in ctx.memo:
+        ctx.memo["date_order"] = numeric_order(ctx.new_text) or numeric_order(ctx.old_text)
+    order = ctx.memo["date_order"]
+    if order == "month first":
+        return replace(hit, flag=None, day_first=None)
+    if order == "day first" and hit.day_first:
+        return replace(hit, iso=hit.day_first, flag=None, day_first=None)
+    return hit
+
+
 def retirement(
     ctx: Context,
     model: str,
@@ -114,6 +129,7 @@ def retirement(
     provider: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
+    shutdown = resolve(ctx, shutdown) if shutdown else None
     return fact(
         "retirement",
         model=model,
@@ -124,6 +140,8 @@ def retirement(
         shutdown_date=shutdown.iso if shutdown else None,
         qualifier=shutdown.qualifier if shutdown else None,
         region=shutdown.region if shutdown else None,
+        date_flag=shutdown.flag if shutdown else None,
+        date_as_written=shutdown.text if shutdown and shutdown.flag else None,
         replacement=replacement_of,
         **extra,
     )

@@ -14,9 +14,10 @@ from monitor.classify.lifecycle import (
     quote_sentence,
     split_replacements,
 )
-from monitor.classify.names import find_models, old_model_ids
+from monitor.classify.lifecycle_rows import row_changes
+from monitor.classify.names import cell_models, find_models, old_model_ids
 from monitor.classify.tables import Table, header_models, table_changes
-from monitor.classify.text import sentences
+from monitor.classify.text import normalise, sentences
 from monitor.models import Finding, TextDiff
 
 
@@ -65,8 +66,32 @@ def launch_evidence(ctx: Context) -> Evidence:
                     )
         if len(found) > before:
             lines.update(line.number for line in block.lines)
+    lines.update(_alias_lines(ctx))
     ctx.memo["launch"] = evidence = Evidence(tuple(found), frozenset(), frozenset(lines))
     return evidence
+
+
+def _alias_lines(ctx: Context) -> set[int]:
+    """New list items that only point an alias at a model this change lists or retires in a
+    table ("- `x-latest`: currently points to `x-2507`"): part of that listing, not new text."""
+    candidates = [line for line in ctx.added if line.list_item] + [
+        pair.new for pair in ctx.changed if pair.new.list_item
+    ]
+    if not candidates:
+        return set()
+    listed = {
+        model
+        for change in row_changes(ctx)
+        if change.kind != "removed"
+        for model in cell_models(change.new or {}, names=False)
+    }
+    out = set()
+    for line in candidates:
+        named = [m.group("id") for m in p.MODEL_ID.finditer(normalise(line.core))]
+        pinned = [model for model in named if not model.endswith("-latest")]
+        if pinned and len(named) > len(pinned) and all(model in listed for model in pinned):
+            out.add(line.number)
+    return out
 
 
 def rule_launch(diff: TextDiff, ctx: Context) -> list[Finding]:

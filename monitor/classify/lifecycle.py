@@ -18,9 +18,9 @@ from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import DateHit, find_dates, moved_dates
 from monitor.classify.lifecycle_rows import row_changes
-from monitor.classify.names import find_models
+from monitor.classify.names import find_models, unknown_ids
 from monitor.classify.records import record_changes
-from monitor.classify.text import sentences
+from monitor.classify.text import normalise, sentences
 from monitor.models import Finding, TextDiff
 
 _DEPRECATED_AS_OF = re.compile(r"(?:deprecated|deprecation)\s+(?:as of|on|since)\s*$", re.I)
@@ -60,14 +60,30 @@ def blocks(lines: list[Line]) -> list[Block]:
     return [Block(tuple(group)) for group in out]
 
 
+def _hits(sentence: str) -> list[tuple[str, int, int]]:
+    """(id, start, end) of every model a sentence names: the recognised ones, and id-shaped
+    tokens of any family that no recognised name covers ("quill-lite-2")."""
+    known = [(h.id, h.start, h.end) for h in find_models(sentence)]
+    if not p.RETIRE_WORDS.search(sentence):
+        return known
+    text = normalise(sentence)
+    more = [
+        (m.group("id"), m.start(), m.start() + len(m.group("id")))
+        for m in p.UNKNOWN_ID.finditer(text)
+        if m.group("id") in unknown_ids(m.group("id"))
+        and not any(start < m.end() and m.start() < end for _, start, end in known)
+    ]
+    return sorted(known + more, key=lambda hit: hit[1])
+
+
 def split_replacements(sentence: str) -> tuple[list[str], list[str]]:
     """(models retiring, models named as replacements) in one sentence."""
     cue = p.REPLACEMENT_WORDS.search(sentence)
-    hits = find_models(sentence)
+    hits = _hits(sentence)
     if cue is None:
-        return [h.id for h in hits], []
-    before = [h.id for h in hits if h.end <= cue.start()]
-    after = [h.id for h in hits if h.start >= cue.start()]
+        return [h[0] for h in hits], []
+    before = [h[0] for h in hits if h[2] <= cue.start()]
+    after = [h[0] for h in hits if h[1] >= cue.start()]
     return before, after
 
 
@@ -95,7 +111,15 @@ def _listed_models(block: Block, after: int) -> list[str]:
 
 def _replacements(block: Block) -> list[str]:
     out: list[str] = []
+    under_heading = False  # below "## What should I use instead?": every model named replaces
     for line in block.lines:
+        if line.heading:
+            under_heading = bool(
+                p.INSTEAD.search(line.core) or p.REPLACEMENT_WORDS.search(line.core)
+            )
+            continue
+        if under_heading:
+            out += [h.id for h in find_models(line.core)]
         for sentence in sentences(line.core):
             _, after = split_replacements(sentence)
             if after and (p.REPLACEMENT_WORDS.search(sentence) or p.INSTEAD.search(sentence)):
@@ -189,8 +213,16 @@ def quote_sentence(line: str, sentence: str) -> str:
 def _moved(ctx: Context, pair: Pair) -> list[Finding]:
     """A changed line whose only change is a date, in a retirement notice: the date moved."""
     moves = moved_dates(pair)
-    context = " ".join((*pair.new.trail[-1:], pair.new.core))
-    if not moves or not p.RETIRE_WORDS.search(context):
+    if not moves:
+        return []
+    # the retirement words must stand by the moved date: its sentence or the one before, or the
+    # heading above a line that is little more than the date ("| model | 2026-07-17 |")
+    parts = sentences(pair.new.core)
+    at = [i for i, s in enumerate(parts) if moves[0][1] in {h.iso for h in find_dates(s)}]
+    context = " ".join(parts[max(0, at[0] - 1) : at[0] + 1]) if at else pair.new.core
+    if len(context.split()) <= 8:
+        context = " ".join((*pair.new.trail[-1:], context))
+    if not p.RETIRE_WORDS.search(context):
         return []
     models = [m for m in split_replacements(pair.new.core)[0]] or [
         h.id for h in find_models(pair.new.section or "")
@@ -230,6 +262,42 @@ def _moved(ctx: Context, pair: Pair) -> list[Finding]:
     return found
 
 
+Notices = dict[tuple[str, ...], tuple[bool, list[str]]]
+
+
+def notices(added_blocks: list[Block]) -> Notices:
+    """Per notice (the top heading above added blocks): whether one of its blocks says "the API
+    continues", and the models named under its "use instead" headings. One pass over the blocks."""
+    out: Notices = {}
+    for block in added_blocks:
+        root = block.trail[:1]
+        if not root:
+            continue
+        continues, replacements = out.get(root, (False, []))
+        text = " ".join(line.core for line in block.lines)
+        heading = block.trail[-1] if len(block.trail) > 1 else ""
+        if p.INSTEAD.search(heading) or p.REPLACEMENT_WORDS.search(heading):
+            replacements = replacements + [
+                h.id for line in block.lines for h in find_models(line.core)
+            ]
+        out[root] = (continues or bool(p.API_CONTINUES.search(text)), replacements)
+    return out
+
+
+def _same_notice(block: Block, found_in: Notices, found: list[Finding]) -> None:
+    """A notice that says "the API continues" or names the replacement under a heading of its
+    own ("## What about the API?", "## What should I use instead?"): those belong to the
+    retirement facts read from `block`, which are completed in place."""
+    continues, replacements = found_in.get(block.trail[:1], (False, []))
+    for finding in found:
+        for fact in finding.facts:
+            if continues:
+                fact.setdefault("api_continues", True)
+            named = [r for r in dict.fromkeys(replacements) if r != fact.get("model")]
+            if named and "replacement" not in fact:
+                fact["replacement"] = " or ".join(named)
+
+
 @dataclass(frozen=True)
 class Evidence:
     """Findings and the old and new line numbers they were read from."""
@@ -246,9 +314,17 @@ def prose_evidence(ctx: Context) -> Evidence:
     found: list[Finding] = []
     old: set[int] = set()
     new: set[int] = set()
-    for block in blocks(prose_lines(ctx, ctx.added)):
+    old_cores = {line.core for line in ctx.old_lines}  # a notice moved, not added
+    added_blocks = blocks(
+        [line for line in prose_lines(ctx, ctx.added) if line.core not in old_cores]
+    )
+    by_notice: Notices | None = None
+    for block in added_blocks:
         block_found = _block_findings(ctx, block)
         if block_found:
+            if by_notice is None:
+                by_notice = notices(added_blocks)
+            _same_notice(block, by_notice, block_found)
             found += block_found
             new.update(line.number for line in block.lines)
     rows = bool(record_changes(ctx) and row_changes(ctx))

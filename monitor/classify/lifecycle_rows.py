@@ -9,15 +9,20 @@ another key (a table keyed by its date) is one changed row."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from monitor import patterns as p
 from monitor.classify import facts as f
 from monitor.classify.context import Context
-from monitor.classify.names import find_models, old_model_ids
+from monitor.classify.dates import DateHit, find_dates
+from monitor.classify.names import cell_models, find_models, old_model_ids
 from monitor.classify.records import record_changes
-from monitor.classify.tables import RowChange, table_changes
+from monitor.classify.tables import RowChange, Table, named, table_changes, tables_of
+from monitor.classify.text import core, normalise, sentences
 from monitor.models import Finding, TextDiff
+
+_KEY_LINE = re.compile(r"^\s*[A-Z][A-Za-z ]{1,30}:\s")
 
 
 def row_changes(ctx: Context) -> list[RowChange]:
@@ -32,19 +37,25 @@ def row_changes(ctx: Context) -> list[RowChange]:
     return merged
 
 
-def _models(cells: dict[str, str] | None) -> list[str]:
+def _models(cells: dict[str, str] | None, lifecycle: bool = True) -> list[str]:
+    """The row's models; a name no recogniser knows counts in a row that carries a lifecycle
+    state or date, or in a table of retiring models (else any two-column table would launch)."""
     if not cells:
         return []
-    return list(dict.fromkeys(hit.id for hit in find_models(cells.get("model", ""))))
+    names = lifecycle or any(not f.blank(cells.get(k)) for k in ("status", "shutdown"))
+    return cell_models(cells, names=names)
 
 
 def _merge(changes: list[RowChange]) -> list[RowChange]:
-    removed = {tuple(_models(c.old)): c for c in changes if c.kind == "removed" and _models(c.old)}
+    removed: dict[tuple[str, ...], list[RowChange]] = {}
+    for c in changes:
+        if c.kind == "removed" and _models(c.old):
+            removed.setdefault(tuple(_models(c.old)), []).append(c)
     out = []
     for change in changes:
         key = tuple(_models(change.new)) if change.kind == "added" else ()
-        if key and key in removed:
-            before = removed.pop(key)
+        if key and removed.get(key):
+            before = removed[key].pop(0)
             change = RowChange(
                 "changed",
                 before.old,
@@ -53,9 +64,13 @@ def _merge(changes: list[RowChange]) -> list[RowChange]:
                 change.new_line,
                 change.table,
                 change.deprecation_table,
+                change.table is not None
+                and before.table is not None
+                and change.deprecation_table
+                and not before.deprecation_table,
             )
         out.append(change)
-    kept = {id(c) for c in removed.values()}
+    kept = {id(c) for left in removed.values() for c in left}
     return [c for c in out if c.kind != "removed" or id(c) in kept]
 
 
@@ -67,9 +82,26 @@ def _fragment(change: RowChange) -> str:
     return " | ".join(f"{k}: {v}" for k, v in cells.items() if v)[:300]
 
 
-def _where(ctx: Context, cells: dict[str, str]) -> dict[str, Any]:
+def _where(ctx: Context, cells: dict[str, str], table: Table | None = None) -> dict[str, Any]:
+    """Provider and surface of a record's provider field, and the row's version: part of the
+    model's identity (gpt-35-turbo 0613 and 0125 are two deployable models)."""
     maker, surface = f.platform(cells.get("provider"))
-    return {"provider": maker, "surface": surface}
+    if surface is None and table is not None and table.section:
+        surface = f.surface_in(table.section)  # a table under "### Vertex AI" or "### Bedrock"
+    version = None if f.blank(cells.get("version")) else core(cells.get("version", ""))
+    return {"provider": maker, "surface": surface, "version": version}
+
+
+def _told_date(text: str) -> DateHit | None:
+    """The date of the first sentence of an item's own words that retires something ("… will
+    be shut down March 9, 2026"), its "Key: value" header lines set aside."""
+    prose = " ".join(line for line in text.splitlines() if not _KEY_LINE.match(line))
+    for sentence in sentences(prose):
+        if p.RETIRE_WORDS.search(sentence):
+            found = find_dates(sentence)
+            if found:
+                return found[0]
+    return None
 
 
 def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Finding]:
@@ -78,8 +110,14 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     shutdown = f.date_of(cells.get("shutdown"))
     deprecated = f.date_of(cells.get("deprecated"))
     found = []
-    for model in _models(cells):
-        retiring = status in ("deprecated", "legacy", "retired")
+    told = cells.get("description", "")  # a feed item's text: "… has been shut down"
+    notice = not status and not shutdown and bool(p.RETIRE_WORDS.search(told))
+    if notice and p.RETIRED_NOW.search(told):
+        status = "retired"
+    if notice:
+        shutdown = _told_date(told)
+    for model in _models(cells, change.deprecation_table or notice):
+        retiring = status in ("deprecated", "legacy", "retired") or notice
         if retiring or status is None and (shutdown or change.deprecation_table):
             event = "retired" if status == "retired" else "deprecation_announced"
             fact = f.retirement(
@@ -90,7 +128,7 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
                 announced=deprecated.iso if deprecated else None,
                 replacement_of=f.replacement(cells.get("replacement")),
                 status=status,
-                **_where(ctx, cells),
+                **_where(ctx, cells, change.table),
             )
             found.append(
                 Finding(
@@ -111,7 +149,7 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
                 status=status,
                 released=released.iso if released else None,
                 retire_not_before=shutdown.iso if shutdown else None,
-                **_where(ctx, cells),
+                **_where(ctx, cells, change.table),
             )
             found.append(
                 Finding(
@@ -127,13 +165,49 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     return found
 
 
+def _new_version(ctx: Context, change: RowChange, model: str) -> bool:
+    """A row of a current-models table whose version changed, and with it the model: the id
+    the row pins moved (an alias repointed), or the id pins no version (gpt-35-turbo 0613 →
+    0125). An id that carries the new version (mistral-medium-2505 with '07.05' corrected to
+    '25.05') was only corrected."""
+    old, new = (change.old or {}).get("version"), (change.new or {}).get("version")
+    if (
+        f.blank(old)
+        or f.blank(new)
+        or change.deprecation_table
+        or core(old or "") == core(new or "")
+    ):
+        return False
+    before = aliases(ctx, "old").get(model, model)
+    after = aliases(ctx, "new").get(model, model)
+    digits = "".join(ch for ch in core(new or "") if ch.isdigit())
+    carried = bool(digits) and digits in "".join(ch for ch in after if ch.isalnum())
+    return before != after or not carried
+
+
+def aliases(ctx: Context, side: str) -> dict[str, str]:
+    """Alias → the id it points to, from list items of the old or new text that name an alias
+    and one pinned id ("- `x-latest`: currently points to `x-2507`")."""
+    key = f"aliases_{side}"
+    if key not in ctx.memo:
+        found: dict[str, str] = {}
+        for line in ctx.new_lines if side == "new" else ctx.old_lines:
+            if not line.list_item or "latest" not in line.text:
+                continue
+            ids = [m.group("id") for m in p.MODEL_ID.finditer(normalise(line.core))]
+            if len(ids) == 2 and ids[0].endswith("-latest") and not ids[1].endswith("-latest"):
+                found.setdefault(ids[0], ids[1])
+        ctx.memo[key] = found
+    return ctx.memo[key]  # type: ignore[no-any-return]
+
+
 def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     old, new = change.old or {}, change.new or {}
     before, after = f.state(old.get("status")), f.state(new.get("status"))
     old_date, new_date = f.date_of(old.get("shutdown")), f.date_of(new.get("shutdown"))
     found = []
     for model in _models(new) or _models(old):
-        where = _where(ctx, new)
+        where = _where(ctx, new, change.table)
         advanced = after in ("deprecated", "legacy", "retired") and p.STATE_RANK.get(
             after, 0
         ) > p.STATE_RANK.get(before or "active", 0)
@@ -161,6 +235,15 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 previous=old_date.iso,
                 **where,
             )
+        elif change.entered_deprecation:
+            fact = f.retirement(
+                ctx,
+                model,
+                "deprecation_announced",
+                shutdown=new_date,
+                replacement_of=f.replacement(new.get("replacement")),
+                **where,
+            )
         elif old_date and (not new_date or new_date.iso > old_date.iso):
             event = "retirement_date_postponed" if new_date else "retirement_date_withdrawn"
             label = "policy_text"
@@ -172,8 +255,12 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 to=new_date.iso if new_date else None,
                 **where,
             )
+        elif _new_version(ctx, change, model):
+            label = "model_launch"
+            pinned = aliases(ctx, "new").get(model, model)
+            fact = f.launch(ctx, pinned, event="new_version", **where)
         if fact is not None:
-            reason = f"{model}: {str(fact['event']).replace('_', ' ')}"
+            reason = f"{fact['model']}: {str(fact['event']).replace('_', ' ')}"
             found.append(
                 Finding(
                     f"lifecycle.row_{fact['event']}",
@@ -190,7 +277,8 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
         f.replacement(new.get("replacement")),
     )
     models = _models(new) or _models(old)
-    if new_repl and old_repl != new_repl and models:
+    retiring = any(x.label == "model_retirement" for x in found)
+    if new_repl and old_repl != new_repl and models and (old_repl or not retiring):
         fact = f.fact(
             "replacement_changed", model=", ".join(models), **{"from": old_repl}, to=new_repl
         )
@@ -220,4 +308,40 @@ def rule_rows(diff: TextDiff, ctx: Context) -> list[Finding]:
             found += _added(ctx, change, old_models)
         elif change.kind == "changed":
             found += _changed(ctx, change)
+        elif change.table is not None and ctx.kind != "index":
+            found += _removed(ctx, change)
     return found
+
+
+def _new_cores(ctx: Context) -> set[str]:
+    if "new_cores" not in ctx.memo:
+        ctx.memo["new_cores"] = {line.core for line in ctx.new_lines}
+    return ctx.memo["new_cores"]  # type: ignore[no-any-return]
+
+
+def _new_models(ctx: Context) -> set[str]:
+    """Every model the new text names: in prose, as an id of any shape, or in a table row."""
+    if "new_models" not in ctx.memo:
+        found = {hit.id for hit in find_models(ctx.new_text)}
+        found |= {m.group("id") for m in p.MODEL_ID.finditer(normalise(ctx.new_text))}
+        for table in tables_of(ctx, "new"):
+            for row in table.rows:
+                found.update(cell_models(named(table, row), names=True))
+        ctx.memo["new_models"] = found
+    return ctx.memo["new_models"]  # type: ignore[no-any-return]
+
+
+def _removed(ctx: Context, change: RowChange) -> list[Finding]:
+    """A row gone from a lifecycle table (not moved to another one): an entry removed."""
+    models = _models(change.old)
+    moved = change.old_line is not None and change.old_line.core in _new_cores(ctx)
+    if not models or moved or any(model in _new_models(ctx) for model in models):
+        return []
+    item = ", ".join(models)
+    fact = f.fact("entry_removed", item=item)
+    return [
+        Finding(
+            "lifecycle.row_removed", "entry_removed", f"- {item}", _fragment(change), item, None,
+            (fact,),
+        )
+    ]  # fmt: skip

@@ -184,3 +184,41 @@ def same_model(a: str, b: str) -> bool:
     return long.startswith(short) and bool(
         re.match(r"^[-@](?:\d{4}|\d{8}|v\d|latest)", long[len(short) :])
     )
+
+
+def name_as_id(name: str) -> str | None:
+    """A model's written name as an id when no family is known: "Sable Video" → sable-video,
+    "Jamba 1.5 Large" → jamba-1.5-large. None for what cannot be a name (a sentence, a mark)."""
+    text = normalise(name).strip(" *_`'\"")
+    if not p.MODEL_CELL.match(text) or len(text.split()) > 5:
+        return None
+    slug = re.sub(r"[^a-z0-9.:/@]+", "-", text.lower()).strip("-.")
+    return slug if any(ch.isalpha() for ch in slug) and len(slug) >= 2 else None
+
+
+def unknown_ids(text: str) -> list[str]:
+    """Id-shaped tokens of any family ("quill-lite-2", "text-moderation-007"), in order."""
+    out = []
+    for m in p.UNKNOWN_ID.finditer(normalise(text)):
+        candidate = m.group("id").rstrip(".:")
+        if not any(ch.isdigit() for ch in candidate):
+            continue
+        if not p.NOT_UNKNOWN_IDS.match(candidate) and not p.NOT_MODELS.search(candidate):
+            out.append(candidate)
+    return list(dict.fromkeys(out))
+
+
+def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
+    """The models a table row or record names, by its model columns: ids written as ids first
+    (a name column beside an "API Endpoints" column), then names a recogniser reads, then
+    id-shaped tokens of any family, then, when `names`, the model cell itself as a name."""
+    written = [cells.get("model", ""), cells.get("model_id", "")]
+    hits = [hit for cell in written for hit in find_models(cell)]
+    found = [hit.id for hit in hits if not hit.prose] or [hit.id for hit in hits]
+    if not found:  # an id column holds ids whatever their shape; a name column needs a digit
+        found = [m.group("id") for m in p.MODEL_ID.finditer(normalise(written[1]))]
+        found = found or unknown_ids(written[0])
+    if not found and names:
+        slug = name_as_id(written[0]) or name_as_id(written[1])
+        found = [slug] if slug else []
+    return list(dict.fromkeys(found))

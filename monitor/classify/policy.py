@@ -20,7 +20,9 @@ from monitor.models import Finding, TextDiff
 _TOKEN = re.compile(r"\S+")
 _PDF_PAGE = re.compile(r"Page \d{1,5}")  # the page marker a PDF's text starts each page with
 QUOTE_LENGTH = 400
-LIFECYCLE_ROLES = frozenset({"status", "shutdown", "deprecated", "replacement", "released"})
+LIFECYCLE_ROLES = frozenset(
+    {"status", "shutdown", "deprecated", "replacement", "released", "version", "model_id"}
+)
 
 
 def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
@@ -255,7 +257,7 @@ def _record_fields(ctx: Context) -> list[Finding]:
                         "policy.record_field",
                         "policy_text",
                         f"{model}: {name} changed",
-                        f"{name}: {new[name]}"[:300],
+                        new[name][:300],  # quoted as stored: the field's own text
                         old[name][:300],
                         new[name][:300],
                     )

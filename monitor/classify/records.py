@@ -110,7 +110,9 @@ def by_role(fields: dict[str, str]) -> dict[str, str]:
             found = "title"
         if found and found not in out:
             out[found] = value
-        else:
+        elif found == "model" and "model_id" not in out:
+            out["model_id"] = value  # "Model ID: gemini-2.0-flash-exp" and "Model: Gemini 2.0…"
+        elif name not in out:
             out[name] = value
     if not out.get("model"):
         for name in ("model_id", "model_name", "model id", "title"):

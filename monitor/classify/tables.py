@@ -61,6 +61,7 @@ class RowChange:
     new_line: Line | None = None
     table: Table | None = None
     deprecation_table: bool = False  # the table lists models being retired
+    entered_deprecation: bool = False  # the row moved into such a table from another one
 
 
 @dataclass
@@ -99,6 +100,8 @@ def roles(header: tuple[str, ...]) -> dict[int, str]:
     found: dict[int, str] = {}
     for index, cell in enumerate(header):
         name = role(cell)
+        if name == "model" and "model" in found.values():
+            name = "model_id"  # "| Model | … | API Endpoints |": a name column and an id column
         if name and name not in found.values():
             found[index] = name
     return found
@@ -132,6 +135,10 @@ def _numbers(table: Table) -> set[int]:
     return {table.head.number} | {row.line.number for row in table.rows}
 
 
+def _signature(table: Table) -> tuple[str, ...]:
+    return (table.head.core, *(row.line.core for row in table.rows))
+
+
 def _matches(
     old_tables: list[Table], new_tables: list[Table], touched_old: set[int], touched_new: set[int]
 ) -> dict[int, Table]:
@@ -139,10 +146,21 @@ def _matches(
     one, best first, by header, shared rows and section."""
     old_hit = [bool(_numbers(t) & touched_old) for t in old_tables]
     new_hit = [bool(_numbers(t) & touched_new) for t in new_tables]
+    # A table that is the same on both sides continues itself: it is never matched to another
+    # (a provider's table whose section was dropped must not pair with its unchanged neighbour).
+    unchanged: dict[tuple[str, ...], list[int]] = {}
+    for i, old in enumerate(old_tables):
+        unchanged.setdefault(_signature(old), []).append(i)
+    same: dict[int, int] = {}
+    for j, new in enumerate(new_tables):
+        candidates = unchanged.get(_signature(new))
+        if candidates:
+            same[j] = candidates.pop(0)
+    same_old = set(same.values())
     scored = []
     for j, new in enumerate(new_tables):
         for i, old in enumerate(old_tables):
-            if not (new_hit[j] or old_hit[i]):
+            if not (new_hit[j] or old_hit[i]) or j in same or i in same_old:
                 continue
             score = similarity(" | ".join(old.header), " | ".join(new.header), 0.4)
             if score < 0.4:
@@ -151,8 +169,8 @@ def _matches(
             score += 0.5 * shared / max(1, len(new.rows), len(old.rows))
             score += 0.25 if old.section == new.section else 0.0
             scored.append((score, j, i))
-    taken_old: set[int] = set()
-    out: dict[int, Table] = {}
+    taken_old: set[int] = set(same_old)
+    out: dict[int, Table] = {j: old_tables[i] for j, i in same.items()}
     for _, j, i in sorted(scored, key=lambda item: (-item[0], item[1], item[2])):
         if j not in out and i not in taken_old:
             out[j] = old_tables[i]
@@ -162,11 +180,15 @@ def _matches(
 
 def _keyed(table: Table) -> dict[str, Row]:
     """Rows by their model cell (or first cell), so a reorder or a new date is no new row."""
-    column = next((i for i, r in roles(table.header).items() if r == "model"), 0)
+    by_index = roles(table.header)
+    column = next((i for i, r in by_index.items() if r == "model"), 0)
+    version = next((i for i, r in by_index.items() if r == "version"), None)
     seen: Counter[str] = Counter()
     out = {}
     for row in table.rows:
         key = row.cells[column] if column < len(row.cells) else row.key
+        if version is not None and version < len(row.cells):
+            key = f"{key} @ {row.cells[version]}"  # gpt-35-turbo 0613 and 0125 are two models
         seen[key] += 1
         out[key if seen[key] == 1 else f"{key}#{seen[key]}"] = row
     return out

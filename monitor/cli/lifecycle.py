@@ -26,6 +26,11 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("eval", help="run labelled classifier cases, score each label")
     p.add_argument("directory", help="a folder of cases (see monitor/evaluate.py)")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--by-page",
+        action="store_true",
+        help="score each page (watch id) alone, the rules each page supports, leave-one-page-out",
+    )
     p.add_argument("--baseline", metavar="FILE", help="fail when a label drops below its floor")
     p.add_argument("--pin", action="store_true", help="write DIRECTORY/baseline.json")
     p.add_argument("--allow-regression", action="store_true", help="let --pin lower a floor")
@@ -110,9 +115,16 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.baseline:
         problems = ev.regressions(report, json.loads(Path(args.baseline).read_text()))
     if args.json:
-        print(json.dumps({**report.to_json(), "regressions": problems}, indent=2))
+        extra: dict[str, Any] = {}
+        if args.by_page:
+            extra["pages"] = {page: part.to_json() for page, part in report.pages().items()}
+            extra["rule_support"] = report.rule_support()
+            extra["leave_one_page_out"] = report.leave_one_page_out()
+        print(json.dumps({**report.to_json(), **extra, "regressions": problems}, indent=2))
     else:
         print(ev.format_report(report))
+        if args.by_page:
+            print(ev.format_pages(report))
         for line in problems:
             print(f"regression: {line}")
     if args.pin:

@@ -85,6 +85,16 @@ def _apply(row: ModelLifecycleRow, new: bool, fact: dict[str, Any], at: datetime
     return event
 
 
+def model_key(fact: dict[str, Any]) -> str:
+    """The registry's name for a fact's model: its id, with the row's version appended when the
+    id does not carry it already (gpt-35-turbo + 0613 → gpt-35-turbo-0613)."""
+    model, version = str(fact["model"]), str(fact.get("version") or "")
+    digits = "".join(ch for ch in version if ch.isdigit())
+    if not digits or digits in "".join(ch for ch in model if ch.isalnum()):
+        return model
+    return f"{model}-{version}"
+
+
 def apply_facts(
     session: Session,
     *,
@@ -100,7 +110,7 @@ def apply_facts(
             continue
         key_provider = str(fact.get("provider") or provider or "unknown")
         surface = str(fact.get("surface") or "api")
-        row, new = _row(session, key_provider, str(fact["model"]), surface, at)
+        row, new = _row(session, key_provider, model_key(fact), surface, at)
         previous = row.shutdown_on
         event = _apply(row, new, fact, at)
         if new or event != "listed":

@@ -1,0 +1,91 @@
+"""How retirements are read from structure: numeric dates and their order, flagged dates, the
+models a table row names (ids, versions, names no list knows) and id-shaped tokens in prose."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.classify import classify_change
+from monitor.classify.dates import AMBIGUOUS, IMPLAUSIBLE, find_dates, numeric_order
+from monitor.classify.names import cell_models, name_as_id, unknown_ids
+from monitor.config import Watch
+from monitor.diff import diff_texts
+from monitor.store.lifecycle import model_key
+
+AT = datetime(2026, 4, 27, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "iso", "flag"),
+    [
+        ("they will stop working on 09/30/2026.", "2026-09-30", None),
+        ("Retirement: 30/09/2026", "2026-09-30", None),
+        ("04/05/2027", "2027-04-05", AMBIGUOUS),
+        ("2525/06/06", "2525-06-06", IMPLAUSIBLE),
+        ("June 6, 2525", "2525-06-06", IMPLAUSIBLE),
+        ("2025/11/30", "2025-11-30", None),
+    ],
+)
+def test_numeric_and_mistyped_dates_are_read_and_flagged(
+    text: str, iso: str, flag: str | None
+) -> None:
+    (hit,) = find_dates(text)
+    assert (hit.iso, hit.flag) == (iso, flag)
+
+
+def test_an_ambiguous_date_keeps_its_other_reading() -> None:
+    (hit,) = find_dates("No earlier than 03/04/2027")
+    assert hit.qualifier == "no earlier than" and hit.day_first == "2027-04-03"
+
+
+def test_the_page_decides_the_order_of_its_numeric_dates() -> None:
+    assert numeric_order("| a | 07/21/2026 | 10/15/2026 | 03/04/2027 |") == "month first"
+    assert numeric_order("21/07/2026 and 15/10/2026, then 03/04/2027") == "day first"
+    assert numeric_order("03/04/2027 only") is None
+    assert find_dates("version 1.2/3/2026") == []
+
+
+def test_a_row_names_its_model_by_its_id_column_first() -> None:
+    row = {"model": "Mistral Large 24.11", "model_id": "`mistral-large-2411`"}
+    assert cell_models(row, names=True) == ["mistral-large-2411"]
+    assert cell_models({"model": "Codestral Mamba", "model_id": "open-codestral-mamba"},
+                       names=True) == ["open-codestral-mamba"]  # fmt: skip
+    assert cell_models({"model": "Claude 3.5 Sonnet v2"}, names=True) == ["claude-3-5-sonnet-v2"]
+
+
+def test_a_name_no_list_knows_is_a_model_only_where_names_count() -> None:
+    assert cell_models({"model": "Jamba 1.5 Large"}, names=True) == ["jamba-1.5-large"]
+    assert cell_models({"model": "Jamba 1.5 Large"}, names=False) == []
+    assert cell_models({"model": "nimbus-large-v1"}, names=False) == ["nimbus-large-v1"]
+    assert name_as_id("Sable Video") == "sable-video"
+    assert name_as_id("A sentence that is much too long to be a name") is None
+    assert name_as_id(":heavy_check_mark:") is None
+
+
+def test_id_shaped_tokens_of_any_family() -> None:
+    text = "We are deprecating text-moderation-007, quill-lite-2 and utf-8 on v1.2; see x-api-3."
+    assert unknown_ids(text) == ["text-moderation-007", "quill-lite-2"]
+    assert unknown_ids("on 2026-09-30 at docs.example.com/model-2") == []
+
+
+def test_the_registry_keeps_a_version_the_id_does_not_carry() -> None:
+    assert model_key({"model": "gpt-35-turbo", "version": "0613"}) == "gpt-35-turbo-0613"
+    assert model_key({"model": "mistral-large-2411", "version": "24.11"}) == "mistral-large-2411"
+    assert model_key({"model": "gpt-4o"}) == "gpt-4o"
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["We are deprecating " + "a1-" * 30000 + "/", "| m | " + "04/05/" * 20000 + " |"],
+    ids=["id-shaped", "numeric-dates"],
+)
+def test_pathological_retirement_lines_stay_fast(body: str) -> None:
+    """One enormous line read as a retirement sentence or a table row must not backtrack."""
+    watch = Watch.model_validate({"id": "w", "url": "https://example.com/", "kind": "lifecycle"})
+    before, after = f"# T\n{body}\n", f"# T\n{body} x\n"
+    start = time.perf_counter()
+    result = classify_change(diff_texts(before, after), before, after, watch, at=AT)
+    assert result.labels and time.perf_counter() - start < 20
