@@ -207,11 +207,26 @@ def at(args: argparse.Namespace) -> int:
     return 0
 
 
+def _browser_warnings(watches: list[Any]) -> list[str]:
+    """One line per watch that may need the browser when this machine cannot run it."""
+    needing = [w.id for w in watches if w.fetcher != "http"]
+    if not needing:
+        return []
+    from monitor.browser import browser_problem
+
+    problem = browser_problem()
+    if problem is None:
+        return []
+    return [f"watch {watch_id!r} (fetcher browser/auto): {problem}" for watch_id in needing]
+
+
 def validate(args: argparse.Namespace) -> int:
     config = _load(args)
     problems = config.missing_secrets()
     for line in problems:
         print(f"error: {line}", file=sys.stderr)
+    for line in _browser_warnings(_selected(config, args)):
+        print(f"warning: {line}", file=sys.stderr)
     print(
         f"{config.path.name}: {len(config.watches)} watches, {len(config.channels)} channels: valid"
     )
