@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import ssl
+import sys
 import time
 import urllib.error
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class SenderSettings:
     max_delay: float = 3600.0
     jitter: float = 0.5  # a retry waits between (1 - jitter) and 1 times the backoff
     lease: float = 300.0  # a claimed delivery is due again after this long (its sender died)
+    failed_retry: float = 3600.0  # a failed delivery is tried again this often, until max age
     timeout: float = 20.0  # per HTTP request; keep well under the lease
     slack_api_url: str = SLACK_API
 
@@ -105,7 +107,8 @@ def send(
     secrets = read_secrets(name, channel)
     try:
         if isinstance(channel, ConsoleChannel):
-            print(console_text(message), flush=True)
+            # stderr: stdout is for what a command was asked for (`check --json` stays parseable)
+            print(console_text(message), file=sys.stderr, flush=True)
             return Sent()
         if isinstance(channel, SlackChannel) and channel.webhook_url_env:
             return _slack_webhook(secrets[channel.webhook_url_env], message, settings)

@@ -93,12 +93,13 @@ def check(args: argparse.Namespace) -> int:
             print(json.dumps(report.check_json(item), ensure_ascii=False))
     else:
         print(report.check_table(reports))
-    if not args.no_alerts and not args.json and any(r.change_id for r in reports):
+    if not args.no_alerts:  # what is due, this pass's changes and any left pending before
         from monitor.alerts import deliver_due
         from monitor.store.db import open_engine
 
         sent = deliver_due(config, open_engine(config.database_url), limit=1000)
-        print(f"alerts: {sent.describe()}", file=sys.stderr)
+        if sent.sent or sent.retrying or sent.failed or sent.problems:
+            print(f"alerts: {sent.describe()}", file=sys.stderr)
     return 1 if any(r.failed for r in reports) else 0
 
 

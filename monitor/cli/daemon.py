@@ -130,4 +130,10 @@ def status(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    from monitor.store.outbox import failed_by_channel
+
+    failed = failed_by_channel(open_engine(config.database_url))
+    if failed:
+        counts = ", ".join(f"{name} {count}" for name, count in failed.items())
+        print(f"failed deliveries: {counts} (`monitor alerts --state failed` lists them)")
     return 0
