@@ -166,8 +166,8 @@ def send(
         ) from None
     except (*NETWORK_ERRORS, _Unreachable) as exc:
         where = _address(channel, secrets, settings)
-        message = f"cannot reach {name!r} at {where}: {_network(exc)}"
-        raise DeliveryError(_scrub(message, secrets)) from None
+        problem = f"cannot reach {name!r} at {where}: {_network(exc)}"
+        raise DeliveryError(_scrub(problem, secrets)) from None
 
 
 def _slack_content(message: Message) -> tuple[list[dict[str, Any]], str]:
