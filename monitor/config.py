@@ -38,6 +38,8 @@ def parse_duration(text: str | int | float) -> float:
     if not isinstance(text, str):
         raise ValueError(f"bad duration {text!r}: use e.g. '30m', '6h', '1d'")
     spec = text.strip().lower().replace(" ", "")
+    if re.fullmatch(r"\d+(?:\.\d+)?", spec):
+        spec += "s"
     parts = DURATION_PART.findall(spec)
     if not spec or "".join(n + u for n, u in parts) != spec:
         raise ValueError(f"bad duration {text!r}: use e.g. '30m', '6h', '1d'")
