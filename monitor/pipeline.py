@@ -68,6 +68,7 @@ class Checker:
         self.config = config
         self.engine = engine if engine is not None else open_engine(config.database_url)
         self.bodies = SnapshotStore(config.snapshots_dir)
+        self.bodies.remove_stale_temporaries()  # left by a writer killed mid-write
         self.fetcher = fetcher
         self._browser: BrowserFetcher | None = None
         self._browser_lock = asyncio.Lock()

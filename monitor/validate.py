@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from monitor import extract
 from monitor.config import Config, Watch
 from monitor.diff import diff_texts
 from monitor.errors import ExtractError
 from monitor.models import FetchResult, ProblemKind
+
+if TYPE_CHECKING:
+    from monitor.browser import BrowserFetcher
+    from monitor.fetch import Fetcher
 
 
 def _extract(watch: Watch, result: FetchResult) -> str:
@@ -31,11 +36,49 @@ def _noise_lines(first: str, second: str, limit: int = 5) -> list[str]:
     return lines[:limit]
 
 
-async def _one(fetcher: object, watch: Watch, pause: float) -> tuple[list[str], bool]:
-    from monitor.fetch import Fetcher
+class _Fetchers:
+    """The HTTP fetcher, and the browser once a watch with `fetcher = "browser"` or `"auto"`
+    needs it: each watch is fetched the way `check` fetches it."""
 
-    assert isinstance(fetcher, Fetcher)
-    first = await fetcher.fetch(watch.url)
+    def __init__(self, http: Fetcher, config: Config) -> None:
+        self.http = http
+        self._config = config
+        self._browser: BrowserFetcher | None = None
+        self._lock = asyncio.Lock()
+
+    async def fetch(self, watch: Watch) -> tuple[FetchResult, bool]:
+        """The result, and whether the browser was used."""
+        if watch.fetcher == "http":
+            return await self.http.fetch(watch.url), False
+        from monitor.browser import fetch_auto
+
+        browser = await self.browser()
+        if watch.fetcher == "browser":
+            return await browser.fetch(watch.url, wait_for=watch.wait_for), True
+        return await fetch_auto(
+            self.http, browser, watch.url, wait_for=watch.wait_for, etag=None,
+            last_modified=None, needs_browser=False,
+        )  # fmt: skip
+
+    async def browser(self) -> BrowserFetcher:
+        async with self._lock:
+            if self._browser is None:
+                from monitor.browser import BrowserFetcher
+
+                d = self._config.defaults
+                self._browser = BrowserFetcher(
+                    pages=d.browser_pages, timeout=d.timeout, user_agent=d.user_agent,
+                    max_body=d.max_body,
+                )  # fmt: skip
+            return self._browser
+
+    async def aclose(self) -> None:
+        if self._browser is not None:
+            await self._browser.aclose()
+
+
+async def _one(fetchers: _Fetchers, watch: Watch, pause: float) -> tuple[list[str], bool]:
+    first, used_browser = await fetchers.fetch(watch)
     if first.problem is not None:
         hint = ""
         if (
@@ -44,14 +87,22 @@ async def _one(fetcher: object, watch: Watch, pause: float) -> tuple[list[str], 
         ):
             hint = '; the page may need a browser: set fetcher = "auto" or "browser"'
         return [f"{watch.id}: FAIL fetch: {first.problem.message}{hint}"], False
-    shell = extract.looks_like_js_shell(first.body, first.charset)
-    needs = 'needs a browser (set fetcher = "browser" or "auto")' if shell else "HTTP suffices"
+    if used_browser:
+        needs = f"read with the browser (fetcher = {watch.fetcher!r})"
+    elif extract.looks_like_js_shell(first.body, first.charset):
+        needs = 'needs a browser (set fetcher = "browser" or "auto")'
+    else:
+        needs = "HTTP suffices"
     try:
         text1 = _extract(watch, first)
     except ExtractError as exc:
         return [f"{watch.id}: FAIL extract: {exc}; {needs}"], False
+    unmatched = [
+        f"{watch.id}: ignore selector {selector!r} matches nothing on the page; fix it or remove it"
+        for selector in extract.unmatched_selectors(first.body, first.charset, watch.ignore)
+    ]
     await asyncio.sleep(pause)
-    second = await fetcher.fetch(watch.url)
+    second, _ = await fetchers.fetch(watch)
     if second.problem is not None:
         return [f"{watch.id}: FAIL second fetch: {second.problem.message}"], False
     try:
@@ -60,11 +111,13 @@ async def _one(fetcher: object, watch: Watch, pause: float) -> tuple[list[str], 
         return [f"{watch.id}: FAIL second extract: {exc}"], False
     size = len(text1.encode("utf-8"))
     if text1 == text2:
-        return [f"{watch.id}: ok: {size} bytes of text, stable across two fetches; {needs}"], True
+        ok = f"{watch.id}: ok: {size} bytes of text, stable across two fetches; {needs}"
+        return [ok, *unmatched], True
     lines = [
         f"{watch.id}: NOISE: the text differs between two fetches {pause:g}s apart; "
         "add 'ignore' selectors or 'ignore_text' patterns for:",
         *_noise_lines(text1, text2),
+        *unmatched,
     ]
     return lines, False
 
@@ -74,7 +127,11 @@ async def fetch_twice(
 ) -> tuple[list[str], bool]:
     from monitor.fetch import Fetcher, FetchSettings
 
-    async with Fetcher(FetchSettings.from_defaults(config.defaults)) as fetcher:
-        results = await asyncio.gather(*(_one(fetcher, w, pause) for w in watches))
+    async with Fetcher(FetchSettings.from_defaults(config.defaults)) as http:
+        fetchers = _Fetchers(http, config)
+        try:
+            results = await asyncio.gather(*(_one(fetchers, w, pause) for w in watches))
+        finally:
+            await fetchers.aclose()
     lines = [line for found, _ok in results for line in found]
     return lines, all(ok for _lines, ok in results)

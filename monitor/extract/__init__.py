@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from monitor.extract.css import selector_problem
 from monitor.extract.decode import decode_html
 from monitor.extract.shell import looks_like_js_shell
-from monitor.extract.text import extract_text
+from monitor.extract.text import extract_text, unmatched_selectors
 from monitor.extract.urls import clean_url
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "looks_like_js_shell",
     "rules_sha256",
     "selector_problem",
+    "unmatched_selectors",
 ]
 
 EXTRACT_VERSION = 2
