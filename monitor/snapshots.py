@@ -12,7 +12,6 @@ from pathlib import Path
 
 from monitor.errors import StoreError
 
-
 TEMP_STALE_SECONDS = 600.0  # a body is written in well under this
 
 
