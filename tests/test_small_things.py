@@ -281,6 +281,12 @@ def test_titles_and_cells_are_cut_at_a_word_boundary() -> None:
     assert _quoted([title]) == '"Introducing the next generation of frontier…"'
     assert shorten("short", 50) == "short"
     assert shorten("x" * 80, 10) == "x" * 9 + "…"
+    from monitor.render_slack import clip
+
+    assert (
+        clip("Deprecation of <legacy> completions endpoints", 30)
+        == "Deprecation of &lt;legacy&gt;…"
+    )
 
 
 def test_stale_snapshot_temporaries_are_cleaned_at_start(
