@@ -162,3 +162,23 @@ def test_after_max_age_failed_stays_visible_and_the_other_channels_hear_it_is_de
     assert "siem" in capsys.readouterr().out
     assert main(["--watchlist", str(path), "status"]) == 0
     assert "failed deliveries: siem 1" in capsys.readouterr().out
+
+
+def test_a_plain_check_retries_a_failed_delivery_whose_hour_has_come(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    slack: SlackServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path, config, engine = _world(tmp_path, monkeypatch, slack)
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    add_change(engine, ("siem",), at=two_hours_ago)
+    slack.script(HOOK_PATH, *[Reply(503, b"")] * 2)
+    _send(config, engine, two_hours_ago, slack)
+    assert _send(config, engine, two_hours_ago + timedelta(minutes=1), slack).failed == 1
+    path.write_text(path.read_text().replace('url = "https://', 'url = "http://127.0.0.1:9/'))
+    assert (
+        main(["--watchlist", str(path), "check", "--no-progress", "--watch", "anthropic-rsp"]) == 1
+    )
+    assert "1 sent" in capsys.readouterr().err  # the page failed; the alert went out anyway
+    assert [d["state"] for d in list_deliveries(engine)] == ["sent"]
