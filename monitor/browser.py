@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from monitor.fetch import Fetcher
 
-__all__ = ["BrowserFetcher", "chromium_path", "fetch_auto"]
+__all__ = ["BrowserFetcher", "browser_problem", "chromium_path", "fetch_auto"]
 
 CHROMIUM_ENV = "MONITOR_CHROMIUM"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -61,6 +61,43 @@ NET_ERRORS: dict[str, tuple[ProblemKind, bool]] = {
     "ERR_CONNECTION_TIMED_OUT": (ProblemKind.TIMEOUT, True),
     "ERR_TOO_MANY_REDIRECTS": (ProblemKind.TOO_MANY_REDIRECTS, False),
 }
+
+
+PLAYWRIGHT_MISSING = (
+    "the browser fetcher needs Playwright, which is not installed: "
+    "pip install -e '.[browser]' (Chromium itself: apt-get install chromium)"
+)
+CHROMIUM_MISSING = (
+    f"no Chromium found; install the Debian package chromium or set {CHROMIUM_ENV} to its path"
+)
+
+
+def playwright_missing() -> bool:
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
+def browser_problem() -> str | None:
+    """Why the browser fetcher cannot run on this machine, one line naming the fix; None when
+    Playwright is installed and a Chromium binary is there to drive."""
+    if playwright_missing():
+        return PLAYWRIGHT_MISSING
+    path = chromium_path()
+    if path is None:
+        return CHROMIUM_MISSING
+    if not os.access(path, os.X_OK):
+        return _not_executable(path)
+    return None
+
+
+def _not_executable(path: str) -> str:
+    return (
+        f"Chromium {path} is not an executable file; "
+        f"install the Debian package chromium or fix {CHROMIUM_ENV}"
+    )
 
 
 def chromium_path() -> str | None:
@@ -132,6 +169,8 @@ class BrowserFetcher:
             return _result(url, fetched_at, started, outcome, self.max_body)
 
     async def _check(self, url: str, wait_for: str | None) -> _Page | FetchProblem:
+        if playwright_missing():
+            return FetchProblem(ProblemKind.BROWSER, f"{PLAYWRIGHT_MISSING}; {url} not checked")
         from playwright.async_api import Error as PlaywrightError
 
         browser = await self._running_browser()
@@ -160,11 +199,9 @@ class BrowserFetcher:
             await self._close_browser()
             path = self.chromium_path or chromium_path()
             if path is None:
-                return FetchProblem(
-                    ProblemKind.BROWSER,
-                    "no Chromium found; install the Debian package chromium "
-                    f"or set {CHROMIUM_ENV} to its path",
-                )
+                return FetchProblem(ProblemKind.BROWSER, CHROMIUM_MISSING)
+            if not os.access(path, os.X_OK):
+                return FetchProblem(ProblemKind.BROWSER, _not_executable(path))
             try:
                 self._browser = await self._launch(path)
             except Exception as exc:  # a wrong path, a broken install, a dead driver
@@ -189,10 +226,10 @@ class BrowserFetcher:
         )
 
     async def _close_browser(self) -> None:
-        from playwright.async_api import Error as PlaywrightError
-
         browser, self._browser = self._browser, None
         if browser is not None:
+            from playwright.async_api import Error as PlaywrightError
+
             with suppress(PlaywrightError):
                 await browser.close()
 

@@ -25,7 +25,8 @@ SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 10**6, "mib": 2**20, "gb": 
 LABELS = (
     "version_bump", "model_retirement", "model_launch", "new_entry", "entry_removed", "policy_text",
     "section_added", "section_removed", "renamed", "date_change", "cosmetic", "revert",
-    "fetch_problem", "page_gone", "page_restored", "rule_change", "shutdown_reminder",
+    "fetch_problem", "page_gone", "page_restored", "rule_change", "delivery_problem",
+    "shutdown_reminder",
 )  # fmt: skip
 
 
@@ -38,6 +39,8 @@ def parse_duration(text: str | int | float) -> float:
     if not isinstance(text, str):
         raise ValueError(f"bad duration {text!r}: use e.g. '30m', '6h', '1d'")
     spec = text.strip().lower().replace(" ", "")
+    if re.fullmatch(r"\d+(?:\.\d+)?", spec):
+        spec += "s"
     parts = DURATION_PART.findall(spec)
     if not spec or "".join(n + u for n, u in parts) != spec:
         raise ValueError(f"bad duration {text!r}: use e.g. '30m', '6h', '1d'")
@@ -74,10 +77,13 @@ class Defaults(_Frozen):
     host_spacing: Annotated[float, Field(ge=0)] = 0.0
     failures_before_alert: Annotated[int, Field(ge=1)] = 3
     delivery_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    delivery_max_age: Annotated[float, Field(gt=0)] = 7 * 86400.0
     revert_window: Annotated[int, Field(ge=0, le=100)] = 5
     browser_pages: Annotated[int, Field(ge=1, le=16)] = 2
 
-    @field_validator("timeout", "interval", "jitter", "host_spacing", mode="before")
+    @field_validator(
+        "timeout", "interval", "jitter", "host_spacing", "delivery_max_age", mode="before"
+    )
     @classmethod
     def _duration(cls, value: Any) -> float:
         if value == 0 or value == "0":

@@ -6,6 +6,7 @@ check's recorded outcome and the run goes on; store failures stop the run."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from monitor import extract
 from monitor.config import Config, Watch
 from monitor.diff import diff_texts, diff_to_json
-from monitor.errors import ExtractError
+from monitor.errors import ExtractError, StoreError
 from monitor.models import (
     Classification,
     FetchProblem,
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
     from monitor.browser import BrowserFetcher
     from monitor.fetch import Fetcher
+
+_log = logging.getLogger("monitor.pipeline")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class Checker:
         self.config = config
         self.engine = engine if engine is not None else open_engine(config.database_url)
         self.bodies = SnapshotStore(config.snapshots_dir)
+        self.bodies.remove_stale_temporaries()  # left by a writer killed mid-write
         self.fetcher = fetcher
         self._browser: BrowserFetcher | None = None
         self._browser_lock = asyncio.Lock()
@@ -111,7 +115,29 @@ class Checker:
             return self._browser
 
     async def check(self, watch: Watch) -> CheckReport:
+        """Check one watch. An unexpected exception becomes this watch's failed check, with
+        one line of error; only store failures (data integrity at risk) are raised."""
         started = time.perf_counter()
+        try:
+            return await self._check(watch, started)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if type(exc).__module__.startswith("sqlalchemy"):
+                raise
+            _log.debug("check of %s raised", watch.id, exc_info=True)
+            return self._crashed(watch, exc, started)
+
+    def _crashed(self, watch: Watch, exc: Exception, started: float) -> CheckReport:
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        message = f"unexpected {type(exc).__name__} while checking" + (
+            f": {detail}" if detail else ""
+        )
+        elapsed = int((time.perf_counter() - started) * 1000)
+        result = FetchResult(watch.url, watch.url, datetime.now(UTC), elapsed)
+        return replace(self._failure(watch, result, "error", message), duration_ms=elapsed)
+
+    async def _check(self, watch: Watch, started: float) -> CheckReport:
         rules = watch.rules_sha256()
         state = self._states.pop(watch.id, None) or stored.load_state(self.engine, watch.id)
         rule_change_id = None

@@ -179,9 +179,10 @@ def _html_hunk(hunk: Hunk) -> str:
     )
 
 
-def render_html(diff: TextDiff, *, title: str = "") -> str:
+def render_html(diff: TextDiff, *, title: str = "", about: Sequence[tuple[str, str]] = ()) -> str:
     """A self-contained HTML page: old and new side by side per hunk, changed words marked
-    with <del> and <ins>. Every piece of page text is escaped; the page runs no script."""
+    with <del> and <ins>; `about` rows (page URL, times, severity, facts) above the diff.
+    Every piece of page text is escaped; the page runs no script."""
     stats = diff.stats
     parts = [
         "<!doctype html>",
@@ -191,6 +192,13 @@ def render_html(diff: TextDiff, *, title: str = "") -> str:
         f"<title>{_escape(title or 'Changes')}</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>{_escape(title or 'Changes')}</h1>",
+        *(
+            ['<table class="about">']
+            + [f"<tr><th>{_escape(k)}</th><td>{_escape(v)}</td></tr>" for k, v in about]
+            + ["</table>"]
+            if about
+            else []
+        ),
         f'<p class="stats">{stats.lines_removed} lines removed, {stats.lines_added} added '
         f"({stats.chars_removed} characters removed, {stats.chars_added} added)</p>",
     ]

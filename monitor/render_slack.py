@@ -70,19 +70,26 @@ def escape(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """Escape `text` and cut it to at most `limit` characters, never inside an entity."""
+    """Escape `text` and cut it to at most `limit` characters, never inside an entity and, where
+    a space allows, never inside a word."""
     escaped = escape(text)
     if len(escaped) <= limit:
         return escaped
-    out: list[str] = []
+    if limit < 1:
+        return ""
+    kept = 0
     used = 0
     for char in text:
-        piece = escape(char)
-        if used + len(piece) > limit - 1:
+        size = len(escape(char))
+        if used + size > limit - 1:
             break
-        out.append(piece)
-        used += len(piece)
-    return "".join(out) + "…" if limit >= 1 else ""
+        kept += 1
+        used += size
+    head = text[:kept]
+    space = head.rfind(" ")
+    if not text[kept].isspace() and space >= kept // 2:
+        head = head[:space]
+    return escape(head.rstrip(" ,;:.-–—")) + "…"
 
 
 def link(url: str, label: str) -> str:

@@ -9,14 +9,22 @@ from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from monitor.errors import MonitorError
+from monitor.wording import plural, shorten
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from monitor.pipeline import CheckReport
-    from monitor.store.tables import ChangeRow, SnapshotRow, VersionRow
+    from monitor.store.tables import ChangeRow, CheckRow, SnapshotRow, VersionRow
 
 SEVERITY_TAG = {"critical": "CRIT", "major": "MAJOR", "minor": "MINOR", "info": "INFO"}
+
+
+def color_ok(stream: Any) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    import os
+
+    return not os.environ.get("NO_COLOR") and bool(getattr(stream, "isatty", lambda: False)())
 
 
 class Progress:
@@ -52,7 +60,7 @@ def check_table(reports: Sequence[CheckReport]) -> str:
         detail = r.error or r.summary or ""
         if r.change_id:
             detail = f"change {r.change_id}: {detail}"
-        rows.append((r.watch_id, r.outcome, f"{r.duration_ms} ms", detail[:100]))
+        rows.append((r.watch_id, r.outcome, f"{r.duration_ms} ms", shorten(detail, 100)))
     counts = Counter(_bucket(r) for r in reports)
     summary = (
         f"checked {len(reports)}: {counts['new']} new, {counts['unchanged']} unchanged, "
@@ -93,11 +101,24 @@ def change_table(changes: Sequence[ChangeRow]) -> str:
             c.watch_id,
             SEVERITY_TAG.get(c.severity, c.severity.upper()),
             ", ".join(c.labels),
-            c.summary[:110],
+            shorten(c.summary, 110),
         )
         for c in changes
     ]
     return _table(rows, ("id", "detected (UTC)", "watch", "sev", "labels", "summary"))
+
+
+def check_row_json(c: CheckRow) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "at": c.at.isoformat(),
+        "outcome": c.outcome,
+        "status": c.status,
+        "duration_ms": c.duration_ms,
+        "version_id": c.version_id,
+        "error_kind": c.error_kind,
+        "error": c.error,
+    }
 
 
 def change_json(c: ChangeRow, *, full: bool = False) -> dict[str, Any]:
@@ -147,13 +168,38 @@ def change_text(c: ChangeRow, *, color: bool) -> str:
     return "\n".join(lines)
 
 
-def change_html(c: ChangeRow) -> str:
+def change_html(c: ChangeRow, engine: sa.Engine) -> str:
+    """The change side by side, headed by where and when it was seen, its severity and facts."""
     from monitor.diff import diff_from_json
     from monitor.render import render_html
+    from monitor.render_slack import fact_lines
+    from monitor.store import queries
 
     if not c.diff:
         raise MonitorError(f"change {c.id} ({', '.join(c.labels)}) has no text diff to render")
-    return render_html(diff_from_json(c.diff), title=f"{c.watch_id}: {c.summary}")
+    about = [("watch", c.watch_id)]
+    new = queries.version(engine, c.to_version_id) if c.to_version_id else None
+    old = queries.version(engine, c.from_version_id) if c.from_version_id else None
+    if new is not None:
+        about.append(("page", new[1].final_url))
+    about += [
+        ("detected", f"{c.detected_at:%Y-%m-%d %H:%M:%S} UTC"),
+        ("severity", c.severity),
+        ("labels", ", ".join(c.labels)),
+        ("summary", c.summary),
+    ]
+    if old is not None and new is not None:
+        about.append(
+            ("versions", f"{old[0].seq} (seen {old[0].seen_at:%Y-%m-%d %H:%M} UTC) → "
+             f"{new[0].seq} (seen {new[0].seen_at:%Y-%m-%d %H:%M} UTC)")
+        )  # fmt: skip
+    for fact in c.facts:
+        pairs = fact_lines(fact)
+        if pairs:
+            about.append(("fact", "; ".join(f"{name}: {value}" for name, value in pairs)))
+    return render_html(
+        diff_from_json(c.diff), title=f"{c.watch_id}: {c.summary}", about=list(dict.fromkeys(about))
+    )
 
 
 def version_json(v: VersionRow, s: SnapshotRow) -> dict[str, Any]:
@@ -213,7 +259,10 @@ def timeline(engine: sa.Engine, watch_id: str, *, limit: int) -> str:
         )
     events.sort(key=lambda e: e[0], reverse=True)
     n_checks, n_versions, n_changes = queries.counts(engine, watch_id)
-    head = f"{watch_id}: {n_checks} checks, {n_versions} versions, {n_changes} changes"
+    head = (
+        f"{watch_id}: {plural(n_checks, 'check')}, {plural(n_versions, 'version')}, "
+        f"{plural(n_changes, 'change')}"
+    )
     body = [f"{at:%Y-%m-%d %H:%M:%S}  {text}" for at, text in events[: limit * 3]]
     return "\n".join([head, *body])
 

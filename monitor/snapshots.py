@@ -7,9 +7,12 @@ import gzip
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from monitor.errors import StoreError
+
+TEMP_STALE_SECONDS = 600.0  # a body is written in well under this
 
 
 def sha256_hex(data: bytes) -> str:
@@ -46,6 +49,22 @@ class SnapshotStore:
         except OSError as exc:
             raise StoreError(f"cannot write snapshot body under {self.root}: {exc}") from exc
         return digest
+
+    def remove_stale_temporaries(self, older_than: float = TEMP_STALE_SECONDS) -> int:
+        """Delete `.tmp-*` files a killed writer left, once they are `older_than` seconds old
+        (a younger one may belong to a writer still at work). Returns how many went."""
+        cutoff = time.time() - older_than
+        removed = 0
+        for path in self.root.glob("*/.tmp-*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # its writer renamed or removed it meanwhile
+            except OSError as exc:
+                raise StoreError(f"cannot remove {path}: {exc}") from exc
+        return removed
 
     def get(self, sha256: str) -> bytes:
         path = self.path_of(sha256)

@@ -92,7 +92,7 @@ def test_failed_deliveries_show_their_error(
     assert main(["-w", str(watchlist), "alerts", "--state", "failed"]) == 0
     out = capsys.readouterr().out
     assert "failed" in out
-    assert "webhook answered HTTP 503 (gave up after 1 attempts)" in out
+    assert "webhook answered HTTP 503 (failed after 1 attempt; retried every 1 h)" in out
 
 
 def test_alerts_test_sends_to_one_channel(
@@ -109,7 +109,7 @@ def test_alerts_test_sends_to_one_channel(
     assert hook.verified and hook.json()["event"] == "test"
 
     assert main(["-w", str(watchlist), "alerts", "test", "console"]) == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # console alerts go to stderr, stdout stays for output
     assert "Test message from monitor: channel 'console' is set up." in out
 
     assert main(["-w", str(watchlist), "alerts", "test", "nowhere"]) == 2

@@ -228,11 +228,13 @@ def test_failed_after_the_configured_attempts_then_retried_by_hand(
     assert summary.failed == 1 and not summary.ok
     delivery = _only(engine)
     assert delivery["state"] == "failed" and delivery["attempts"] == 2
-    assert delivery["last_error"] == "webhook answered HTTP 503 (gave up after 2 attempts)"
+    assert delivery["last_error"] == (
+        "webhook answered HTTP 503 (failed after 2 attempts; retried every 1 h)"
+    )
     assert list_deliveries(engine, "failed") == [delivery]  # visible, not dropped
-    assert _send(config, engine, T0 + timedelta(days=1), slack).sent == 0  # not due any more
+    assert _send(config, engine, T0 + timedelta(minutes=30), slack).sent == 0  # not due yet
 
-    revived = _send(config, engine, T0 + timedelta(days=1), slack, retry_now=True)
+    revived = _send(config, engine, T0 + timedelta(minutes=30), slack, retry_now=True)
     assert revived.sent == 1 and _only(engine)["state"] == "sent"
     assert len(slack.to(HOOK_PATH)) == 3
 
@@ -341,7 +343,7 @@ def test_console_channel_prints_one_block(
     assert "console" in config.channels  # exists with no set-up
     add_change(engine, ("console",), at=T0)
     assert _send(config, engine, T0, slack).sent == 1
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert out.startswith("[major] OpenAI deprecations — model_retirement\n")
     assert "gpt-4o retires on 2026-06-30; use gpt-4.1" in out
 

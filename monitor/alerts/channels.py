@@ -11,13 +11,16 @@ import functools
 import http.client
 import logging
 import os
+import re
 import socket
 import ssl
+import sys
 import time
 import urllib.error
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from monitor import __version__
 from monitor.alerts.payload import Message, console_text, signature, webhook_body
@@ -28,6 +31,12 @@ from monitor.render_slack import change_message, digest_message, probe_message
 SLACK_API = "https://slack.com/api/"
 MAX_RETRY_AFTER = 86400.0
 NETWORK_ERRORS = (urllib.error.URLError, OSError, socket.timeout, http.client.HTTPException)
+BAD_URL_ERRORS = (http.client.InvalidURL, ValueError)
+
+
+class _Unreachable(Exception):
+    """The request did not get through (a client or transport error); its text is scrubbed."""
+
 
 _QUIET = logging.getLogger("monitor.alerts.slack")  # the SDK logs request headers when debugging
 _QUIET.addHandler(logging.NullHandler())
@@ -42,6 +51,7 @@ class SenderSettings:
     max_delay: float = 3600.0
     jitter: float = 0.5  # a retry waits between (1 - jitter) and 1 times the backoff
     lease: float = 300.0  # a claimed delivery is due again after this long (its sender died)
+    failed_retry: float = 3600.0  # a failed delivery is tried again this often, until max age
     timeout: float = 20.0  # per HTTP request; keep well under the lease
     slack_api_url: str = SLACK_API
 
@@ -54,12 +64,13 @@ class Sent:
 
 def read_secrets(name: str, channel: Channel) -> dict[str, str]:
     """The channel's secrets by variable name; a missing one is a one-line DeliveryError."""
-    missing = [env for env in channel.env_names() if not os.environ.get(env)]
+    missing = [env for env in channel.env_names() if not os.environ.get(env, "").strip()]
     if missing:
         raise DeliveryError(
             f"channel {name!r}: environment variable {missing[0]} is not set; export it"
         )
-    return {env: os.environ[env] for env in channel.env_names()}
+    # a stray space or newline around a pasted URL or token is never part of it
+    return {env: os.environ[env].strip() for env in channel.env_names()}
 
 
 def retry_after(value: str | None) -> float | None:
@@ -79,11 +90,41 @@ def retry_after(value: str | None) -> float | None:
     return min(MAX_RETRY_AFTER, max(0.0, (when - datetime.now(UTC)).total_seconds()))
 
 
+def _secret_parts(value: str) -> list[str]:
+    """The value, and for a URL everything after its host (the path of a webhook is its
+    secret), whole and its long id-like pieces, longest first."""
+    parts = {value}
+    scheme, sep, rest = value.partition("://")
+    if sep:
+        tail = rest[len(rest.split("/", 1)[0]) :]
+        parts.add(tail)
+        pieces = re.split(r"[^\w.~-]+", tail)  # ids and keys: long, with digits
+        parts.update(p for p in pieces if len(p) >= 9 and any(c.isdigit() for c in p))
+        auth = rest.split("/", 1)[0].rpartition("@")[0]
+        parts.add(auth)
+    return sorted((p for p in parts if p), key=len, reverse=True)
+
+
 def _scrub(text: str, secrets: dict[str, str]) -> str:
     for env, value in secrets.items():
-        if value:
-            text = text.replace(value, f"${env}")
+        for part in _secret_parts(value):
+            text = text.replace(part, f"${env}")
     return text
+
+
+def _address(channel: Channel, secrets: dict[str, str], settings: SenderSettings) -> str:
+    """Where the channel sends, for an error: 'host H ($VAR)', never the secret URL."""
+    env = None
+    if isinstance(channel, SlackChannel) and channel.webhook_url_env:
+        env = channel.webhook_url_env
+    elif isinstance(channel, WebhookChannel):
+        env = channel.url_env
+    url = secrets[env] if env else settings.slack_api_url
+    try:
+        host = urlsplit(url).hostname or "no host"
+    except ValueError:
+        host = "no host"
+    return f"host {host} (${env})" if env else f"host {host}"
 
 
 def _network(exc: BaseException) -> str:
@@ -105,7 +146,8 @@ def send(
     secrets = read_secrets(name, channel)
     try:
         if isinstance(channel, ConsoleChannel):
-            print(console_text(message), flush=True)
+            # stderr: stdout is for what a command was asked for (`check --json` stays parseable)
+            print(console_text(message), file=sys.stderr, flush=True)
             return Sent()
         if isinstance(channel, SlackChannel) and channel.webhook_url_env:
             return _slack_webhook(secrets[channel.webhook_url_env], message, settings)
@@ -117,8 +159,15 @@ def send(
         return _webhook(secrets[channel.url_env], secret, message, settings)
     except DeliveryError as exc:
         raise DeliveryError(_scrub(str(exc), secrets), retry_after=exc.retry_after) from None
-    except NETWORK_ERRORS as exc:
-        raise DeliveryError(_scrub(f"cannot reach {name!r}: {_network(exc)}", secrets)) from None
+    except BAD_URL_ERRORS:  # their text quotes the URL: say which variable to fix instead
+        where = _address(channel, secrets, settings)
+        raise DeliveryError(
+            f"channel {name!r}: not a usable URL at {where}; fix the environment variable"
+        ) from None
+    except (*NETWORK_ERRORS, _Unreachable) as exc:
+        where = _address(channel, secrets, settings)
+        problem = f"cannot reach {name!r} at {where}: {_network(exc)}"
+        raise DeliveryError(_scrub(problem, secrets)) from None
 
 
 def _slack_content(message: Message) -> tuple[list[dict[str, Any]], str]:
@@ -261,8 +310,10 @@ def _webhook(url: str, secret: str | None, message: Message, settings: SenderSet
             timeout=settings.timeout, follow_redirects=False, verify=_tls()
         ) as client:
             response = client.post(url, content=body, headers=headers)
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise DeliveryError(f"webhook: {type(exc).__name__}: {_network(exc)}") from None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise ValueError("bad URL") from exc
+    except httpx.HTTPError as exc:
+        raise _Unreachable(f"{type(exc).__name__}: {_network(exc)}") from None
     if 200 <= response.status_code < 300:
         try:
             remote = response.json().get("id")

@@ -14,6 +14,7 @@ from typing import Any
 from monitor.config import Config
 from monitor.models import TextDiff
 from monitor.render_slack import Alert, fact_lines
+from monitor.wording import plural
 
 SCHEMA_VERSION = 1
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # keeps \t and \n
@@ -139,8 +140,9 @@ def _console_change(alert: Alert) -> list[str]:
         lines.append(f"  {_plain(alert.summary)}")
     for fact in alert.facts:
         pairs = fact_lines(fact)
-        if pairs:
-            lines.append("  " + "; ".join(f"{name}: {_plain(value)}" for name, value in pairs))
+        line = "  " + "; ".join(f"{name}: {_plain(value)}" for name, value in pairs)
+        if pairs and line not in lines:  # identical facts from two findings: said once
+            lines.append(line)
     stamp = alert.detected_at.strftime("%Y-%m-%d %H:%M UTC")
     lines.append(
         f"  change #{alert.change_id} · +{alert.lines_added} −{alert.lines_removed} lines · {stamp}"
@@ -152,7 +154,7 @@ def console_text(message: Message) -> str:
     if message.test_channel is not None:
         return f"Test message from monitor: channel {message.test_channel!r} is set up."
     if message.period is not None:
-        head = f"Digest {message.period_label}: {len(message.alerts)} change(s)"
+        head = f"Digest {message.period_label}: {plural(len(message.alerts), 'change')}"
         return "\n".join([head, *(line for a in message.alerts for line in _console_change(a))])
     return "\n".join(_console_change(message.alerts[0]))
 
@@ -180,12 +182,16 @@ def delivery_json(delivery: Any, change: Any) -> dict[str, Any]:
 def delivery_table(items: list[dict[str, Any]]) -> str:
     if not items:
         return "no deliveries"
-    lines = []
+    head = (
+        f"{'id':>6}  {'state':<8} {'channel':<16} {'watch':<24} {'change':<7} "
+        "attempts  sent / next try (UTC)"
+    )
+    lines = [head]
     for item in items:
         when = item["sent_at"] if item["state"] == "sent" else item["next_try_at"]
         line = (
             f"{item['id']:>6}  {item['state']:<8} {item['channel']:<16} "
-            f"{item['watch_id']:<24} #{item['change_id']:<6} {item['attempts']} tries  {when[:16]}"
+            f"{item['watch_id']:<24} #{item['change_id']:<6} {item['attempts']:>8}  {when[:16]}"
         )
         if item["last_error"] and item["state"] != "sent":
             line += f"\n        {item['last_error']}"

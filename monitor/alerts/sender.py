@@ -11,6 +11,7 @@ from monitor.alerts.channels import SenderSettings, read_secrets, send
 from monitor.alerts.payload import Message, alert_from, digest_key
 from monitor.config import Config, SlackChannel
 from monitor.errors import DeliveryError
+from monitor.models import Classification, Finding
 from monitor.store import outbox
 
 if TYPE_CHECKING:
@@ -127,7 +128,8 @@ def _send_batch(
     config: Config, engine: sa.Engine, batch: _Batch, now: datetime, settings: SenderSettings
 ) -> tuple[str, int, str | None]:
     """(state the deliveries are left in, how many this sender held, the error if any)."""
-    claimed = outbox.claim(engine, batch.ids, now, timedelta(seconds=settings.lease))
+    lease = timedelta(seconds=settings.lease)
+    claimed = outbox.claim(engine, batch.ids, now, lease, max_age=_max_age(config))
     held = sorted(c.id for c in claimed)
     if not held:
         return "taken", 0, None  # another sender was quicker
@@ -169,8 +171,8 @@ def _failed(
 ) -> tuple[str, int, str]:
     error = " ".join(str(exc).split())[:500]
     if attempts >= config.defaults.delivery_attempts:
-        error = f"{error} (gave up after {attempts} attempts)"
-        outbox.mark_failed(engine, ids, error)
+        error = f"{error} (failed after {_plural(attempts, 'attempt')}; retried every {_every(settings)})"
+        outbox.mark_failed(engine, ids, error, now + timedelta(seconds=settings.failed_retry))
         return "failed", len(ids), error
     wait = exc.retry_after if exc.retry_after is not None else backoff(attempts, settings)
     outbox.mark_retry(engine, ids, error, now + timedelta(seconds=wait))
@@ -194,8 +196,10 @@ def deliver_due(
     if retry_now:
         outbox.retry_now(engine, now)
     summary = DeliverySummary()
+    summary.problems += _give_up(config, engine, now)  # its alerts go out in this same run
     paused: set[str] = set()
-    for batch in _batches(config, engine, outbox.due(engine, now, limit), now, settings, summary):
+    dues = outbox.due(engine, now, limit, max_age=_max_age(config))
+    for batch in _batches(config, engine, dues, now, settings, summary):
         if batch.channel in paused:
             summary.waiting += len(batch.dues)
             continue
@@ -210,3 +214,49 @@ def deliver_due(
                 summary.retrying += count
             summary.problems.append(f"channel {batch.channel!r}, deliveries {batch.ids}: {error}")
     return summary
+
+
+def _max_age(config: Config) -> timedelta:
+    return timedelta(seconds=config.defaults.delivery_max_age)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _every(settings: SenderSettings) -> str:
+    hours = settings.failed_retry / 3600
+    return f"{hours:g} h" if hours >= 1 else f"{settings.failed_retry:g} s"
+
+
+def _give_up(config: Config, engine: sa.Engine, now: datetime) -> list[str]:
+    """Failed deliveries older than delivery_max_age are retried no more; for each channel they
+    belong to, one `delivery_problem` alert on every other channel says that channel is dead."""
+    by_channel: dict[str, list[tuple[int, str, str]]] = {}
+    for delivery, watch_id in outbox.expired(engine, now, _max_age(config)):
+        item = (int(delivery.id or 0), watch_id, delivery.last_error or "")
+        by_channel.setdefault(delivery.channel, []).append(item)
+    lines = []
+    for name, items in by_channel.items():
+        days = config.defaults.delivery_max_age / 86400
+        last_error = items[-1][2].split(" (failed after", 1)[0]
+        message = (
+            f"channel {name!r} is dead: {len(items)} alert(s) undelivered after {days:g} days "
+            f"of retries; last error: {last_error}; fix the channel, then "
+            "`monitor alerts --retry`"
+        )
+        finding = Finding("event.delivery_problem", "delivery_problem", message, fragment=message)
+        classification = Classification(
+            ("delivery_problem",), "major", f"delivery problem: {message}", (finding,)
+        )
+        others = tuple(other for other in config.channels if other != name)
+        outbox.give_up(
+            engine,
+            [item[0] for item in items],
+            watch_id=items[-1][1],
+            at=now,
+            classification=classification,
+            channels=others,
+        )
+        lines.append(message)
+    return lines

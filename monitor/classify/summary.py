@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 from monitor.models import Finding, TextDiff
+from monitor.wording import shorten
 
 MAX_LENGTH = 200
 SURFACE_NAMES = {
@@ -64,7 +65,7 @@ def _retirements(facts: list[dict[str, Any]]) -> list[str]:
 
 
 def _quoted(titles: list[str], limit: int = 2) -> str:
-    shown = ", ".join(f'"{title[:50]}"' for title in titles[:limit])
+    shown = ", ".join(f'"{shorten(title, 50)}"' for title in titles[:limit])
     return shown + (f" and {len(titles) - limit} more" if len(titles) > limit else "")
 
 
@@ -125,5 +126,5 @@ def summarise(labels: tuple[str, ...], findings: list[Finding], diff: TextDiff) 
         parts.append("dates changed: " + ", ".join(moves[:2]))
     if labels == ("cosmetic",):
         parts.append(next((f.reason for f in findings if f.label == "cosmetic"), "cosmetic only"))
-    line = "; ".join(parts) or ", ".join(labels)
-    return line if len(line) <= MAX_LENGTH else line[: MAX_LENGTH - 1].rstrip() + "…"
+    line = "; ".join(dict.fromkeys(parts)) or ", ".join(labels)  # identical parts said once
+    return shorten(line, MAX_LENGTH)

@@ -40,7 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    _watchlist_after_commands(subparsers)
     return parser
+
+
+def _watchlist_after_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`monitor check --watchlist PATH` works as well as `monitor --watchlist PATH check`."""
+    for command in set(subparsers.choices.values()):
+        command.add_argument("--watchlist", "-w", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _watchlist_after_commands(action)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

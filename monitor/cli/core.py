@@ -43,11 +43,13 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("cat", help="print one version's text (or --raw snapshot bytes)")
     p.add_argument("version_id", type=int)
     p.add_argument("--raw", action="store_true", help="the raw snapshot it was extracted from")
+    p.add_argument("--json", action="store_true", help="the version, its snapshot and its text")
     p.set_defaults(handler=cat)
 
     p = subparsers.add_parser("at", help="the version of a watch in force on a date")
     p.add_argument("date", help="YYYY-MM-DD or an ISO time (UTC)")
     p.add_argument("watch")
+    p.add_argument("--json", action="store_true", help="the version, its snapshot and its text")
     p.set_defaults(handler=at)
 
     p = subparsers.add_parser("reclassify", help="re-run the rules over the stored history")
@@ -57,6 +59,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("validate", help="check the watchlist; --fetch tries each watch")
     p.add_argument("--fetch", action="store_true", help="fetch each watch twice, report noise")
     p.add_argument("--watch", action="append", metavar="ID")
+    p.add_argument("--json", action="store_true", help="the findings as one JSON object")
     p.set_defaults(handler=validate)
 
 
@@ -71,8 +74,26 @@ def _selected(config: Any, args: argparse.Namespace) -> list[Any]:
     if getattr(args, "watch", None):
         watches = [config.watch(watch_id) for watch_id in args.watch]
     if getattr(args, "tag", None):
+        from monitor.errors import ConfigError
+
+        known = sorted({tag for w in config.watches for tag in w.tags})
+        unknown = [tag for tag in args.tag if tag not in known]
+        if unknown:
+            raise ConfigError(
+                f"{config.path.name}: no watch has tag {unknown[0]!r} "
+                f"(tags: {', '.join(known) or 'none'})"
+            )
         watches = [w for w in watches if set(w.tags) & set(args.tag)]
     return watches
+
+
+def _known_watch(config: Any, engine: Any, watch_id: str) -> None:
+    """A watch of the watchlist, or one that has history in the database (removed since)."""
+    from monitor.store import queries
+
+    if any(w.id == watch_id for w in config.watches) or watch_id in queries.watch_rows(engine):
+        return
+    config.watch(watch_id)  # raises, naming the watches there are
 
 
 def check(args: argparse.Namespace) -> int:
@@ -93,18 +114,18 @@ def check(args: argparse.Namespace) -> int:
             print(json.dumps(report.check_json(item), ensure_ascii=False))
     else:
         print(report.check_table(reports))
-    reminders = 0
     if not args.no_alerts and config.inventory:
         from monitor.store.db import open_engine
         from monitor.store.reminders import enqueue_reminders
 
-        reminders = enqueue_reminders(open_engine(config.database_url), config)
-    if not args.no_alerts and not args.json and (reminders or any(r.change_id for r in reports)):
+        enqueue_reminders(open_engine(config.database_url), config)
+    if not args.no_alerts:  # what is due, this pass's changes and any left pending before
         from monitor.alerts import deliver_due
         from monitor.store.db import open_engine
 
         sent = deliver_due(config, open_engine(config.database_url), limit=1000)
-        print(f"alerts: {sent.describe()}", file=sys.stderr)
+        if sent.sent or sent.retrying or sent.failed or sent.problems:
+            print(f"alerts: {sent.describe()}", file=sys.stderr)
     return 1 if any(r.failed for r in reports) else 0
 
 
@@ -116,12 +137,16 @@ def history(args: argparse.Namespace) -> int:
     config = _load(args)
     engine = open_engine(config.database_url)
     if args.watch:
-        config.watch(args.watch)
+        _known_watch(config, engine, args.watch)
         changes = queries.changes(engine, args.watch, limit=args.limit)
         if args.json:
-            print(
-                json.dumps([report.change_json(c) for c in changes], ensure_ascii=False, indent=2)
-            )
+            checks = queries.checks(engine, args.watch, limit=args.limit)
+            timeline = {
+                "watch": args.watch,
+                "checks": [report.check_row_json(c) for c in checks],
+                "changes": [report.change_json(c) for c in changes],
+            }
+            print(json.dumps(timeline, ensure_ascii=False, indent=2))
             return 0
         print(report.timeline(engine, args.watch, limit=args.limit))
         return 0
@@ -150,9 +175,9 @@ def show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.change_json(change, full=True), ensure_ascii=False, indent=2))
     elif args.html:
-        print(report.change_html(change))
+        print(report.change_html(change, engine))
     else:
-        color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+        color = args.color == "always" or (args.color == "auto" and report.color_ok(sys.stdout))
         print(report.change_text(change, color=color))
     return 0
 
@@ -163,8 +188,9 @@ def versions(args: argparse.Namespace) -> int:
     from monitor.store.db import open_engine
 
     config = _load(args)
-    config.watch(args.watch)
-    rows = queries.versions(open_engine(config.database_url), args.watch)
+    engine = open_engine(config.database_url)
+    _known_watch(config, engine, args.watch)
+    rows = queries.versions(engine, args.watch)
     if args.json:
         print(json.dumps([report.version_json(v, s) for v, s in rows], indent=2))
     else:
@@ -184,12 +210,25 @@ def cat(args: argparse.Namespace) -> int:
         raise MonitorError(f"no version {args.version_id}; `monitor versions WATCH` lists them")
     version, snapshot = found
     bodies = SnapshotStore(config.snapshots_dir)
-    if args.raw:
+    if args.json:
+        from monitor import report
+
+        data = report.version_json(version, snapshot) | {
+            "watch": version.watch_id,
+            "text": bodies.get_text(version.text_sha256),
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    elif args.raw:
         sys.stdout.buffer.write(bodies.get(snapshot.sha256))
     else:
-        sys.stdout.write(bodies.get_text(version.text_sha256))
+        _write_text(bodies.get_text(version.text_sha256))
     sys.stdout.flush()
     return 0
+
+
+def _write_text(text: str) -> None:
+    """A version's text, ending in a newline like any text a shell prints."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def at(args: argparse.Namespace) -> int:
@@ -200,38 +239,82 @@ def at(args: argparse.Namespace) -> int:
     from monitor.store.db import open_engine
 
     config = _load(args)
-    config.watch(args.watch)
+    engine = open_engine(config.database_url)
+    _known_watch(config, engine, args.watch)
     when = report.parse_when(args.date)
-    version = queries.version_at(open_engine(config.database_url), args.watch, when)
+    version = queries.version_at(engine, args.watch, when)
     if version is None:
         raise MonitorError(f"{args.watch} has no version recorded on or before {args.date}")
+    text = SnapshotStore(config.snapshots_dir).get_text(version.text_sha256)
+    if args.json:
+        found = queries.version(engine, int(version.id or 0))
+        assert found is not None
+        data = report.version_json(*found) | {"watch": args.watch, "text": text}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
     print(
         f"# {args.watch}: version {version.seq} (id {version.id}), seen {version.seen_at:%Y-%m-%d %H:%M} UTC",
         file=sys.stderr,
     )
-    sys.stdout.write(SnapshotStore(config.snapshots_dir).get_text(version.text_sha256))
+    _write_text(text)
     return 0
 
 
+def _browser_warnings(watches: list[Any]) -> list[str]:
+    """One line per watch that may need the browser when this machine cannot run it."""
+    needing = [w.id for w in watches if w.fetcher != "http"]
+    if not needing:
+        return []
+    from monitor.browser import browser_problem
+
+    problem = browser_problem()
+    if problem is None:
+        return []
+    return [f"watch {watch_id!r} (fetcher browser/auto): {problem}" for watch_id in needing]
+
+
 def validate(args: argparse.Namespace) -> int:
+    """Exit 2 when the watchlist cannot run as written (a secret missing), 1 when --fetch
+    found a watch that fails or is noisy, else 0. "valid" is said only when it is."""
     config = _load(args)
-    problems = config.missing_secrets()
-    for line in problems:
-        print(f"error: {line}", file=sys.stderr)
-    print(
-        f"{config.path.name}: {len(config.watches)} watches, {len(config.channels)} channels: valid"
-    )
-    if args.fetch:
+    selected = _selected(config, args)
+    errors = config.missing_secrets()
+    warnings = _browser_warnings(selected)
+    fetched: list[str] = []
+    fetch_ok = True
+    if args.fetch and not errors:
         import asyncio
 
         from monitor.validate import fetch_twice
 
-        lines, ok = asyncio.run(fetch_twice(config, _selected(config, args)))
-        for line in lines:
-            print(line)
-        if not ok:
-            return 1
-    return 2 if problems else 0
+        fetched, fetch_ok = asyncio.run(fetch_twice(config, selected))
+    counts = f"{len(config.watches)} watches, {len(config.channels)} channels"
+    verdict = "invalid" if errors else "valid"
+    code = 2 if errors else (0 if fetch_ok else 1)
+    if args.json:
+        data = {
+            "watchlist": str(config.path),
+            "watches": len(config.watches),
+            "channels": len(config.channels),
+            "valid": not errors,
+            "errors": errors,
+            "warnings": warnings,
+            "fetch": fetched if args.fetch else None,
+            "exit_code": code,
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return code
+    for line in errors:
+        print(f"error: {line}", file=sys.stderr)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    if errors:
+        print(f"{config.path.name}: {counts}: {verdict}, {len(errors)} problem(s) above")
+        return code
+    print(f"{config.path.name}: {counts}: {verdict}")
+    for line in fetched:
+        print(line)
+    return code
 
 
 def reclassify(args: argparse.Namespace) -> int:

@@ -51,6 +51,11 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="how often the watchlist's mtime is looked at (default 2s; SIGHUP reloads at once)",
     )
+    p.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="accept a watchlist edit that leaves no watch (else it is refused and logged)",
+    )
     p.set_defaults(handler=run)
 
     p = subparsers.add_parser(
@@ -67,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
     from monitor.daemon import run as run_daemon
 
     options = Options(
-        grace=args.grace, alerts_every=args.alerts_every, reload_every=args.reload_every
+        grace=args.grace,
+        alerts_every=args.alerts_every,
+        reload_every=args.reload_every,
+        allow_empty=args.allow_empty,
     )
     return asyncio.run(
         run_daemon(args.watchlist, once=args.once, log_format=args.log_format, options=options)
@@ -130,4 +138,10 @@ def status(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    from monitor.store.outbox import failed_by_channel
+
+    failed = failed_by_channel(open_engine(config.database_url))
+    if failed:
+        counts = ", ".join(f"{name} {count}" for name, count in failed.items())
+        print(f"failed deliveries: {counts} (`monitor alerts --state failed` lists them)")
     return 0

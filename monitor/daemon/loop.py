@@ -228,6 +228,13 @@ class Daemon:
                     extra={"event": "config"},
                 )  # fmt: skip
                 return False
+            if not config.watches and self._watches and not self.options.allow_empty:
+                log.error(
+                    "%s: watchlist not reloaded: %s has no watches; keeping the running "
+                    "watchlist (%d watches); run with --allow-empty to allow an empty one",
+                    reason, path.name, len(self._watches), extra={"event": "config"},
+                )  # fmt: skip
+                return False
             for line in config.missing_secrets():
                 log.warning(line)
             old = self._tools

@@ -32,6 +32,7 @@ class Options:
     reload_every: float = 2.0  # seconds between two looks at the watchlist's mtime
     flush_every: float = 2.0  # seconds between two writes of next_check_at
     retry_floor: float | None = None  # None: scheduler.RETRY_FLOOR
+    allow_empty: bool = False  # accept a reload that leaves no watch (else keep the running one)
 
 
 def read_stored(engine: sa.Engine, ids: Iterable[str]) -> dict[str, StoredSchedule]:

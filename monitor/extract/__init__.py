@@ -55,7 +55,7 @@ from monitor.extract.decode import decode_html
 from monitor.extract.follow import follow_link, link_of, linked_text
 from monitor.extract.formats import FORMATS, Format, choose_format
 from monitor.extract.shell import looks_like_js_shell
-from monitor.extract.text import drop_text, extract_html
+from monitor.extract.text import drop_text, extract_html, unmatched_selectors
 from monitor.extract.urls import clean_url
 
 __all__ = [
@@ -74,6 +74,7 @@ __all__ = [
     "looks_like_js_shell",
     "rules_sha256",
     "selector_problem",
+    "unmatched_selectors",
 ]
 
 EXTRACT_VERSION = 2

@@ -5,26 +5,16 @@ from __future__ import annotations
 import codecs
 import re
 
-# WHATWG encoding labels → the Python codec that decodes them as browsers do.
-_ENCODINGS = {
-    **dict.fromkeys(
-        "ascii us-ascii iso-8859-1 iso8859-1 iso_8859-1 latin1 latin-1 l1 cp819 ibm819 "
-        "csisolatin1 iso-ir-100 windows-1252 cp1252 x-cp1252".split(),
-        "cp1252",
-    ),
-    **dict.fromkeys(
-        "shift_jis shift-jis sjis x-sjis ms_kanji csshiftjis windows-31j cp932 ms932".split(),
-        "cp932",
-    ),
-    **dict.fromkeys("euc-jp x-euc-jp cseucpkdfmtjapanese".split(), "euc_jp"),
-    **dict.fromkeys("utf-8 utf8 unicode-1-1-utf-8 x-unicode20utf8".split(), "utf-8"),
-    **dict.fromkeys("iso-8859-9 latin5 windows-1254".split(), "cp1254"),
-    **dict.fromkeys("tis-620 iso-8859-11 windows-874".split(), "cp874"),
-    **dict.fromkeys("gb2312 gbk x-gbk gb18030".split(), "gb18030"),
-    **dict.fromkeys("big5 big5-hkscs".split(), "big5hkscs"),
-    **dict.fromkeys("euc-kr ks_c_5601-1987 windows-949".split(), "cp949"),
-    **dict.fromkeys("utf-16 utf-16le".split(), "utf-16-le"),
-    "utf-16be": "utf-16-be",
+import webencodings
+
+# The WHATWG Encoding Standard maps every label (all 200-odd of them: "iso88591", "x-sjis",
+# "ks_c_5601-1987"…) to an encoding; webencodings holds that table. Where browsers decode an
+# encoding with a superset of the Python codec of the same name, the superset is used.
+_SUPERSETS = {
+    "shift_jis": "cp932",
+    "euc-kr": "cp949",
+    "gbk": "gb18030",
+    "big5": "big5hkscs",
 }
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
@@ -32,17 +22,14 @@ _PRESCAN_BYTES = 4096
 
 
 def _codec(label: str | None) -> str | None:
-    """A WHATWG encoding label → the Python codec a browser's decoder matches; None if unknown."""
+    """A WHATWG encoding label → the Python codec a browser's decoder matches; None if the
+    label is unknown (browsers then ignore it too)."""
     if not label:
         return None
-    name = label.strip().strip("\"'").lower()
-    if name in _ENCODINGS:
-        return _ENCODINGS[name]
-    try:
-        info = codecs.lookup(name)
-    except LookupError:
+    encoding = webencodings.lookup(label.strip().strip("\"'"))
+    if encoding is None or encoding.name in ("replacement", "x-user-defined"):
         return None
-    return info.name if getattr(info, "_is_text_encoding", True) else None
+    return _SUPERSETS.get(encoding.name, encoding.codec_info.name)
 
 
 def decode_html(body: bytes, charset: str | None) -> str:

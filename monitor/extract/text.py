@@ -117,3 +117,9 @@ def extract_html(
             f"min_length is {min_length}; check the page or the watch's select and ignore"
         )
     return text
+
+
+def unmatched_selectors(body: bytes, charset: str | None, selectors: Sequence[str]) -> list[str]:
+    """The selectors (a watch's ignore list) that match nothing on the page."""
+    tree = LexborHTMLParser(decode_html(body, charset))
+    return [selector for selector in selectors if not css(tree, selector)]

@@ -8,12 +8,14 @@ import functools
 import random
 import ssl
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import TracebackType
 
 import httpx
 
 from monitor.fetch.attempt import Attempt, fetch_result
+from monitor.fetch.decode import ACCEPT_ENCODING, BoundedDecoder
 from monitor.fetch.failures import (
     redirects_problem,
     status_problem,
@@ -29,9 +31,6 @@ from monitor.fetch.settings import FetchSettings
 from monitor.models import FetchResult, ProblemKind
 
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-# A per-read timeout cannot stop a server that sends one byte every few seconds: reading a body
-# also ends after this many times `timeout`.
-BODY_DEADLINE_FACTOR = 4
 
 
 class _TooLarge(Exception):
@@ -58,7 +57,11 @@ class Fetcher:
             verify=_ssl_context(),
             timeout=httpx.Timeout(self.settings.timeout),
             limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-            headers={"User-Agent": self.settings.user_agent, "Accept": ACCEPT},
+            headers={
+                "User-Agent": self.settings.user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
             follow_redirects=False,
         )
         return self
@@ -92,11 +95,12 @@ class Fetcher:
         )
 
     async def _attempt_guarded(self, url: str, headers: dict[str, str]) -> Attempt:
-        final = [url]
+        final = [url, "headers"]  # where the attempt is: the hop's URL, and headers or body
         try:
             return await self._attempt(url, headers, final)
         except TimeoutError:
-            return Attempt(final[0], problem=timeout_problem(final[0], self.settings.timeout))
+            problem = timeout_problem(final[0], self.settings.timeout, final[1])
+            return Attempt(final[0], problem=problem)
         except _TooLarge:
             return Attempt(final[0], problem=too_large_problem(final[0], self.settings.max_body))
         except httpx.HTTPError as exc:
@@ -112,15 +116,25 @@ class Fetcher:
         if problem:
             return Attempt(url, problem=problem)
         request = self._client.build_request("GET", url, headers=headers)
+        # `timeout` bounds the whole attempt, from the first request sent to the last body byte
+        # (a server that sends its headers a byte a second is stopped too); waiting for a turn
+        # at a busy host does not count.
+        deadline: float | None = None
         for _hop in range(self.settings.max_redirects + 1):
             final[0] = str(request.url)
             gate = self._gate(request.url.host)
             async with gate.slots, self._slots:
                 async with gate.turn():
-                    response = await self._client.send(request, stream=True)
+                    if deadline is None:
+                        deadline = asyncio.get_running_loop().time() + self.settings.timeout
+                    final[1] = "headers"
+                    async with asyncio.timeout_at(deadline):
+                        response = await self._client.send(request, stream=True)
                 try:
                     if response.next_request is None:
-                        return await self._read(response)
+                        final[1] = "body"
+                        async with asyncio.timeout_at(deadline):
+                            return await self._read(response)
                 finally:
                     await response.aclose()
             request = response.next_request
@@ -137,8 +151,7 @@ class Fetcher:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.settings.max_body:
             raise _TooLarge
-        async with asyncio.timeout(self.settings.timeout * BODY_DEADLINE_FACTOR):
-            attempt.body = await self._body(response)
+        attempt.body = await self._body(response)
         attempt.problem = status_problem(url, attempt, response.headers.get("Content-Type"))
         if attempt.problem and attempt.problem.kind is ProblemKind.HTTP_STATUS:
             attempt.retry_after = retry_after(
@@ -147,13 +160,26 @@ class Fetcher:
         return attempt
 
     async def _body(self, response: httpx.Response) -> bytes:
+        """The decoded body, stopped as soon as it passes max_body, whatever the encoding."""
+        decoder = BoundedDecoder(response.headers.get("Content-Encoding"))
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self.settings.max_body:
-                raise _TooLarge
-            chunks.append(chunk)
+
+        def take(pieces: Iterator[bytes]) -> None:
+            nonlocal size
+            for piece in pieces:
+                size += len(piece)
+                if size > self.settings.max_body:
+                    raise _TooLarge
+                chunks.append(piece)
+
+        try:
+            async for raw in response.aiter_raw():
+                take(decoder.feed(raw))
+        except httpx.StreamConsumed:  # a transport that gave the body whole, already decoded
+            take(iter([response.content]))
+            return b"".join(chunks)
+        take(decoder.end())
         return b"".join(chunks)
 
     def _gate(self, host: str) -> HostGate:

@@ -51,10 +51,13 @@ def _at(problem: FetchProblem, url: str) -> FetchProblem:
     return FetchProblem(problem.kind, message, problem.transient)
 
 
-def timeout_problem(url: str, timeout: float) -> FetchProblem:
+def timeout_problem(url: str, timeout: float, phase: str = "headers") -> FetchProblem:
+    """`phase`: what had not arrived in time, "headers" or "body"."""
+    waiting = "waiting for headers" if phase == "headers" else "reading the body"
     return FetchProblem(
         ProblemKind.TIMEOUT,
-        f"timed out after {timeout:g} s at {url}; raise timeout if the site is just slow",
+        f"timed out after {timeout:g} s (timeout) {waiting} at {url}; "
+        "raise timeout if the site is just slow",
         transient=True,
     )
 
@@ -77,18 +80,23 @@ def redirects_problem(url: str, last: str, target: str, limit: int) -> FetchProb
 
 def transport_problem(url: str, exc: httpx.HTTPError) -> FetchProblem:
     if isinstance(exc, httpx.TimeoutException):
-        return FetchProblem(ProblemKind.TIMEOUT, f"timed out at {url}: {exc}", transient=True)
+        phase = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
+        return FetchProblem(
+            ProblemKind.TIMEOUT,
+            f"timed out {phase} at {url}: no answer within the timeout; "
+            "raise timeout if the site is just slow",
+            transient=True,
+        )
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return FetchProblem(ProblemKind.CONNECTION, f"bad URL at {url}: {exc}; fix the watch's url")
     if isinstance(exc, httpx.DecodingError):
         return FetchProblem(ProblemKind.CONNECTION, f"could not decode the body of {url}: {exc}")
     dns = _cause(exc, socket.gaierror)
-    if dns is not None:
-        temporary = dns.errno == socket.EAI_AGAIN
+    if dns is not None:  # resolvers fail for a moment too: retried with backoff like a timeout
         return FetchProblem(
             ProblemKind.DNS,
             f"cannot resolve the host of {url} ({dns.strerror}); check the watch's url",
-            transient=temporary,
+            transient=True,
         )
     if _cause(exc, ConnectionRefusedError) is not None:
         return FetchProblem(

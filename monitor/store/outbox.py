@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import col, select, update
 
+from monitor.models import Classification
 from monitor.store.db import reading, writing
 from monitor.store.tables import ChangeRow, DeliveryRow, WatchRow
 
@@ -39,33 +40,51 @@ class Claimed:
     recovered: bool  # the previous attempt's sender died before recording its outcome
 
 
-def _due_clause(now: datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        col(DeliveryRow.state).in_(("pending", "sending")),
-        col(DeliveryRow.next_try_at) <= now,
-    )
+# A failed delivery gets one more attempt on a slow cadence until it is `max_age` old; then
+# its last error ends with this and it stays failed, listed, for a person's `alerts --retry`.
+GAVE_UP = "; no more retries: older than delivery_max_age"
 
 
-def due(engine: sa.Engine, now: datetime, limit: int = 100) -> list[Due]:
-    """Pending deliveries whose time has come, and `sending` ones whose lease ran out; oldest
-    `next_try_at` first."""
+def _due_clause(now: datetime, max_age: timedelta | None = None) -> sa.ColumnElement[bool]:
+    waiting: sa.ColumnElement[bool] = col(DeliveryRow.state).in_(("pending", "sending"))
+    if max_age is not None:
+        slow_retry = sa.and_(
+            col(DeliveryRow.state) == "failed", col(DeliveryRow.created_at) > now - max_age
+        )
+        waiting = sa.or_(waiting, slow_retry)
+    return sa.and_(waiting, col(DeliveryRow.next_try_at) <= now)
+
+
+def due(
+    engine: sa.Engine, now: datetime, limit: int = 100, *, max_age: timedelta | None = None
+) -> list[Due]:
+    """Pending deliveries whose time has come, `sending` ones whose lease ran out and, with
+    `max_age`, failed ones younger than that whose slow retry is due; oldest `next_try_at`
+    first."""
     with reading(engine) as session:
         rows = session.exec(
             select(DeliveryRow, ChangeRow, WatchRow.url)
             .join(ChangeRow, col(ChangeRow.id) == DeliveryRow.change_id)
             .join(WatchRow, col(WatchRow.id) == ChangeRow.watch_id)
-            .where(_due_clause(now))
+            .where(_due_clause(now, max_age))
             .order_by(col(DeliveryRow.next_try_at), col(DeliveryRow.id))
             .limit(limit)
         ).all()
     return [Due(delivery, change, url) for delivery, change, url in rows]
 
 
-def claim(engine: sa.Engine, ids: Sequence[int], now: datetime, lease: timedelta) -> list[Claimed]:
+def claim(
+    engine: sa.Engine,
+    ids: Sequence[int],
+    now: datetime,
+    lease: timedelta,
+    *,
+    max_age: timedelta | None = None,
+) -> list[Claimed]:
     """Take the deliveries that are still due (another sender may have been quicker): state
     `sending`, one more attempt, leased until `now + lease`. Committed before returning."""
     with writing(engine) as session:
-        query = select(DeliveryRow).where(col(DeliveryRow.id).in_(ids), _due_clause(now))
+        query = select(DeliveryRow).where(col(DeliveryRow.id).in_(ids), _due_clause(now, max_age))
         if session.get_bind().dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE serialises
             query = query.with_for_update(skip_locked=True)
         rows = session.exec(query.order_by(col(DeliveryRow.id))).all()
@@ -114,9 +133,63 @@ def mark_retry(engine: sa.Engine, ids: Sequence[int], error: str, next_try_at: d
     return _finish(engine, ids, state="pending", last_error=error, next_try_at=next_try_at)
 
 
-def mark_failed(engine: sa.Engine, ids: Sequence[int], error: str) -> int:
-    """Out of attempts: kept, visible in `monitor alerts`, never deleted."""
-    return _finish(engine, ids, state="failed", last_error=error)
+def mark_failed(
+    engine: sa.Engine, ids: Sequence[int], error: str, next_try_at: datetime | None = None
+) -> int:
+    """Out of attempts: kept, visible in `monitor alerts`, never deleted; tried again at
+    `next_try_at` while younger than delivery_max_age."""
+    values: dict[str, object] = {"state": "failed", "last_error": error}
+    if next_try_at is not None:
+        values["next_try_at"] = next_try_at
+    return _finish(engine, ids, **values)
+
+
+def expired(engine: sa.Engine, now: datetime, max_age: timedelta) -> list[tuple[DeliveryRow, str]]:
+    """Failed deliveries that just passed `max_age` (not yet marked as given up), oldest first,
+    each with its change's watch id."""
+    with reading(engine) as session:
+        rows = session.exec(
+            select(DeliveryRow, ChangeRow.watch_id)
+            .join(ChangeRow, col(ChangeRow.id) == DeliveryRow.change_id)
+            .where(
+                col(DeliveryRow.state) == "failed",
+                col(DeliveryRow.created_at) <= now - max_age,
+                sa.not_(sa.func.coalesce(col(DeliveryRow.last_error), "").contains(GAVE_UP)),
+            )
+            .order_by(col(DeliveryRow.created_at), col(DeliveryRow.id))
+        ).all()
+    return [(delivery, watch_id) for delivery, watch_id in rows]
+
+
+def give_up(
+    engine: sa.Engine,
+    ids: Sequence[int],
+    *,
+    watch_id: str,
+    at: datetime,
+    classification: Classification,
+    channels: tuple[str, ...],
+) -> int | None:
+    """Mark failed deliveries as given up and, in the same transaction, record the event that
+    says their channel is dead, with deliveries to `channels`. Returns the event's change id, or
+    None when another sender marked them first."""
+    from monitor.store.record import event_change
+
+    with writing(engine) as session:
+        rows = session.exec(
+            select(DeliveryRow).where(
+                col(DeliveryRow.id).in_(ids),
+                col(DeliveryRow.state) == "failed",
+                sa.not_(sa.func.coalesce(col(DeliveryRow.last_error), "").contains(GAVE_UP)),
+            )
+        ).all()
+        if not rows:
+            return None
+        for row in rows:
+            row.last_error = (row.last_error or "failed") + GAVE_UP
+        watch = session.get(WatchRow, watch_id)
+        assert watch is not None
+        return event_change(session, watch, at, classification, channels)
 
 
 def postpone(
@@ -193,3 +266,15 @@ def thread_of(engine: sa.Engine, watch_id: str, channel: str) -> str | None:
             .order_by(col(DeliveryRow.sent_at).desc(), col(DeliveryRow.id).desc())
             .limit(1)
         ).first()
+
+
+def failed_by_channel(engine: sa.Engine) -> dict[str, int]:
+    """How many deliveries are `failed`, per channel."""
+    with reading(engine) as session:
+        rows = session.exec(
+            select(DeliveryRow.channel, sa.func.count())
+            .where(DeliveryRow.state == "failed")
+            .group_by(col(DeliveryRow.channel))
+            .order_by(col(DeliveryRow.channel))
+        ).all()
+    return {channel: int(count) for channel, count in rows}

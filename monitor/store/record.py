@@ -120,7 +120,7 @@ def record_unchanged(
             watch.needs_browser = needs_browser
         if event is None:
             return None
-        return _event_change(session, watch, result.fetched_at, *event)
+        return event_change(session, watch, result.fetched_at, *event)
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ def record_failure(
             )
             if event is not None:
                 classification, channels = event
-                change_id = _event_change(
+                change_id = event_change(
                     session, watch, result.fetched_at, classification, channels
                 )
                 if "page_gone" in classification.labels:
@@ -244,7 +244,7 @@ def record_failure(
         return watch.failures_in_row, change_id
 
 
-def _event_change(
+def event_change(
     session: Session,
     watch: WatchRow,
     at: datetime,
