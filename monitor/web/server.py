@@ -1,0 +1,40 @@
+"""`monitor serve`: the web UI under uvicorn (the only module that imports uvicorn)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import uvicorn
+
+from monitor.config import Config
+from monitor.store.browse import ensure_indexes
+from monitor.store.db import open_engine
+from monitor.web.app import create_app
+from monitor.web.auth import is_loopback
+
+SECRET_ENV = "MONITOR_SESSION_SECRET"
+
+
+def build(config: Config, host: str) -> object:
+    engine = open_engine(config.database_url)
+    ensure_indexes(engine)
+    return create_app(
+        config,
+        engine,
+        public_read=is_loopback(host),
+        session_secret=os.environ.get(SECRET_ENV) or None,
+    )
+
+
+def serve(config: Config, host: str, port: int) -> None:
+    app = build(config, host)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"monitor: serving http://{shown}:{port}/", file=sys.stderr, flush=True)
+    if not is_loopback(host):
+        print(
+            f"monitor: {host} is not a loopback address: reading needs a reviewer token too",
+            file=sys.stderr,
+            flush=True,
+        )
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)  # type: ignore[arg-type]

@@ -1,0 +1,143 @@
+"""What the pages and the API share, computed from stored rows. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.extract.text import _drop_text as drop_text
+from monitor.models import TextDiff
+from monitor.store.tables import ChangeRow, CheckRow, ReviewRow, SnapshotRow, VersionRow
+
+COVERAGE_DAYS = 30
+LABELS_SEVERITIES = ("critical", "major", "minor", "info")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Share of the scheduled checks of the window that succeeded, and the gaps between them."""
+
+    expected: int
+    succeeded: int
+    gaps: tuple[tuple[datetime, datetime], ...]
+
+    @property
+    def share(self) -> float:
+        return min(1.0, self.succeeded / self.expected) if self.expected else 1.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "share": round(self.share, 4),
+            "expected": self.expected,
+            "succeeded": self.succeeded,
+            "gaps": [{"from": a.isoformat(), "to": b.isoformat()} for a, b in self.gaps],
+        }
+
+
+def coverage(
+    checks: list[tuple[datetime, bool]],
+    *,
+    period: float,
+    first_seen: datetime | None,
+    now: datetime,
+    days: int = COVERAGE_DAYS,
+) -> Coverage | None:
+    """`checks`: (time, succeeded) oldest first, within the window. A gap is a stretch of more
+    than two periods without a successful check. None for a watch never checked."""
+    if first_seen is None:
+        return None
+    start = max(now - timedelta(days=days), first_seen)
+    expected = max(1, int((now - start).total_seconds() // period))
+    good = [at for at, ok in checks if ok and at >= start]
+    gaps = []
+    previous = start
+    for at in [*good, now]:
+        if (at - previous).total_seconds() > 2 * period:
+            gaps.append((previous, at))
+        previous = at
+    return Coverage(expected, min(len(good), expected), tuple(gaps))
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One line of a watch's timeline: a check, a run of failed checks (a gap), a version or
+    a change."""
+
+    at: datetime
+    kind: str  # check, gap, version, change
+    check: CheckRow | None = None
+    failed: list[CheckRow] = field(default_factory=list)
+    version: tuple[VersionRow, SnapshotRow] | None = None
+    change: ChangeRow | None = None
+
+
+def timeline_rows(
+    checks: list[CheckRow],
+    versions: list[tuple[VersionRow, SnapshotRow]],
+    changes: list[ChangeRow],
+    limit: int,
+) -> list[TimelineRow]:
+    """Newest first; consecutive failed checks fold into one gap row."""
+    rows: list[TimelineRow] = []
+    for check in checks:  # newest first
+        if check.outcome == "failed":
+            if rows and rows[-1].kind == "gap":
+                rows[-1].failed.append(check)
+                continue
+            rows.append(TimelineRow(check.at, "gap", failed=[check]))
+        else:
+            rows.append(TimelineRow(check.at, "check", check=check))
+    rows += [TimelineRow(v.seen_at, "version", version=(v, s)) for v, s in versions]
+    rows += [TimelineRow(c.detected_at, "change", change=c) for c in changes]
+    order = {"change": 0, "version": 1, "check": 2, "gap": 2}
+    rows.sort(key=lambda r: (r.at, -order[r.kind]), reverse=True)
+    return rows[:limit]
+
+
+def review_json(review: ReviewRow) -> dict[str, Any]:
+    return {
+        "id": review.id,
+        "change_id": review.change_id,
+        "reviewer": review.reviewer,
+        "verdict": review.verdict,
+        "note": review.note,
+        "at": review.at.isoformat(),
+    }
+
+
+_BOUNDARY = re.compile(r"[\s:;,.(\[–—-]")
+
+
+def _stem(old: str, new: str) -> str:
+    """The common start of two lines, cut back to a word boundary."""
+    n = 0
+    while n < min(len(old), len(new)) and old[n] == new[n]:
+        n += 1
+    stem = old[:n]
+    cut = max((m.end() for m in _BOUNDARY.finditer(stem)), default=0)
+    return stem[:cut] if cut < n else stem
+
+
+def ignore_suggestion(old_text: str, new_text: str, diff: TextDiff) -> str | None:
+    """An ignore_text regex that would have hidden this change (both versions extract to the
+    same text with it), or None when no simple one does."""
+    patterns: list[str] = []
+    for hunk in diff.hunks:
+        pairs = list(zip(hunk.removed, hunk.added, strict=False))
+        for old, new in pairs:
+            stem = _stem(old, new)
+            if len(stem.strip()) >= 4:
+                patterns.append(re.escape(stem) + ".*")
+            else:
+                patterns += ["^" + re.escape(old) + "$", "^" + re.escape(new) + "$"]
+        extra = hunk.removed[len(pairs) :] + hunk.added[len(pairs) :]
+        patterns += ["^" + re.escape(line) + "$" for line in extra]
+    if not patterns:
+        return None
+    unique = list(dict.fromkeys(patterns))
+    pattern = unique[0] if len(unique) == 1 else "(?:" + "|".join(unique) + ")"
+    hidden_old = drop_text(old_text.split("\n"), [pattern])
+    hidden_new = drop_text(new_text.split("\n"), [pattern])
+    return pattern if hidden_old == hidden_new else None
