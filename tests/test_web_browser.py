@@ -116,7 +116,9 @@ def test_a_reviewer_reads_compares_and_signs_a_change_off(
         page.screenshot(path=shots / "models.png", full_page=True)
 
         api = httpx.get(f"{base}/api/changes/{change_id}").json()
-        assert [(r["reviewer"], r["verdict"]) for r in api["reviews"]] == [("alice", "acknowledged")]
+        assert [(r["reviewer"], r["verdict"]) for r in api["reviews"]] == [
+            ("alice", "acknowledged")
+        ]
         (shots / "api-change.json").write_text(json.dumps(api, indent=2))
 
     assert not console_errors, console_errors  # no CSP violation, no failed load

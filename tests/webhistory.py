@@ -42,7 +42,9 @@ POLICY_V1 = """<!doctype html><html><head><title>Usage policy</title></head><bod
 <p>Last updated: March 1, 2026 at 09:00</p>
 </main></body></html>"""
 POLICY_V2 = (
-    POLICY_V1.replace("Version 3.0. Effective March 1, 2026.", "Version 3.1. Effective April 2, 2026.")
+    POLICY_V1.replace(
+        "Version 3.0. Effective March 1, 2026.", "Version 3.1. Effective April 2, 2026."
+    )
     .replace("or to harass people.", "or to harass, stalk or intimidate people.")
     .replace("<h2>Enforcement</h2>", f"<h2>Enforcement</h2>{HOSTILE}")
 )
@@ -81,7 +83,7 @@ def record_history(tmp_path: Path, pages: PageServer) -> History:
     pages.route("/flaky", Response(body=b"<main><h1>Status</h1><p>All systems normal.</p></main>"))
     watchlist = tmp_path / "watchlist.toml"
     watchlist.write_text(
-        "[defaults]\nretries = 0\ntimeout = \"2s\"\njitter = 0\ninterval = \"6h\"\n"
+        '[defaults]\nretries = 0\ntimeout = "2s"\njitter = 0\ninterval = "6h"\n'
         'base_url = "http://127.0.0.1:8080"\n\n'
         f'[[watch]]\nid = "usage-policy"\nname = "Usage policy"\nkind = "policy"\n'
         f'url = "{pages.url("/policy")}"\n\n'
@@ -115,10 +117,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(watchlist: Path, host: str = "127.0.0.1") -> Iterator[str]:
-    """`monitor serve`'s app under uvicorn in a thread; yields its base URL."""
+def running_server(
+    watchlist: Path, host: str = "127.0.0.1", *, as_if_bound_to: str | None = None
+) -> Iterator[str]:
+    """`monitor serve`'s app under uvicorn in a thread; yields its base URL. `as_if_bound_to`
+    builds the app as for another address (e.g. a public one) while listening on `host`."""
     port = free_port()
-    app = build(load_config(watchlist), host)
+    app = build(load_config(watchlist), as_if_bound_to or host)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

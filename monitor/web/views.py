@@ -107,7 +107,13 @@ def review_json(review: ReviewRow) -> dict[str, Any]:
     }
 
 
+_SPECIAL = re.compile(r"([.^$*+?{}\[\]\\|()])")
 _BOUNDARY = re.compile(r"[\s:;,.(\[–—-]")
+
+
+def _literal(text: str) -> str:
+    """`text` as a regex matching itself, escaping only what a regex treats specially."""
+    return _SPECIAL.sub(r"\\\1", text)
 
 
 def _stem(old: str, new: str) -> str:
@@ -129,11 +135,11 @@ def ignore_suggestion(old_text: str, new_text: str, diff: TextDiff) -> str | Non
         for old, new in pairs:
             stem = _stem(old, new)
             if len(stem.strip()) >= 4:
-                patterns.append(re.escape(stem) + ".*")
+                patterns.append(_literal(stem) + ".*")
             else:
-                patterns += ["^" + re.escape(old) + "$", "^" + re.escape(new) + "$"]
+                patterns += ["^" + _literal(old) + "$", "^" + _literal(new) + "$"]
         extra = hunk.removed[len(pairs) :] + hunk.added[len(pairs) :]
-        patterns += ["^" + re.escape(line) + "$" for line in extra]
+        patterns += ["^" + _literal(line) + "$" for line in extra]
     if not patterns:
         return None
     unique = list(dict.fromkeys(patterns))
