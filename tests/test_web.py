@@ -338,3 +338,28 @@ def test_coverage_counts_scheduled_checks_and_lists_gaps() -> None:
     ]
     assert round(found.share, 3) == 0.95
     assert coverage([], period=3600, first_seen=None, now=now) is None
+
+
+def test_alerts_link_to_the_change_page_when_base_url_is_set(history: History) -> None:
+    from monitor.alerts.payload import Message, alert_from, console_text, webhook_body
+    from monitor.render_slack import change_message
+    from monitor.store import queries
+
+    config = load_config(history.watchlist)
+    engine = open_engine(config.database_url)
+    change = queries.change(engine, history.retirement_change)
+    assert change is not None
+    alert = alert_from(config, change, "https://example.org")
+    expected = f"http://127.0.0.1:8080/changes/{history.retirement_change}"
+    assert alert.change_url == expected
+    blocks, _ = change_message(alert)
+    assert f"<{expected}|review the change>" in str(blocks[-1])
+    assert f'"change_url":"{expected}"' in webhook_body(Message("k", (alert,))).decode()
+    assert f"review: {expected}" in console_text(Message("k", (alert,)))
+
+    plain = config.model_copy(
+        update={"defaults": config.defaults.model_copy(update={"base_url": None})}
+    )
+    unlinked = alert_from(plain, change, "https://example.org")
+    assert unlinked.change_url is None
+    assert "change_url" not in webhook_body(Message("k", (unlinked,))).decode()

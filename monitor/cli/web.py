@@ -12,6 +12,11 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("serve", help="the review web UI and JSON API")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.add_argument(
+        "--require-token",
+        action="store_true",
+        help="reading needs a reviewer token even on loopback (e.g. behind a reverse proxy)",
+    )
     p.set_defaults(handler=serve)
 
     p = subparsers.add_parser("reviewers", help="add, list or remove reviewers of the web UI")
@@ -46,7 +51,7 @@ def serve(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"the web UI needs its extra: pip install 'monitor[web]' ({exc.name} is missing)"
         ) from None
-    run(load_config(args.watchlist), args.host, args.port)
+    run(load_config(args.watchlist), args.host, args.port, require_token=args.require_token)
     return 0
 
 

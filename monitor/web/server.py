@@ -16,24 +16,24 @@ from monitor.web.auth import is_loopback
 SECRET_ENV = "MONITOR_SESSION_SECRET"
 
 
-def build(config: Config, host: str) -> object:
+def build(config: Config, host: str, *, require_token: bool = False) -> object:
     engine = open_engine(config.database_url)
     ensure_indexes(engine)
     return create_app(
         config,
         engine,
-        public_read=is_loopback(host),
+        public_read=is_loopback(host) and not require_token,
         session_secret=os.environ.get(SECRET_ENV) or None,
     )
 
 
-def serve(config: Config, host: str, port: int) -> None:
-    app = build(config, host)
+def serve(config: Config, host: str, port: int, *, require_token: bool = False) -> None:
+    app = build(config, host, require_token=require_token)
     shown = f"[{host}]" if ":" in host else host
     print(f"monitor: serving http://{shown}:{port}/", file=sys.stderr, flush=True)
-    if not is_loopback(host):
+    if require_token or not is_loopback(host):
         print(
-            f"monitor: {host} is not a loopback address: reading needs a reviewer token too",
+            "monitor: reading needs a reviewer token too",
             file=sys.stderr,
             flush=True,
         )
