@@ -9,6 +9,7 @@ import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -325,19 +326,49 @@ def test_ignore_suggestion_is_checked_against_both_texts() -> None:
     assert pattern == "The model is gpt-4o and it .*"
 
 
-def test_coverage_counts_scheduled_checks_and_lists_gaps() -> None:
+def test_coverage_counts_scheduled_checks_and_lists_gaps(tmp_path: Path) -> None:
+    from monitor.store.browse import check_spans
+    from monitor.store.db import writing
+    from monitor.store.tables import CheckRow, WatchRow
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
     now = datetime(2026, 6, 30, tzinfo=UTC)
     start = now - timedelta(days=10)
-    hourly = [(start + timedelta(hours=h), True) for h in range(240)]
-    outage = [(at, ok) for at, ok in hourly if not (48 <= (at - start).total_seconds() / 3600 < 60)]
-    found = coverage(outage, period=3600, first_seen=start, now=now)
+    with writing(engine) as session:
+        session.add(WatchRow(id="hourly", url="https://example.org", created_at=start))
+        session.flush()
+        for hour in range(240):  # hours 48 to 59 fail: an outage of half a day
+            failed = 48 <= hour < 60
+            session.add(
+                CheckRow(
+                    watch_id="hourly",
+                    at=start + timedelta(hours=hour, minutes=1),
+                    outcome="failed" if failed else "unchanged",
+                )
+            )
+    found = coverage(
+        check_spans(engine, now - timedelta(days=30), 7200).get("hourly"),
+        period=3600,
+        first_seen=start,
+        now=now,
+    )
     assert found is not None
     assert (found.expected, found.succeeded) == (240, 228)
     assert [(a - start, b - start) for a, b in found.gaps] == [
-        (timedelta(hours=47), timedelta(hours=60))
+        (timedelta(hours=47, minutes=1), timedelta(hours=60, minutes=1))
     ]
     assert round(found.share, 3) == 0.95
-    assert coverage([], period=3600, first_seen=None, now=now) is None
+    later = coverage(
+        check_spans(engine, now - timedelta(days=30), 7200).get("hourly"),
+        period=3600,
+        first_seen=start,
+        now=now + timedelta(hours=5),
+    )
+    assert later is not None and later.gaps[-1] == (
+        start + timedelta(hours=239, minutes=1),
+        now + timedelta(hours=5),
+    )
+    assert coverage(None, period=3600, first_seen=None, now=now) is None
 
 
 def test_alerts_link_to_the_change_page_when_base_url_is_set(history: History) -> None:

@@ -4,7 +4,6 @@ page of at most `limit` rows found through an index, so a page costs the same at
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +18,7 @@ from monitor.store.tables import (
     DeliveryRow,
     ReviewRow,
     SnapshotRow,
+    UTCDateTime,
     VersionRow,
     WatchRow,
 )
@@ -118,19 +118,58 @@ def unreviewed_counts(engine: sa.Engine) -> dict[str, int]:
     return {watch_id: int(n) for watch_id, n in rows}
 
 
-def check_times(engine: sa.Engine, since: datetime) -> dict[str, list[tuple[datetime, bool]]]:
-    """watch id → (time, succeeded) of each check since `since`, oldest first."""
-    found: dict[str, list[tuple[datetime, bool]]] = defaultdict(list)
-    at = col(CheckRow.at)
+@dataclass(frozen=True)
+class CheckSpan:
+    """A watch's successful checks since some time: how many, the first and last, and the
+    stretches between two of them longer than the threshold asked for."""
+
+    succeeded: int
+    first_at: datetime
+    last_at: datetime
+    long_gaps: list[tuple[datetime, datetime]]
+
+
+def _seconds_between(earlier: Any, later: Any, dialect: str) -> Any:
+    if dialect == "sqlite":
+        return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400
+    return sa.func.extract("epoch", later - earlier)
+
+
+def check_spans(engine: sa.Engine, since: datetime, min_gap: float) -> dict[str, CheckSpan]:
+    """watch id → its successful checks since `since`, with every gap over `min_gap` seconds
+    between two of them. Two grouped queries, whatever the number of checks."""
+    at, watch_id = col(CheckRow.at), col(CheckRow.watch_id)
+    ok = (at >= since) & (col(CheckRow.outcome) != "failed")
+    previous = sa.func.lag(at).over(partition_by=watch_id, order_by=at).label("previous")
+    ordered = sa.select(watch_id.label("watch_id"), at.label("at"), previous).where(ok).subquery()
+    gap = _seconds_between(ordered.c.previous, ordered.c.at, engine.dialect.name)
+    spans: dict[str, CheckSpan] = {}
     with reading(engine) as session:
-        rows = session.execute(
-            sa.select(col(CheckRow.watch_id), at, col(CheckRow.outcome))
-            .where(at >= since)
-            .order_by(col(CheckRow.watch_id), at)
+        totals = session.execute(
+            sa.select(watch_id, sa.func.count(), sa.func.min(at), sa.func.max(at))
+            .where(ok)
+            .group_by(watch_id)
         ).all()
-    for watch_id, when, outcome in rows:
-        found[watch_id].append((when, outcome != "failed"))
-    return dict(found)
+        gaps = session.execute(
+            sa.select(ordered.c.watch_id, ordered.c.previous, ordered.c.at).where(
+                ordered.c.previous.is_not(None), gap > min_gap
+            )
+        ).all()
+    kind = UTCDateTime()
+    for found_id, count, first, last in totals:
+        spans[found_id] = CheckSpan(int(count), _utc(kind, first), _utc(kind, last), [])
+    for found_id, before, after in gaps:
+        spans[found_id].long_gaps.append((_utc(kind, before), _utc(kind, after)))
+    return spans
+
+
+def _utc(kind: UTCDateTime, value: Any) -> datetime:
+    """Aggregates and window functions come back untyped: a string on SQLite."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    converted = kind.process_result_value(value, None)
+    assert converted is not None
+    return converted
 
 
 def watch_row(engine: sa.Engine, watch_id: str) -> WatchRow | None:

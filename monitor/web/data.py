@@ -62,11 +62,14 @@ class WatchSummary:
 def watch_summaries(config: Config, engine: sa.Engine, now: datetime) -> list[WatchSummary]:
     rows = queries.watch_rows(engine)
     unreviewed = browse.unreviewed_counts(engine)
-    checks = browse.check_times(engine, now - timedelta(days=COVERAGE_DAYS))
+    periods = {watch.id: period_of(config, watch, now) for watch in config.watches}
+    spans = browse.check_spans(
+        engine, now - timedelta(days=COVERAGE_DAYS), 2 * min(periods.values(), default=3600)
+    )
     found = []
     for watch in config.watches:
         row = rows.get(watch.id)
-        period = period_of(config, watch, now)
+        period = periods[watch.id]
         next_at = row.next_check_at if row else None
         if row and row.last_check_at and (next_at is None or next_at <= row.last_check_at):
             next_at = row.last_check_at + timedelta(seconds=period)
@@ -78,7 +81,7 @@ def watch_summaries(config: Config, engine: sa.Engine, now: datetime) -> list[Wa
                 next_check_at=next_at,
                 failures_in_row=row.failures_in_row if row else 0,
                 coverage=coverage(
-                    checks.get(watch.id, []),
+                    spans.get(watch.id),
                     period=period,
                     first_seen=row.created_at if row else None,
                     now=now,

@@ -9,6 +9,7 @@ from typing import Any
 
 from monitor.extract.text import _drop_text as drop_text
 from monitor.models import TextDiff
+from monitor.store.browse import CheckSpan
 from monitor.store.tables import ChangeRow, CheckRow, ReviewRow, SnapshotRow, VersionRow
 
 COVERAGE_DAYS = 30
@@ -37,27 +38,28 @@ class Coverage:
 
 
 def coverage(
-    checks: list[tuple[datetime, bool]],
+    span: CheckSpan | None,
     *,
     period: float,
     first_seen: datetime | None,
     now: datetime,
     days: int = COVERAGE_DAYS,
 ) -> Coverage | None:
-    """`checks`: (time, succeeded) oldest first, within the window. A gap is a stretch of more
-    than two periods without a successful check. None for a watch never checked."""
+    """`span`: the watch's successful checks within the window. A gap is a stretch of more than
+    two periods without a successful check. None for a watch never checked."""
     if first_seen is None:
         return None
     start = max(now - timedelta(days=days), first_seen)
     expected = max(1, int((now - start).total_seconds() // period))
-    good = [at for at, ok in checks if ok and at >= start]
-    gaps = []
-    previous = start
-    for at in [*good, now]:
-        if (at - previous).total_seconds() > 2 * period:
-            gaps.append((previous, at))
-        previous = at
-    return Coverage(expected, min(len(good), expected), tuple(gaps))
+    limit = timedelta(seconds=2 * period)
+    if span is None:
+        return Coverage(expected, 0, ((start, now),) if now - start > limit else ())
+    gaps = [(a, b) for a, b in span.long_gaps if b - a > limit]
+    if span.first_at - start > limit:
+        gaps.insert(0, (start, span.first_at))
+    if now - span.last_at > limit:
+        gaps.append((span.last_at, now))
+    return Coverage(expected, min(span.succeeded, expected), tuple(sorted(gaps)))
 
 
 @dataclass(frozen=True)
