@@ -56,7 +56,10 @@ def _latest_review_verdict() -> sa.ScalarSelect[str]:
 def _filtered(query: Any, where: ChangeFilter) -> Any:
     if where.watch:
         query = query.where(ChangeRow.watch_id == where.watch)
-    if where.severity:
+    if where.severity and where.watch:
+        # keep the planner on the watch's index: one watch's changes are few, one severity's many
+        query = query.where(sa.func.coalesce(col(ChangeRow.severity), "") == where.severity)
+    elif where.severity:
         query = query.where(ChangeRow.severity == where.severity)
     if where.label:
         quoted = '"' + where.label.replace("\\", "").replace('"', "") + '"'

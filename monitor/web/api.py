@@ -29,7 +29,7 @@ def _json(payload: Any, status: int = 200) -> Response:
 
 async def watches(request: Request) -> Response:
     state = request.app.state
-    found = data.watch_summaries(state.config, state.engine, datetime.now(UTC))
+    found = data.watch_summaries(state.config, state.engine, datetime.now(UTC), state.spans)
     return _json([item.to_json() for item in found])
 
 

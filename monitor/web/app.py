@@ -24,7 +24,7 @@ from monitor.config import Config
 from monitor.snapshots import SnapshotStore
 from monitor.web import api, feed, pages
 from monitor.web.auth import BadToken, reviewer_of
-from monitor.web.data import BadRequest, NotFound
+from monitor.web.data import BadRequest, NotFound, SpanCache
 
 CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 RAW_CSP = "default-src 'none'; sandbox"
@@ -153,6 +153,7 @@ def create_app(
     app.state.engine = engine
     app.state.snapshots = SnapshotStore(config.snapshots_dir)
     app.state.public_read = public_read
+    app.state.spans = SpanCache()
     return SecurityHeaders(app)
 
 

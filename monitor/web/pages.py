@@ -125,7 +125,7 @@ async def signout(request: Request) -> Response:
 
 async def watches(request: Request) -> Response:
     state = request.app.state
-    found = data.watch_summaries(state.config, state.engine, datetime.now(UTC))
+    found = data.watch_summaries(state.config, state.engine, datetime.now(UTC), state.spans)
     return _page(request, "watches.html", watches=found)
 
 
