@@ -394,3 +394,36 @@ def test_alerts_link_to_the_change_page_when_base_url_is_set(history: History) -
     unlinked = alert_from(plain, change, "https://example.org")
     assert unlinked.change_url is None
     assert "change_url" not in webhook_body(Message("k", (unlinked,))).decode()
+
+
+def test_monitor_serve_prints_its_url_and_serves(history: History) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.webhistory import free_port
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env["PYTHONPATH"] = str(root)
+    command = [sys.executable, "-m", "monitor", "-w", str(history.watchlist), "serve"]
+    bad = subprocess.run([*command, "--port", "0"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "--port 0" in bad.stderr and "Traceback" not in bad.stderr
+
+    for extra, expected in (([], 200), (["--require-token"], 401)):
+        port = free_port()
+        proc = subprocess.Popen(
+            [*command, "--port", str(port), *extra], env=env, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert proc.stderr is not None
+            line = proc.stderr.readline()
+            assert line.strip() == f"monitor: serving http://127.0.0.1:{port}/"
+            response = httpx.get(f"http://127.0.0.1:{port}/api/watches", timeout=10)
+            assert response.status_code == expected
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            assert proc.stderr is not None
+            proc.stderr.close()
+        assert proc.returncode == 0

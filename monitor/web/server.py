@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from types import FrameType
 
 import uvicorn
 
@@ -37,4 +39,10 @@ def serve(config: Config, host: str, port: int, *, require_token: bool = False) 
             file=sys.stderr,
             flush=True,
         )
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again: exit 0 on it
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)  # type: ignore[arg-type]
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
