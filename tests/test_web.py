@@ -427,3 +427,26 @@ def test_monitor_serve_prints_its_url_and_serves(history: History) -> None:
             assert proc.stderr is not None
             proc.stderr.close()
         assert proc.returncode == 0
+
+
+def test_timeline_folds_runs_of_checks_and_pages_where_a_list_was_cut() -> None:
+    from monitor.store.tables import ChangeRow, CheckRow
+    from monitor.web.views import timeline_rows
+
+    t0 = datetime(2026, 6, 1, tzinfo=UTC)
+    outcomes = ["unchanged"] * 3 + ["failed"] * 2 + ["changed"] + ["unchanged"] * 4
+    checks = [
+        CheckRow(watch_id="w", at=t0 + timedelta(hours=h), outcome=o)
+        for h, o in enumerate(outcomes)
+    ][::-1]  # newest first
+    change = ChangeRow(id=1, watch_id="w", detected_at=t0 + timedelta(hours=5), monitor_version="t")
+    rows, cutoff = timeline_rows(checks, [], [change], limit=50)
+    assert cutoff is None
+    assert [(r.kind, len(r.checks)) for r in rows] == [
+        ("quiet", 4), ("change", 0), ("check", 1), ("gap", 2), ("quiet", 3)
+    ]  # fmt: skip
+    assert rows[0].since == t0 + timedelta(hours=6) and rows[0].at == t0 + timedelta(hours=9)
+
+    rows, cutoff = timeline_rows(checks[:4], [], [change], limit=4)  # the checks list was cut
+    assert cutoff == t0 + timedelta(hours=6)
+    assert [r.kind for r in rows] == ["quiet"]  # the older change is on the next page

@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.config import Config
+from monitor.errors import MonitorError
 from monitor.snapshots import SnapshotStore
 from monitor.web import api, feed, pages
 from monitor.web.auth import BadToken, reviewer_of
@@ -74,6 +75,8 @@ def guarded(endpoint: Endpoint, *, api_route: bool) -> Endpoint:
             return failure(request, 400, str(exc), api_route=api_route)
         except NotFound as exc:
             return failure(request, 404, str(exc), api_route=api_route)
+        except MonitorError as exc:  # e.g. a snapshot body missing from the snapshots folder
+            return failure(request, 500, str(exc), api_route=api_route)
 
     return run
 

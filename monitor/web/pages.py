@@ -145,11 +145,10 @@ async def watch_timeline(request: Request) -> Response:
         label=where.label,
         severity=where.severity,
     )
-    rows = timeline_rows(found.checks, found.versions, found.changes, data.PAGE_SIZE)
+    rows, cutoff = timeline_rows(found.checks, found.versions, found.changes, data.PAGE_SIZE)
     counts = queries.counts(state.engine, watch_id)
     verdicts = browse.latest_verdicts(state.engine, [int(c.id or 0) for c in found.changes])
     versions = queries.versions(state.engine, watch_id)[-200:]
-    older = rows[-1].at.isoformat() if len(rows) >= data.PAGE_SIZE else None
     return _page(
         request,
         "watch.html",
@@ -159,7 +158,7 @@ async def watch_timeline(request: Request) -> Response:
         verdicts=verdicts,
         versions=list(reversed(versions)),
         where=where,
-        older=older,
+        older=cutoff.isoformat() if cutoff else None,
     )
 
 

@@ -62,17 +62,29 @@ def coverage(
     return Coverage(expected, min(span.succeeded, expected), tuple(sorted(gaps)))
 
 
+QUIET = ("unchanged", "not_modified")
+
+
 @dataclass(frozen=True)
 class TimelineRow:
-    """One line of a watch's timeline: a check, a run of failed checks (a gap), a version or
-    a change."""
+    """One line of a watch's timeline: a change, a version, or a run of checks: failed ones
+    (a gap) or ones that found the page unchanged; other checks stand alone."""
 
-    at: datetime
-    kind: str  # check, gap, version, change
-    check: CheckRow | None = None
-    failed: list[CheckRow] = field(default_factory=list)
+    at: datetime  # the newest moment of the row
+    kind: str  # change, version, gap, quiet, check
+    checks: list[CheckRow] = field(default_factory=list)  # newest first
     version: tuple[VersionRow, SnapshotRow] | None = None
     change: ChangeRow | None = None
+
+    @property
+    def since(self) -> datetime:
+        return self.checks[-1].at if self.checks else self.at
+
+
+def _run_of(check: CheckRow) -> str:
+    if check.outcome == "failed":
+        return "gap"
+    return "quiet" if check.outcome in QUIET else "check"
 
 
 def timeline_rows(
@@ -80,22 +92,36 @@ def timeline_rows(
     versions: list[tuple[VersionRow, SnapshotRow]],
     changes: list[ChangeRow],
     limit: int,
-) -> list[TimelineRow]:
-    """Newest first; consecutive failed checks fold into one gap row."""
+) -> tuple[list[TimelineRow], datetime | None]:
+    """Merge the three lists (each newest first, each at most `limit` long) into rows, newest
+    first, folding runs of failed and of unchanged checks. Returns the rows and, when a list was
+    cut at `limit`, the time before which the next page starts (older rows may be missing)."""
+    full = [
+        times[-1]
+        for times in (
+            [c.at for c in checks],
+            [v.seen_at for v, _ in versions],
+            [c.detected_at for c in changes],
+        )
+        if len(times) >= limit
+    ]
+    cutoff = max(full) if full else None
+    events: list[tuple[datetime, int, TimelineRow]] = []
+    events += [(c.detected_at, 2, TimelineRow(c.detected_at, "change", change=c)) for c in changes]
+    events += [
+        (v.seen_at, 1, TimelineRow(v.seen_at, "version", version=(v, s))) for v, s in versions
+    ]
+    events += [(c.at, 0, TimelineRow(c.at, _run_of(c), checks=[c])) for c in checks]
+    events.sort(key=lambda e: (e[0], e[1]), reverse=True)
     rows: list[TimelineRow] = []
-    for check in checks:  # newest first
-        if check.outcome == "failed":
-            if rows and rows[-1].kind == "gap":
-                rows[-1].failed.append(check)
-                continue
-            rows.append(TimelineRow(check.at, "gap", failed=[check]))
-        else:
-            rows.append(TimelineRow(check.at, "check", check=check))
-    rows += [TimelineRow(v.seen_at, "version", version=(v, s)) for v, s in versions]
-    rows += [TimelineRow(c.detected_at, "change", change=c) for c in changes]
-    order = {"change": 0, "version": 1, "check": 2, "gap": 2}
-    rows.sort(key=lambda r: (r.at, -order[r.kind]), reverse=True)
-    return rows[:limit]
+    for at, _, row in events:
+        if cutoff is not None and at < cutoff:
+            break
+        if row.kind in ("gap", "quiet") and rows and rows[-1].kind == row.kind:
+            rows[-1].checks.extend(row.checks)
+            continue
+        rows.append(row)
+    return rows, cutoff
 
 
 def review_json(review: ReviewRow) -> dict[str, Any]:
