@@ -193,6 +193,7 @@ def timeline(
     *,
     before: datetime | None = None,
     limit: int = 100,
+    check_limit: int | None = None,
     label: str | None = None,
     severity: str | None = None,
 ) -> Timeline:

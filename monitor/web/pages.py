@@ -26,6 +26,7 @@ from monitor.web import auth, data
 from monitor.web.views import timeline_rows
 
 UPCOMING_DAYS = 180
+CHECKS_PER_PAGE = 500  # runs of unchanged checks fold into one row
 MAX_NOTE = 4000
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -142,10 +143,13 @@ async def watch_timeline(request: Request) -> Response:
         watch_id,
         before=before,
         limit=data.PAGE_SIZE,
+        check_limit=CHECKS_PER_PAGE,
         label=where.label,
         severity=where.severity,
     )
-    rows, cutoff = timeline_rows(found.checks, found.versions, found.changes, data.PAGE_SIZE)
+    rows, cutoff = timeline_rows(
+        found.checks, found.versions, found.changes, data.PAGE_SIZE, CHECKS_PER_PAGE
+    )
     counts = queries.counts(state.engine, watch_id)
     verdicts = browse.latest_verdicts(state.engine, [int(c.id or 0) for c in found.changes])
     versions = queries.versions(state.engine, watch_id)[-200:]

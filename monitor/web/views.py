@@ -92,18 +92,19 @@ def timeline_rows(
     versions: list[tuple[VersionRow, SnapshotRow]],
     changes: list[ChangeRow],
     limit: int,
+    check_limit: int | None = None,
 ) -> tuple[list[TimelineRow], datetime | None]:
     """Merge the three lists (each newest first, each at most `limit` long) into rows, newest
-    first, folding runs of failed and of unchanged checks. Returns the rows and, when a list was
+    first, folding runs of failed and of unchanged checks (`check_limit`: the checks' own). Returns the rows and, when a list was
     cut at `limit`, the time before which the next page starts (older rows may be missing)."""
     full = [
         times[-1]
-        for times in (
-            [c.at for c in checks],
-            [v.seen_at for v, _ in versions],
-            [c.detected_at for c in changes],
+        for times, cap in (
+            ([c.at for c in checks], check_limit or limit),
+            ([v.seen_at for v, _ in versions], limit),
+            ([c.detected_at for c in changes], limit),
         )
-        if len(times) >= limit
+        if len(times) >= cap
     ]
     cutoff = max(full) if full else None
     events: list[tuple[datetime, int, TimelineRow]] = []
