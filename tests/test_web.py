@@ -75,13 +75,11 @@ def test_api_watches(client: httpx.Client) -> None:
 
 
 def test_api_changes_with_filters(client: httpx.Client, history: History) -> None:
-    everything = client.get("/api/changes").json()
-    assert {c["id"] for c in everything["changes"]} == {
-        *history.policy_changes,
-        history.retirement_change,
-    }
-    assert everything["next_before"] is None
-    first = everything["changes"][0]
+    response = client.get("/api/changes")
+    everything = response.json()
+    assert {c["id"] for c in everything} == {*history.policy_changes, history.retirement_change}
+    assert "link" not in response.headers  # one page holds them all
+    first = everything[0]
     assert set(first) >= {
         "id",
         "watch",
@@ -93,17 +91,17 @@ def test_api_changes_with_filters(client: httpx.Client, history: History) -> Non
         "review",
     }
 
-    by_label = client.get("/api/changes", params={"label": "model_retirement"}).json()["changes"]
+    by_label = client.get("/api/changes", params={"label": "model_retirement"}).json()
     assert [c["id"] for c in by_label] == [history.retirement_change]
-    by_watch = client.get("/api/changes", params={"watch": "usage-policy"}).json()["changes"]
+    by_watch = client.get("/api/changes", params={"watch": "usage-policy"}).json()
     assert sorted(c["id"] for c in by_watch) == history.policy_changes
-    major = client.get("/api/changes", params={"severity": "major"}).json()["changes"]
+    major = client.get("/api/changes", params={"severity": "major"}).json()
     assert all(c["severity"] == "major" for c in major) and major
-    assert client.get("/api/changes", params={"severity": "critical"}).json()["changes"] == []
+    assert client.get("/api/changes", params={"severity": "critical"}).json() == []
 
     page = client.get("/api/changes", params={"watch": "usage-policy"}).json()
-    newest = page["changes"][0]["id"]
-    older = client.get("/api/changes", params={"before": newest}).json()["changes"]
+    newest = page[0]["id"]
+    older = client.get("/api/changes", params={"before": newest}).json()
     assert newest not in [c["id"] for c in older] and len(older) == 2
 
     for params, word in (
@@ -178,10 +176,10 @@ def test_posting_a_review(client: httpx.Client, history: History, token: str) ->
     later = client.post(url, json={"verdict": "acknowledged"}, headers=auth).json()
     reviews = client.get(f"/api/changes/{change_id}").json()["reviews"]
     assert [r["id"] for r in reviews] == [review["id"], later["id"]]  # kept, newest last
-    listed = client.get("/api/changes", params={"review": "acknowledged"}).json()["changes"]
+    listed = client.get("/api/changes", params={"review": "acknowledged"}).json()
     assert change_id in [c["id"] for c in listed]
     assert listed[0]["review"] == {"verdict": "acknowledged", "reviewer": "bob"}
-    unreviewed = client.get("/api/changes", params={"review": "unreviewed"}).json()["changes"]
+    unreviewed = client.get("/api/changes", params={"review": "unreviewed"}).json()
     assert change_id not in [c["id"] for c in unreviewed]
 
 
@@ -228,6 +226,11 @@ def test_reading_needs_a_token_unless_bound_to_loopback(history: History, token:
             assert response.status_code == 401, path
             _secure(response)
         assert "Reviewer token" in httpx.get(base + "/").text
+        from_slack = httpx.get(base + "/changes/1").text  # SameSite=Strict held the cookie back
+        assert (
+            'value="/changes/1"' in from_slack
+            and '<a href="/changes/1">open the page again' in from_slack
+        )
         auth = {"Authorization": f"Bearer {token}"}
         assert httpx.get(base + "/api/watches", headers=auth).status_code == 200
         assert httpx.get(base + "/", headers=auth).status_code == 200
@@ -450,3 +453,26 @@ def test_timeline_folds_runs_of_checks_and_pages_where_a_list_was_cut() -> None:
     rows, cutoff = timeline_rows(checks[:4], [], [change], limit=4)  # the checks list was cut
     assert cutoff == t0 + timedelta(hours=6)
     assert [r.kind for r in rows] == ["quiet"]  # the older change is on the next page
+
+
+def test_change_lists_page_through_the_history(tmp_path: Path) -> None:
+    from tests.slack_server import add_change, write_watchlist
+
+    watchlist = write_watchlist(tmp_path, "")
+    engine = open_engine(load_config(watchlist).database_url)
+    start = datetime.now(UTC) - timedelta(days=1)
+    made = [add_change(engine, (), at=start + timedelta(minutes=n)) for n in range(120)]
+    with running_server(watchlist) as base, httpx.Client(base_url=base) as client:
+        seen: list[int] = []
+        url: str | None = "/api/changes?severity=major"
+        while url:
+            response = client.get(url)
+            seen += [c["id"] for c in response.json()]
+            link = response.headers.get("link")
+            url = link[1 : link.index(">")] if link else None
+            assert url is None or "severity=major" in url
+        assert seen == made[::-1]  # newest first, every change once
+        first = client.get("/changes").text
+        older = re.search(r'href="\?before=(\d+)"', first)
+        assert older and int(older.group(1)) == made[-50]
+        assert f"/changes/{made[-51]}" in client.get(f"/changes?before={older.group(1)}").text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -34,8 +35,9 @@ async def watches(request: Request) -> Response:
 
 
 async def changes(request: Request) -> Response:
+    """A page of changes, newest first; a `Link: <…>; rel="next"` header points to the next."""
     state = request.app.state
-    where = data.change_filter(state.config, request.query_params)
+    where = data.change_filter(state.config, state.engine, request.query_params)
     rows, more = browse.change_page(state.engine, where, limit=data.PAGE_SIZE)
     verdicts = browse.latest_verdicts(state.engine, [int(row.id or 0) for row in rows])
     items = []
@@ -44,7 +46,11 @@ async def changes(request: Request) -> Response:
         verdict = verdicts.get(int(row.id or 0))
         item["review"] = {"verdict": verdict[0], "reviewer": verdict[1]} if verdict else None
         items.append(item)
-    return _json({"changes": items, "next_before": rows[-1].id if more and rows else None})
+    response = _json(items)
+    if more and rows:
+        params = {**request.query_params, "before": str(rows[-1].id)}
+        response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
+    return response
 
 
 async def change(request: Request) -> Response:

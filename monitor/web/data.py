@@ -133,11 +133,12 @@ def _int(params: Any, name: str) -> int | None:
         raise BadRequest(f"'{name}' must be a number, not {value!r}") from None
 
 
-def change_filter(config: Config, params: Any) -> browse.ChangeFilter:
-    """The filters of a change list from query parameters."""
+def change_filter(config: Config, engine: sa.Engine, params: Any) -> browse.ChangeFilter:
+    """The filters of a change list from query parameters. A watch no longer in the watchlist
+    can still be named while its history is recorded."""
     watch, label = _one(params, "watch"), _one(params, "label")
     severity, review = _one(params, "severity"), _one(params, "review")
-    if watch is not None and watch not in {w.id for w in config.watches}:
+    if watch is not None and watch_of(config, engine, watch) is None:
         raise BadRequest(f"no watch {watch!r}")
     if label is not None and label not in LABELS:
         raise BadRequest(f"unknown label {label!r}; known: {', '.join(LABELS)}")
@@ -146,6 +147,15 @@ def change_filter(config: Config, params: Any) -> browse.ChangeFilter:
     if review is not None and review not in browse.REVIEW_STATES:
         raise BadRequest(f"unknown review {review!r}; known: {', '.join(browse.REVIEW_STATES)}")
     return browse.ChangeFilter(watch, label, severity, review, _int(params, "before"))
+
+
+def watch_of(config: Config, engine: sa.Engine, watch_id: str) -> Watch | None:
+    """The watch from the watchlist, or for one removed from it, what its recorded row says."""
+    for watch in config.watches:
+        if watch.id == watch_id:
+            return watch
+    row = browse.watch_row(engine, watch_id)
+    return Watch(id=row.id, url=row.url, name=f"{row.id} (not in the watchlist)") if row else None
 
 
 def timeline_before(params: Any) -> datetime | None:

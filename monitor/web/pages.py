@@ -133,10 +133,10 @@ async def watches(request: Request) -> Response:
 async def watch_timeline(request: Request) -> Response:
     state = request.app.state
     watch_id = request.path_params["watch_id"]
-    watch = next((w for w in state.config.watches if w.id == watch_id), None)
+    watch = data.watch_of(state.config, state.engine, watch_id)
     if watch is None:
-        raise data.NotFound(f"no watch {watch_id!r} in the watchlist")
-    where = data.change_filter(state.config, request.query_params)
+        raise data.NotFound(f"no watch {watch_id!r} in the watchlist or the history")
+    where = data.change_filter(state.config, state.engine, request.query_params)
     before = data.timeline_before(request.query_params)
     found = browse.timeline(
         state.engine,
@@ -168,7 +168,7 @@ async def watch_timeline(request: Request) -> Response:
 
 async def change_list(request: Request) -> Response:
     state = request.app.state
-    where = data.change_filter(state.config, request.query_params)
+    where = data.change_filter(state.config, state.engine, request.query_params)
     rows, more = browse.change_page(state.engine, where, limit=data.PAGE_SIZE)
     verdicts = browse.latest_verdicts(state.engine, [int(c.id or 0) for c in rows])
     return _page(
