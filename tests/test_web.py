@@ -273,6 +273,10 @@ def test_every_response_is_locked_down(client: httpx.Client, history: History) -
     for path in paths:
         _secure(client.get(path))
     assert client.get("/watches/nope").status_code == 404
+    rebound = client.get("/api/watches", headers={"Host": "attacker.example"})
+    assert rebound.status_code == 400  # a page that rebinds its name to 127.0.0.1 reads nothing
+    _secure(rebound)
+    assert client.get("/api/watches", headers={"Host": "localhost:8080"}).status_code == 200
     assert client.get("/api/nothing").json() == {"error": "nothing at /api/nothing"}
     assert client.get("/changes?severity=huge").status_code == 400
 

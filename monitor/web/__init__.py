@@ -5,6 +5,7 @@
 - pages.py    the HTML pages (the only module that imports jinja2)
 - api.py      the JSON API, in the shapes of the CLI's --json
 - feed.py     the Atom feed of changes
+- data.py     what each page and API route reads, and the checks of query parameters
 - views.py    what pages and API share: coverage, timeline rows, the ignore_text suggestion
 - server.py   running it under uvicorn
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -134,13 +135,16 @@ def create_app(
     public_read: bool,
     session_secret: str | None = None,
     secure_cookie: bool = False,
+    allowed_hosts: list[str] | None = None,
 ) -> ASGIApp:
     """The ASGI application. `public_read`: reading without a token is allowed (set it only
     when listening on loopback). Sessions end when the server restarts unless
-    `session_secret` is given."""
+    `session_secret` is given. `allowed_hosts`: the Host headers answered (a page elsewhere
+    that rebinds its own name to 127.0.0.1 gets 400, not the history); None answers any."""
     app = Starlette(
         routes=_routes(),
         middleware=[
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or ["*"]),
             Middleware(
                 SessionMiddleware,
                 secret_key=session_secret or secrets.token_urlsafe(32),
@@ -148,7 +152,7 @@ def create_app(
                 max_age=SESSION_HOURS * 3600,
                 same_site="strict",
                 https_only=secure_cookie,
-            )
+            ),
         ],
         exception_handlers={404: _not_found, 405: _not_allowed},
     )

@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 from types import FrameType
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -18,14 +19,23 @@ from monitor.web.auth import is_loopback
 SECRET_ENV = "MONITOR_SESSION_SECRET"
 
 
+LOOPBACK_NAMES = ["localhost", "127.0.0.1", "::1", "[::1]"]
+
+
 def build(config: Config, host: str, *, require_token: bool = False) -> object:
     engine = open_engine(config.database_url)
     ensure_indexes(engine)
+    allowed = None
+    if is_loopback(host):
+        allowed = [*LOOPBACK_NAMES, host]
+        if config.defaults.base_url:
+            allowed.append(urlsplit(config.defaults.base_url).hostname or "localhost")
     return create_app(
         config,
         engine,
         public_read=is_loopback(host) and not require_token,
         session_secret=os.environ.get(SECRET_ENV) or None,
+        allowed_hosts=allowed,
     )
 
 
