@@ -121,6 +121,9 @@ class ChangeRow(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_change_watch_at", "watch_id", "detected_at"),
         sa.Index("ix_change_severity_at", "severity", "detected_at"),
+        # newest first with the labels at hand: a label filter reads the index, not the rows
+        # (SQLite only; PostgreSQL has no b-tree over JSON)
+        sa.Index("ix_change_at_labels", "detected_at", "id", "labels").ddl_if(dialect="sqlite"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
