@@ -480,3 +480,20 @@ def test_change_lists_page_through_the_history(tmp_path: Path) -> None:
         older = re.search(r'href="\?before=(\d+)"', first)
         assert older and int(older.group(1)) == made[-50]
         assert f"/changes/{made[-51]}" in client.get(f"/changes?before={older.group(1)}").text
+
+
+def test_reviews_keep_the_contract(history: History) -> None:
+    from monitor.errors import MonitorError
+    from monitor.store.reviews import add_review, reviews_for
+
+    engine = open_engine(load_config(history.watchlist).database_url)
+    change_id = history.policy_changes[0]
+    with pytest.raises(ValueError, match="bad verdict 'ok'"):
+        add_review(engine, change_id, "dana", "ok")
+    with pytest.raises(MonitorError, match="no change 999999"):
+        add_review(engine, 999999, "dana", "dismissed")
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    row = add_review(engine, change_id, "dana", "escalated", "legal must see this", at=at)
+    assert row.id is not None and row.at == at
+    assert reviews_for(engine, change_id)[-1].id == row.id
+    assert reviews_for(engine, 999999) == []
