@@ -21,8 +21,6 @@ from monitor.web import data
 from monitor.web.auth import bearer_used, csrf_ok
 from monitor.web.views import review_json
 
-MAX_NOTE = 4000
-
 
 def _json(payload: Any, status: int = 200) -> Response:
     return JSONResponse(payload, status_code=status)
@@ -109,8 +107,8 @@ async def review(request: Request) -> Response:
     verdict, note = body.get("verdict"), body.get("note", "")
     if verdict not in VERDICTS:
         return _json({"error": f"'verdict' must be one of {', '.join(VERDICTS)}"}, 400)
-    if not isinstance(note, str) or len(note) > MAX_NOTE:
-        return _json({"error": f"'note' must be text of at most {MAX_NOTE} characters"}, 400)
+    if not isinstance(note, str) or len(note) > data.MAX_NOTE:
+        return _json({"error": f"'note' must be text of at most {data.MAX_NOTE} characters"}, 400)
     change_id = request.path_params["change_id"]
     if queries.change(request.app.state.engine, change_id) is None:
         return _json({"error": f"no change {change_id}"}, 404)

@@ -21,6 +21,7 @@ from monitor.store.tables import ChangeRow, DeliveryRow, ReviewRow, SnapshotRow,
 from monitor.web.views import COVERAGE_DAYS, Coverage, coverage, ignore_suggestion
 
 PAGE_SIZE = 50
+MAX_NOTE = 4000  # characters of a review's note
 
 
 class BadRequest(ValueError):

@@ -23,7 +23,9 @@ def _text(value: str) -> str:
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """Where readers reach the pages: [defaults] base_url, else the address asked."""
+    configured = request.app.state.config.defaults.base_url
+    return configured or str(request.base_url).rstrip("/")
 
 
 def _entry(change: ChangeRow, base: str) -> str:

@@ -27,7 +27,6 @@ from monitor.web.views import timeline_rows
 
 UPCOMING_DAYS = 180
 CHECKS_PER_PAGE = 500  # runs of unchanged checks fold into one row
-MAX_NOTE = 4000
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
@@ -83,9 +82,14 @@ def error_page(request: Request, status: int, reason: str) -> Response:
     return _page(request, "error.html", status, status=status, reason=reason)
 
 
-def signin_page(request: Request, *, status_code: int = 200, problem: str = "") -> Response:
-    target = request.query_params.get("next") or (
-        request.url.path if request.method == "GET" else "/"
+def signin_page(
+    request: Request, *, status_code: int = 200, problem: str = "", then: str | None = None
+) -> Response:
+    """The sign-in form; `then` (default: the page asked for) is where signing in leads."""
+    target = (
+        then
+        or request.query_params.get("next")
+        or (request.url.path if request.method == "GET" else "/")
     )
     return _page(
         request, "signin.html", status_code, problem=problem, next=_safe_next(target), reviewer=None
@@ -204,9 +208,11 @@ async def review(request: Request) -> Response:
     change_id = request.path_params["change_id"]
     reviewer = request.state.reviewer
     if reviewer is None:
-        request.scope["method"] = "GET"
         return signin_page(
-            request, status_code=401, problem="signing a change off needs a reviewer token"
+            request,
+            status_code=401,
+            problem="signing a change off needs a reviewer token",
+            then=f"/changes/{change_id}",
         )
     form = await _form(request)
     if not auth.csrf_ok(request, form.get("csrf")):
@@ -216,8 +222,8 @@ async def review(request: Request) -> Response:
     verdict, note = form.get("verdict", ""), form.get("note", "").strip()
     if verdict not in VERDICTS:
         raise data.BadRequest(f"choose a verdict: {', '.join(VERDICTS)}")
-    if len(note) > MAX_NOTE:
-        raise data.BadRequest(f"the note is longer than {MAX_NOTE} characters")
+    if len(note) > data.MAX_NOTE:
+        raise data.BadRequest(f"the note is longer than {data.MAX_NOTE} characters")
     if queries.change(request.app.state.engine, change_id) is None:
         raise data.NotFound(f"no change {change_id}")
     add_review(request.app.state.engine, change_id, reviewer, verdict, note)
