@@ -228,6 +228,19 @@ def timeline(
     return Timeline(checks, versions, changes)
 
 
+def recent_versions(engine: sa.Engine, watch_id: str, limit: int) -> list[VersionRow]:
+    """The watch's newest `limit` versions, newest first."""
+    with reading(engine) as session:
+        return list(
+            session.exec(
+                select(VersionRow)
+                .where(VersionRow.watch_id == watch_id)
+                .order_by(col(VersionRow.seq).desc())
+                .limit(limit)
+            ).all()
+        )
+
+
 def deliveries_for(engine: sa.Engine, change_id: int) -> list[DeliveryRow]:
     with reading(engine) as session:
         return list(

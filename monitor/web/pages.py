@@ -26,6 +26,7 @@ from monitor.web import auth, data
 from monitor.web.views import timeline_rows
 
 UPCOMING_DAYS = 180
+COMPARABLE_VERSIONS = 200  # offered in a timeline's compare form
 CHECKS_PER_PAGE = 500  # runs of unchanged checks fold into one row
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -156,7 +157,7 @@ async def watch_timeline(request: Request) -> Response:
     )
     counts = queries.counts(state.engine, watch_id)
     verdicts = browse.latest_verdicts(state.engine, [int(c.id or 0) for c in found.changes])
-    versions = queries.versions(state.engine, watch_id)[-200:]
+    versions = browse.recent_versions(state.engine, watch_id, COMPARABLE_VERSIONS)
     return _page(
         request,
         "watch.html",
@@ -164,7 +165,7 @@ async def watch_timeline(request: Request) -> Response:
         rows=rows,
         counts=counts,
         verdicts=verdicts,
-        versions=list(reversed(versions)),
+        versions=versions,
         where=where,
         older=cutoff.isoformat() if cutoff else None,
     )
