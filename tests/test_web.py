@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -499,3 +500,37 @@ def test_reviews_keep_the_contract(history: History) -> None:
     assert row.id is not None and row.at == at
     assert reviews_for(engine, change_id)[-1].id == row.id
     assert reviews_for(engine, 999999) == []
+
+
+def test_a_review_waiting_for_the_database_lock_holds_up_no_reader(
+    history: History, token: str, base: str
+) -> None:
+    import threading
+
+    database = load_config(history.watchlist).database_url.removeprefix("sqlite:///")
+    answers: list[int] = []
+    lock = sqlite3.connect(database, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # as `monitor run` recording a check would
+    try:
+        writer = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(
+                    f"{base}/api/changes/{history.retirement_change}/reviews",
+                    json={"verdict": "acknowledged"},
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=30,
+                ).status_code
+            )
+        )
+        writer.start()
+        time.sleep(0.5)
+        assert httpx.get(f"{base}/api/watches", timeout=5).status_code == 200
+        assert (
+            httpx.get(f"{base}/changes/{history.retirement_change}", timeout=5).status_code == 200
+        )
+        assert writer.is_alive() and answers == []  # the write still waits for the lock
+    finally:
+        lock.rollback()
+        lock.close()
+    writer.join(timeout=30)
+    assert answers == [201]

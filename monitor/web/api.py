@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -26,13 +27,13 @@ def _json(payload: Any, status: int = 200) -> Response:
     return JSONResponse(payload, status_code=status)
 
 
-async def watches(request: Request) -> Response:
+def watches(request: Request) -> Response:
     state = request.app.state
     found = data.watch_summaries(state.config, state.engine, datetime.now(UTC), state.spans)
     return _json([item.to_json() for item in found])
 
 
-async def changes(request: Request) -> Response:
+def changes(request: Request) -> Response:
     """A page of changes, newest first; a `Link: <…>; rel="next"` header points to the next."""
     state = request.app.state
     where = data.change_filter(state.config, state.engine, request.query_params)
@@ -51,7 +52,7 @@ async def changes(request: Request) -> Response:
     return response
 
 
-async def change(request: Request) -> Response:
+def change(request: Request) -> Response:
     state = request.app.state
     detail = data.change_detail(
         state.engine, state.snapshots, request.path_params["change_id"], suggest=False
@@ -70,7 +71,7 @@ async def change(request: Request) -> Response:
     return _json(item)
 
 
-async def compare(request: Request) -> Response:
+def compare(request: Request) -> Response:
     state = request.app.state
     found = data.compare(state.engine, state.snapshots, request.query_params)
     return _json(
@@ -82,7 +83,7 @@ async def compare(request: Request) -> Response:
     )
 
 
-async def models(request: Request) -> Response:
+def models(request: Request) -> Response:
     today = datetime.now(UTC).date()
     return _json([as_dict(row, today) for row in registry(request.app.state.engine, today=today)])
 
@@ -109,8 +110,9 @@ async def review(request: Request) -> Response:
         return _json({"error": f"'verdict' must be one of {', '.join(VERDICTS)}"}, 400)
     if not isinstance(note, str) or len(note) > data.MAX_NOTE:
         return _json({"error": f"'note' must be text of at most {data.MAX_NOTE} characters"}, 400)
-    change_id = request.path_params["change_id"]
-    if queries.change(request.app.state.engine, change_id) is None:
+    change_id, engine = request.path_params["change_id"], request.app.state.engine
+    if await run_in_threadpool(queries.change, engine, change_id) is None:
         return _json({"error": f"no change {change_id}"}, 404)
-    row = add_review(request.app.state.engine, change_id, reviewer, verdict, note)
+    # a write may wait for the database lock: off the event loop
+    row = await run_in_threadpool(add_review, engine, change_id, reviewer, verdict, note)
     return _json(review_json(row), 201)

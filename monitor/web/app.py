@@ -5,6 +5,7 @@ on a loopback address (otherwise 401); every write needs a reviewer."""
 
 from __future__ import annotations
 
+import inspect
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -31,7 +33,7 @@ from monitor.web.data import BadRequest, NotFound, SpanCache
 CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 RAW_CSP = "default-src 'none'; sandbox"
 SESSION_HOURS = 12
-Endpoint = Callable[[Request], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]] | Callable[[Request], Response]
 
 
 class SecurityHeaders:
@@ -61,17 +63,21 @@ class SecurityHeaders:
 
 
 def guarded(endpoint: Endpoint, *, api_route: bool) -> Endpoint:
-    """Who is asking, and may they read; bad parameters and unknown ids become 400 and 404."""
+    """Who is asking, and may they read; bad parameters and unknown ids become 400 and 404.
+    Plain functions run in a worker thread: they read the store, which blocks."""
 
     async def run(request: Request) -> Response:
         try:
-            request.state.reviewer = reviewer_of(request)
+            request.state.reviewer = await run_in_threadpool(reviewer_of, request)
         except BadToken as exc:
             return unauthorized(request, str(exc), api_route=api_route)
         if request.state.reviewer is None and not request.app.state.public_read:
             return unauthorized(request, "sign in with a reviewer token", api_route=api_route)
         try:
-            return await endpoint(request)
+            if inspect.iscoroutinefunction(endpoint):
+                return await endpoint(request)  # reads the body, then writes
+            # reads the store: in a worker thread, so a slow page does not hold up the others
+            return await run_in_threadpool(endpoint, request)  # type: ignore[arg-type]
         except BadRequest as exc:
             return failure(request, 400, str(exc), api_route=api_route)
         except NotFound as exc:

@@ -46,7 +46,7 @@ def _entry(change: ChangeRow, base: str) -> str:
     )
 
 
-async def atom(request: Request) -> Response:
+def atom(request: Request) -> Response:
     state = request.app.state
     where = data.change_filter(state.config, state.engine, request.query_params)
     rows, _ = browse.change_page(state.engine, where, limit=FEED_SIZE)

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -115,7 +116,7 @@ async def signin(request: Request) -> Response:
     form = await _form(request)
     if not auth.csrf_ok(request, form.get("csrf")):
         return error_page(request, 403, "the form expired or came from elsewhere; sign in again")
-    name = auth.sign_in(request, form.get("token", ""))
+    name = await run_in_threadpool(auth.sign_in, request, form.get("token", ""))
     if name is None:
         return signin_page(request, status_code=401, problem="unknown or removed reviewer token")
     return RedirectResponse(_safe_next(form.get("next", "/")), status_code=303)
@@ -129,13 +130,13 @@ async def signout(request: Request) -> Response:
     return RedirectResponse("/", status_code=303)
 
 
-async def watches(request: Request) -> Response:
+def watches(request: Request) -> Response:
     state = request.app.state
     found = data.watch_summaries(state.config, state.engine, datetime.now(UTC), state.spans)
     return _page(request, "watches.html", watches=found)
 
 
-async def watch_timeline(request: Request) -> Response:
+def watch_timeline(request: Request) -> Response:
     state = request.app.state
     watch_id = request.path_params["watch_id"]
     watch = data.watch_of(state.config, state.engine, watch_id)
@@ -171,7 +172,7 @@ async def watch_timeline(request: Request) -> Response:
     )
 
 
-async def change_list(request: Request) -> Response:
+def change_list(request: Request) -> Response:
     state = request.app.state
     where = data.change_filter(state.config, state.engine, request.query_params)
     rows, more = browse.change_page(state.engine, where, limit=data.PAGE_SIZE)
@@ -187,7 +188,7 @@ async def change_list(request: Request) -> Response:
     )
 
 
-async def change(request: Request) -> Response:
+def change(request: Request) -> Response:
     state = request.app.state
     detail = data.change_detail(
         state.engine, state.snapshots, request.path_params["change_id"], suggest=True
@@ -225,13 +226,15 @@ async def review(request: Request) -> Response:
         raise data.BadRequest(f"choose a verdict: {', '.join(VERDICTS)}")
     if len(note) > data.MAX_NOTE:
         raise data.BadRequest(f"the note is longer than {data.MAX_NOTE} characters")
-    if queries.change(request.app.state.engine, change_id) is None:
+    engine = request.app.state.engine
+    if await run_in_threadpool(queries.change, engine, change_id) is None:
         raise data.NotFound(f"no change {change_id}")
-    add_review(request.app.state.engine, change_id, reviewer, verdict, note)
+    # a write may wait for the database lock: off the event loop
+    await run_in_threadpool(add_review, engine, change_id, reviewer, verdict, note)
     return RedirectResponse(f"/changes/{change_id}?reviewed=1#reviews", status_code=303)
 
 
-async def compare(request: Request) -> Response:
+def compare(request: Request) -> Response:
     state = request.app.state
     found = data.compare(state.engine, state.snapshots, request.query_params)
     return _page(
@@ -244,7 +247,7 @@ async def compare(request: Request) -> Response:
     )
 
 
-async def version(request: Request) -> Response:
+def version(request: Request) -> Response:
     state = request.app.state
     version_id = request.path_params["version_id"]
     found = queries.version(state.engine, version_id)
@@ -254,7 +257,7 @@ async def version(request: Request) -> Response:
     return _page(request, "version.html", v=found[0], s=found[1], text=text)
 
 
-async def raw_snapshot(request: Request) -> Response:
+def raw_snapshot(request: Request) -> Response:
     """The captured bytes as plain text in a sandbox: never a live document."""
     state = request.app.state
     version_id = request.path_params["version_id"]
@@ -272,7 +275,7 @@ async def raw_snapshot(request: Request) -> Response:
     )
 
 
-async def models(request: Request) -> Response:
+def models(request: Request) -> Response:
     engine = request.app.state.engine
     today = datetime.now(UTC).date()
     rows = registry(engine, today=today)
@@ -297,7 +300,7 @@ async def models(request: Request) -> Response:
     )
 
 
-async def models_ics(request: Request) -> Response:
+def models_ics(request: Request) -> Response:
     rows = registry(request.app.state.engine)
     return Response(
         shutdown_calendar(rows),
