@@ -163,6 +163,8 @@ def test_posting_a_review(client: httpx.Client, history: History, token: str) ->
     bad = client.post(url, json={"verdict": "fine"}, headers=auth)
     assert bad.status_code == 400 and "verdict" in bad.json()["error"]
     assert client.post(url, content=b"not json", headers=auth).status_code == 400
+    huge = client.post(url, content=b"[" * 100_000, headers=auth)
+    assert huge.status_code == 413 and huge.json()["error"] == "the request body is over 64 KB"
     gone = client.post("/api/changes/999999/reviews", json=body, headers=auth)
     assert gone.status_code == 404
 
@@ -191,6 +193,8 @@ def test_sign_in_review_form_and_csrf(client: httpx.Client, history: History, to
     _secure(form)
     no_csrf = client.post("/signin", data={"token": token})
     assert no_csrf.status_code == 403
+    huge = client.post("/signin", content=b"token=" + b"x" * 100_000)
+    assert huge.status_code == 413 and "over 64 KB" in huge.text
     csrf = _csrf(client.get("/signin").text)
     wrong = client.post("/signin", data={"token": "mrt_nobody", "csrf": csrf})
     assert wrong.status_code == 401 and "unknown or removed" in wrong.text

@@ -100,7 +100,7 @@ async def review(request: Request) -> Response:
     if not bearer_used(request) and not csrf_ok(request, request.headers.get("x-csrf-token")):
         return _json({"error": "missing or wrong X-CSRF-Token header"}, 403)
     try:
-        body = json.loads(await request.body())
+        body = json.loads(await data.read_body(request))
     except (ValueError, UnicodeDecodeError):
         return _json({"error": 'send a JSON object: {"verdict": …, "note": …}'}, 400)
     if not isinstance(body, dict):

@@ -28,7 +28,7 @@ from monitor.errors import MonitorError
 from monitor.snapshots import SnapshotStore
 from monitor.web import api, feed, pages
 from monitor.web.auth import BadToken, reviewer_of
-from monitor.web.data import BadRequest, NotFound, SpanCache
+from monitor.web.data import BadRequest, NotFound, SpanCache, TooLarge
 
 CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 RAW_CSP = "default-src 'none'; sandbox"
@@ -62,7 +62,7 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def guarded(endpoint: Endpoint, *, api_route: bool) -> Endpoint:
+def guarded(endpoint: Endpoint, *, api_route: bool, open_to_all: bool = False) -> Endpoint:
     """Who is asking, and may they read; bad parameters and unknown ids become 400 and 404.
     Plain functions run in a worker thread: they read the store, which blocks."""
 
@@ -71,7 +71,7 @@ def guarded(endpoint: Endpoint, *, api_route: bool) -> Endpoint:
             request.state.reviewer = await run_in_threadpool(reviewer_of, request)
         except BadToken as exc:
             return unauthorized(request, str(exc), api_route=api_route)
-        if request.state.reviewer is None and not request.app.state.public_read:
+        if request.state.reviewer is None and not (request.app.state.public_read or open_to_all):
             return unauthorized(request, "sign in with a reviewer token", api_route=api_route)
         try:
             if inspect.iscoroutinefunction(endpoint):
@@ -80,6 +80,8 @@ def guarded(endpoint: Endpoint, *, api_route: bool) -> Endpoint:
             return await run_in_threadpool(endpoint, request)  # type: ignore[arg-type]
         except BadRequest as exc:
             return failure(request, 400, str(exc), api_route=api_route)
+        except TooLarge as exc:
+            return failure(request, 413, str(exc), api_route=api_route)
         except NotFound as exc:
             return failure(request, 404, str(exc), api_route=api_route)
         except MonitorError as exc:  # e.g. a snapshot body missing from the snapshots folder
@@ -122,8 +124,14 @@ def _routes() -> list[Route | Mount]:
         page("/models", pages.models),
         page("/models.ics", pages.models_ics),
         page("/feed.atom", feed.atom),
-        Route("/signin", pages.signin, methods=["GET", "POST"]),
-        Route("/signout", pages.signout, methods=["POST"]),
+        Route(
+            "/signin",
+            guarded(pages.signin, api_route=False, open_to_all=True),
+            methods=["GET", "POST"],
+        ),
+        Route(
+            "/signout", guarded(pages.signout, api_route=False, open_to_all=True), methods=["POST"]
+        ),
         json("/api/watches", api.watches),
         json("/api/changes", api.changes),
         json("/api/changes/{change_id:int}", api.change),

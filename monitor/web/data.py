@@ -24,6 +24,25 @@ PAGE_SIZE = 50
 MAX_NOTE = 4000  # characters of a review's note
 
 
+MAX_BODY = 64 * 1024  # bytes of a form or JSON body
+
+
+class TooLarge(Exception):
+    """A request body over MAX_BODY."""
+
+
+async def read_body(request: Any) -> bytes:
+    """The request body, refused past MAX_BODY without reading the rest."""
+    if int(request.headers.get("content-length") or 0) > MAX_BODY:
+        raise TooLarge(f"the request body is over {MAX_BODY // 1024} KB")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise TooLarge(f"the request body is over {MAX_BODY // 1024} KB")
+    return body
+
+
 class BadRequest(ValueError):
     """A query parameter that cannot be used; the message says which and why."""
 

@@ -106,7 +106,7 @@ def _safe_next(target: str) -> str:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    body = (await request.body()).decode("utf-8", errors="replace")
+    body = (await data.read_body(request)).decode("utf-8", errors="replace")
     return {key: values[-1] for key, values in parse_qs(body, keep_blank_values=True).items()}
 
 
@@ -118,7 +118,12 @@ async def signin(request: Request) -> Response:
         return error_page(request, 403, "the form expired or came from elsewhere; sign in again")
     name = await run_in_threadpool(auth.sign_in, request, form.get("token", ""))
     if name is None:
-        return signin_page(request, status_code=401, problem="unknown or removed reviewer token")
+        return signin_page(
+            request,
+            status_code=401,
+            problem="unknown or removed reviewer token",
+            then=form.get("next"),
+        )
     return RedirectResponse(_safe_next(form.get("next", "/")), status_code=303)
 
 
