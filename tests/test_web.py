@@ -423,6 +423,14 @@ def test_monitor_serve_prints_its_url_and_serves(history: History) -> None:
     command = [sys.executable, "-m", "monitor", "-w", str(history.watchlist), "serve"]
     bad = subprocess.run([*command, "--port", "0"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "--port 0" in bad.stderr and "Traceback" not in bad.stderr
+    with running_server(history.watchlist) as taken:
+        port = taken.rsplit(":", 1)[1]
+        busy = subprocess.run([*command, "--port", port], env=env, capture_output=True, text=True)
+    assert busy.returncode == 1
+    assert (
+        busy.stderr
+        == f"error: cannot listen on 127.0.0.1:{port}: Address already in use; check --host and --port\n"
+    )
 
     for extra, expected in (([], 200), (["--require-token"], 401)):
         port = free_port()

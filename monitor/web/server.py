@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 from types import FrameType
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 import uvicorn
 
 from monitor.config import Config
+from monitor.errors import MonitorError
 from monitor.store.browse import ensure_indexes
 from monitor.store.db import open_engine
 from monitor.web.app import create_app
@@ -42,16 +44,21 @@ def build(config: Config, host: str, *, require_token: bool = False) -> object:
 def serve(config: Config, host: str, port: int, *, require_token: bool = False) -> None:
     app = build(config, host, require_token=require_token)
     shown = f"[{host}]" if ":" in host else host
+    try:  # bound here, so a taken port is one clear line and the URL is printed once it works
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = str(exc.strerror or exc).split(" (while attempting")[0]
+        raise MonitorError(
+            f"cannot listen on {shown}:{port}: {reason}; check --host and --port"
+        ) from None
     print(f"monitor: serving http://{shown}:{port}/", file=sys.stderr, flush=True)
     if require_token or not is_loopback(host):
-        print(
-            "monitor: reading needs a reviewer token too",
-            file=sys.stderr,
-            flush=True,
-        )
+        print("monitor: reading needs a reviewer token too", file=sys.stderr, flush=True)
     # uvicorn stops gracefully on SIGTERM, then raises the signal again: exit 0 on it
     signal.signal(signal.SIGTERM, _stopped)
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)  # type: ignore[arg-type]
+    settings = uvicorn.Config(app, log_level="warning", server_header=False)  # type: ignore[arg-type]
+    uvicorn.Server(settings).run(sockets=[listener])
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:
