@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.extract.text import _drop_text as drop_text
+from monitor.extract.text import _drop_text as drop_text  # what extract does with ignore_text
 from monitor.models import TextDiff
 from monitor.store.browse import CheckSpan
 from monitor.store.tables import ChangeRow, CheckRow, ReviewRow, SnapshotRow, VersionRow
