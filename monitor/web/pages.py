@@ -28,7 +28,7 @@ from monitor.web.views import timeline_rows
 
 UPCOMING_DAYS = 180
 COMPARABLE_VERSIONS = 200  # offered in a timeline's compare form
-CHECKS_PER_PAGE = 500  # runs of unchanged checks fold into one row
+CHECKS_PER_PAGE = 200  # runs of unchanged checks fold into one row
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
