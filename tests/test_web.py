@@ -78,7 +78,10 @@ def test_api_watches(client: httpx.Client) -> None:
 def test_api_changes_with_filters(client: httpx.Client, history: History) -> None:
     response = client.get("/api/changes")
     everything = response.json()
-    assert {c["id"] for c in everything} == {*history.policy_changes, history.retirement_change}
+    by_label = {label: c["id"] for c in everything for label in c["labels"]}
+    assert len(everything) == 5  # two policy changes, a retirement, a fetch problem and its end
+    assert by_label["model_retirement"] == history.retirement_change
+    assert by_label["fetch_problem"] == history.problem_change and "page_restored" in by_label
     assert "link" not in response.headers  # one page holds them all
     first = everything[0]
     assert set(first) >= {
@@ -307,7 +310,7 @@ def test_hostile_page_text_renders_inert(client: httpx.Client, history: History)
     feed = client.get("/feed.atom")
     assert feed.headers["content-type"].startswith("application/atom+xml")
     entries = ET.fromstring(feed.content).findall("{http://www.w3.org/2005/Atom}entry")
-    assert len(entries) == 3
+    assert len(entries) == 5
     filtered = client.get("/feed.atom", params={"label": "model_retirement"})
     links = [
         e.get("href")
@@ -316,6 +319,17 @@ def test_hostile_page_text_renders_inert(client: httpx.Client, history: History)
     expected = f"http://127.0.0.1:8080/changes/{history.retirement_change}"  # [defaults] base_url
     assert expected in links
     assert client.get("/models.ics").text.startswith("BEGIN:VCALENDAR")
+
+
+def test_a_change_without_versions_or_diff(client: httpx.Client, history: History) -> None:
+    page = client.get(f"/changes/{history.problem_change}")
+    assert page.status_code == 200
+    assert "This change has no text diff (fetch_problem)" in page.text
+    assert "2 failed checks in a row" in page.text and "would have hidden" not in page.text
+    change = client.get(f"/api/changes/{history.problem_change}").json()
+    assert change["labels"] == ["fetch_problem"] and change["from_version_id"] is None
+    timeline = client.get("/watches/status").text
+    assert "2 failed checks: http_status (HTTP 503)" in timeline
 
 
 def test_dismissing_offers_the_ignore_text_that_would_have_hidden_it(

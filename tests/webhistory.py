@@ -68,6 +68,7 @@ class History:
     policy_changes: list[int]  # oldest first
     retirement_change: int
     policy_versions: list[int]  # oldest first
+    problem_change: int  # the status page failed twice: a fetch_problem, no diff
 
 
 def _check(watchlist: Path) -> None:
@@ -89,7 +90,8 @@ def record_history(tmp_path: Path, pages: PageServer) -> History:
         f'url = "{pages.url("/policy")}"\n\n'
         f'[[watch]]\nid = "deprecations"\nname = "Model deprecations"\nkind = "lifecycle"\n'
         f'provider = "anthropic"\nurl = "{pages.url("/deprecations")}"\n\n'
-        f'[[watch]]\nid = "status"\nname = "Status page"\nurl = "{pages.url("/flaky")}"\n',
+        f'[[watch]]\nid = "status"\nname = "Status page"\nurl = "{pages.url("/flaky")}"\n'
+        "failures_before_alert = 2\n",
         encoding="utf-8",
     )
     _check(watchlist)
@@ -106,8 +108,10 @@ def record_history(tmp_path: Path, pages: PageServer) -> History:
     policy = [c.id for c in reversed(queries.changes(engine, "usage-policy")) if c.id]
     retirement = [c.id for c in queries.changes(engine, "deprecations") if c.id]
     versions = [v.id for v, _ in queries.versions(engine, "usage-policy") if v.id]
-    assert len(policy) == 2 and len(retirement) == 1 and len(versions) == 3
-    return History(watchlist, policy, retirement[0], versions)
+    problems = [c.id for c in queries.changes(engine, "status") if "fetch_problem" in c.labels]
+    assert len(policy) == 2 and len(retirement) == 1 and len(versions) == 3, (policy, retirement)
+    assert len(problems) == 1 and problems[0], problems
+    return History(watchlist, policy, retirement[0], versions, problems[0])
 
 
 def free_port() -> int:
