@@ -4,6 +4,7 @@ headers, and page text that must stay inert."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
@@ -257,6 +258,9 @@ def test_removed_reviewers_lose_access(history: History, capsys: Any) -> None:
     assert main(["-w", watchlist, "reviewers", "add", "bad name!"]) == 1
     assert main(["-w", watchlist, "reviewers", "list"]) == 0
     assert "carol" in capsys.readouterr().out
+    assert main(["-w", watchlist, "reviewers", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert "carol" in [item["name"] for item in listed] and "token" not in str(listed)
     database = load_config(history.watchlist).database_url.removeprefix("sqlite:///")
     with sqlite3.connect(database) as db:
         dumped = "\n".join(db.iterdump())
