@@ -80,6 +80,17 @@ class Defaults(_Frozen):
     delivery_max_age: Annotated[float, Field(gt=0)] = 7 * 86400.0
     revert_window: Annotated[int, Field(ge=0, le=100)] = 5
     browser_pages: Annotated[int, Field(ge=1, le=16)] = 2
+    base_url: str | None = None  # where `monitor serve` is reached; alerts link to change pages
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"bad URL {value!r}: use e.g. 'https://monitor.example.com'")
+        return value.rstrip("/")
 
     @field_validator(
         "timeout", "interval", "jitter", "host_spacing", "delivery_max_age", mode="before"

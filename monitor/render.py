@@ -202,11 +202,44 @@ def render_html(diff: TextDiff, *, title: str = "", about: Sequence[tuple[str, s
         f'<p class="stats">{stats.lines_removed} lines removed, {stats.lines_added} added '
         f"({stats.chars_removed} characters removed, {stats.chars_added} added)</p>",
     ]
+    parts.append(render_html_side_by_side(diff))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def render_html_side_by_side(diff: TextDiff) -> str:
+    """The body of render_html: section headings, then old and new side by side per hunk."""
     if diff.empty:
-        parts.append("<p>No changes.</p>")
+        return "<p>No changes.</p>"
+    parts = []
     for heading, hunk in _sections(diff):
         if heading is not None:
             parts.append(f"<h2>{_escape(heading)}</h2>")
         parts.append(_html_hunk(hunk))
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    return "\n".join(parts)
+
+
+_INLINE_TAGS = {"equal": "", "delete": "del", "insert": "ins"}
+
+
+def render_html_inline(diff: TextDiff) -> str:
+    """Section headings, then each hunk as one word diff: removed words in <del>, added words
+    in <ins>, inside <pre>. Every piece of page text is escaped."""
+    if diff.empty:
+        return "<p>No changes.</p>"
+    parts = []
+    for heading, hunk in _sections(diff):
+        if heading is not None:
+            parts.append(f"<h2>{_escape(heading)}</h2>")
+        lines = []
+        for line in merged_lines(hunk.segments):
+            lines.append(
+                "".join(
+                    f"<{tag}>{_escape(s.text)}</{tag}>"
+                    if (tag := _INLINE_TAGS[s.op])
+                    else _escape(s.text)
+                    for s in line
+                )
+            )
+        parts.append(f'<pre class="inline">{chr(10).join(lines)}</pre>')
+    return "\n".join(parts)

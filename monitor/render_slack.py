@@ -62,6 +62,7 @@ class Alert:
     lines_added: int = 0
     lines_removed: int = 0
     diff: TextDiff | None = field(default=None, compare=False)
+    change_url: str | None = None  # the change's page in `monitor serve`, with [defaults] base_url
 
 
 def escape(text: str) -> str:
@@ -217,6 +218,8 @@ def _footer(alert: Alert) -> str:
     ]
     if alert.sections:
         parts.append("in " + ", ".join(clip(s.lstrip("# "), 80) for s in alert.sections[:5]))
+    if alert.change_url:
+        parts.append(link(alert.change_url, "review the change"))
     return " · ".join(parts)
 
 

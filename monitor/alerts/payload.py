@@ -53,6 +53,7 @@ def _diff(data: dict[str, Any]) -> TextDiff | None:
 def alert_from(config: Config, change: Any, url: str) -> Alert:
     """The alert for a stored change (a ChangeRow) of the watch at `url`."""
     watch = next((w for w in config.watches if w.id == change.watch_id), None)
+    base_url = config.defaults.base_url
     return Alert(
         change_id=int(change.id),
         watch_id=change.watch_id,
@@ -67,6 +68,7 @@ def alert_from(config: Config, change: Any, url: str) -> Alert:
         lines_added=change.lines_added,
         lines_removed=change.lines_removed,
         diff=_diff(change.diff),
+        change_url=f"{base_url}/changes/{change.id}" if base_url else None,
     )
 
 
@@ -83,7 +85,7 @@ def _change_json(alert: Alert) -> dict[str, Any]:
             "chars_added": alert.diff.stats.chars_added,
             "chars_removed": alert.diff.stats.chars_removed,
         }
-    return {
+    found: dict[str, Any] = {
         "change_id": alert.change_id,
         "watch": {"id": alert.watch_id, "name": alert.watch_name, "url": alert.url},
         "labels": list(alert.labels),
@@ -94,6 +96,9 @@ def _change_json(alert: Alert) -> dict[str, Any]:
         "sections": list(alert.sections),
         "detected_at": alert.detected_at.isoformat(),
     }
+    if alert.change_url:
+        found["change_url"] = alert.change_url
+    return found
 
 
 def webhook_body(message: Message) -> bytes:
@@ -147,6 +152,8 @@ def _console_change(alert: Alert) -> list[str]:
     lines.append(
         f"  change #{alert.change_id} · +{alert.lines_added} −{alert.lines_removed} lines · {stamp}"
     )
+    if alert.change_url:
+        lines.append(f"  review: {alert.change_url}")
     return lines
 
 

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "monitor.cli.daemon",
     "monitor.cli.lifecycle",
     "monitor.cli.inventory",
+    "monitor.cli.web",
 )
 
 

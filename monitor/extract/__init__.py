@@ -65,6 +65,7 @@ __all__ = [
     "Format",
     "clean_url",
     "decode_html",
+    "drop_text",
     "choose_format",
     "extract_document",
     "extract_text",

@@ -9,4 +9,7 @@
 - lifecycle.py the model lifecycle registry
 - outbox.py    deliveries: due, claimed, sent, failed
 - schedule.py  what the daemon reads and writes to schedule checks
+- browse.py    what the web UI reads: pages of changes, timelines, coverage
+- reviewers.py who may sign changes off (tokens kept as SHA-256)
+- reviews.py   reviews of changes
 """

@@ -118,7 +118,13 @@ class ChangeRow(SQLModel, table=True):
     outside content (fetch_problem, page_gone, page_restored) which have no versions."""
 
     __tablename__ = "change"
-    __table_args__ = (sa.Index("ix_change_watch_at", "watch_id", "detected_at"),)
+    __table_args__ = (
+        sa.Index("ix_change_watch_at", "watch_id", "detected_at"),
+        sa.Index("ix_change_severity_at", "severity", "detected_at"),
+        # newest first with the labels at hand: a label filter reads the index, not the rows
+        # (SQLite only; PostgreSQL has no b-tree over JSON)
+        sa.Index("ix_change_at_labels", "detected_at", "id", "labels").ddl_if(dialect="sqlite"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     watch_id: str = Field(foreign_key="watch.id")
@@ -170,6 +176,18 @@ class ReviewRow(SQLModel, table=True):
     verdict: str
     note: str = ""
     at: datetime = utc_column(nullable=False)
+
+
+class ReviewerRow(SQLModel, table=True):
+    """Someone who may sign changes off in the web UI; only the SHA-256 of the token is kept."""
+
+    __tablename__ = "reviewer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    token_sha256: str = Field(unique=True)
+    created_at: datetime = utc_column(nullable=False)
+    removed_at: datetime | None = utc_column()
 
 
 class ModelLifecycleRow(SQLModel, table=True):
