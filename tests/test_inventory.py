@@ -12,6 +12,7 @@ import tomllib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from monitor.cli import main
@@ -21,6 +22,7 @@ from monitor.inventory.identity import match
 from monitor.inventory.scan import scan
 from tests.pageserver import PageServer, Response
 from tests.slack_server import WEBHOOK_PATH, SlackServer
+from tests.webhistory import running_server
 
 REPO = Path(__file__).parent / "fixtures" / "inventory" / "repo"
 
@@ -200,6 +202,18 @@ def test_a_retirement_of_an_inventory_model_pages_its_team_with_where_and_when(
     assert ics.count("BEGIN:VEVENT") == 1 and "claude-3-5-haiku-20241022" in ics
     assert main([*w, "models", "--team", "nobody"]) == 2
     assert "teams: search" in capsys.readouterr().err
+
+    with running_server(path) as base:
+        api = httpx.get(f"{base}/api/exposure?team=search").json()
+        assert {item["model"]: item["days_left"] for item in api} == {
+            "claude-3-5-haiku-20241022": 200,
+            "gpt-4o": None,
+        }
+        assert httpx.get(f"{base}/api/exposure?team=nobody").status_code == 404
+        page = httpx.get(f"{base}/models?team=search").text
+        assert "What affects your teams" in page and "services/search/llm.py:3" in page
+        ics = httpx.get(f"{base}/models.ics?team=search").text
+        assert ics.count("BEGIN:VEVENT") == 1
 
 
 def test_a_retirement_nobody_uses_pages_nobody(

@@ -98,7 +98,7 @@ def exposure(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from monitor.config import load_config
-    from monitor.inventory.exposure import team_report
+    from monitor.inventory.exposure import exposure_items
     from monitor.store.db import open_engine
     from monitor.store.lifecycle import effective_status, models
 
@@ -114,12 +114,9 @@ def exposure(args: argparse.Namespace) -> int:
         return 2
     today = datetime.now(UTC).date()
     rows = models(open_engine(config.database_url), today=today)
-    report = team_report(config.inventory, config.aliases, rows, args.team)
-    found = [
-        item.as_dict(today, effective_status(item.row, today) if item.row else None)  # type: ignore[arg-type]
-        for item in report
-    ]
-    found.sort(key=lambda f: (f["shutdown"] or "9999", f["team"], f["model"]))
+    found = exposure_items(
+        config.inventory, config.aliases, rows, today, effective_status, args.team
+    )
     if args.json:
         print(json.dumps(found, indent=2, ensure_ascii=False))
         return 0

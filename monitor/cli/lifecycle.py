@@ -90,14 +90,13 @@ def models(args: argparse.Namespace) -> int:
 def _mine(config: Any, rows: list[Any], team: str | None) -> list[Any]:
     """The registry rows some inventory model (of `team`, or of any team) matches."""
     from monitor.errors import ConfigError
-    from monitor.inventory.exposure import team_report
+    from monitor.inventory.exposure import team_rows
 
     teams = {entry.team for entry in config.inventory}
     if team is not None and team not in teams:
         known = ", ".join(sorted(teams)) or "none; add [[inventory]] tables"
         raise ConfigError(f"--team: no team {team!r} in the inventory (teams: {known})")
-    matched = {id(item.row) for item in team_report(config.inventory, config.aliases, rows, team)}
-    return [row for row in rows if id(row) in matched]
+    return team_rows(config.inventory, config.aliases, rows, team)
 
 
 def evaluate(args: argparse.Namespace) -> int:

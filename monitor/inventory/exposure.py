@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Protocol
@@ -227,3 +227,30 @@ def due_reminder(
         return None
     due = min(candidates)
     return None if due in set(sent) else due
+
+
+def team_rows(
+    inventory: Sequence[InventoryEntry],
+    aliases: Mapping[str, str],
+    rows: Sequence[RegistryModel],
+    team: str | None = None,
+) -> list[RegistryModel]:
+    """The registry rows some inventory model (of `team`, or of any team) matches, in order."""
+    matched = {id(item.row) for item in team_report(inventory, aliases, rows, team)}
+    return [row for row in rows if id(row) in matched]
+
+
+def exposure_items(
+    inventory: Sequence[InventoryEntry],
+    aliases: Mapping[str, str],
+    rows: Sequence[RegistryModel],
+    today: date,
+    status_of: Callable[[Any, date], str],
+    team: str | None = None,
+) -> list[dict[str, Any]]:
+    """What `monitor exposure --json` and `/api/exposure` print: soonest shutdown first."""
+    items = [
+        item.as_dict(today, status_of(item.row, today) if item.row is not None else None)
+        for item in team_report(inventory, aliases, rows, team)
+    ]
+    return sorted(items, key=lambda i: (i["shutdown"] or "9999", i["team"], i["model"]))

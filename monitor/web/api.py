@@ -88,6 +88,21 @@ def models(request: Request) -> Response:
     return _json([as_dict(row, today) for row in registry(request.app.state.engine, today=today)])
 
 
+def exposure(request: Request) -> Response:
+    """The inventory × the registry, as `monitor exposure --json` prints it; ?team= filters."""
+    from monitor.inventory.exposure import exposure_items
+    from monitor.store.lifecycle import effective_status
+
+    config = request.app.state.config
+    team = request.query_params.get("team") or None
+    if team is not None and team not in {entry.team for entry in config.inventory}:
+        return _json({"error": f"no team {team!r} in the inventory"}, 404)
+    today = datetime.now(UTC).date()
+    rows = registry(request.app.state.engine, today=today)
+    items = exposure_items(config.inventory, config.aliases, rows, today, effective_status, team)
+    return _json(items)
+
+
 async def review(request: Request) -> Response:
     """POST {"verdict": …, "note": …} → 201 with the review."""
     reviewer = request.state.reviewer

@@ -138,6 +138,7 @@ def _routes() -> list[Route | Mount]:
         json("/api/changes/{change_id:int}/reviews", api.review, ("POST",)),
         json("/api/compare", api.compare),
         json("/api/models", api.models),
+        json("/api/exposure", api.exposure),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
 

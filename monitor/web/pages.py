@@ -302,11 +302,28 @@ def models(request: Request) -> Response:
         status={row.id: effective_status(row, today) for row in rows},
         today=today,
         horizon=UPCOMING_DAYS,
+        exposure=_exposure(request, rows, today),
+        teams=sorted({entry.team for entry in request.app.state.config.inventory}),
     )
 
 
+def _exposure(request: Request, rows: list[Any], today: date) -> list[dict[str, Any]]:
+    from monitor.inventory.exposure import exposure_items
+
+    config = request.app.state.config
+    team = request.query_params.get("team") or None
+    return exposure_items(config.inventory, config.aliases, rows, today, effective_status, team)
+
+
 def models_ics(request: Request) -> Response:
+    """The shutdown calendar; ?team= keeps the models that team's inventory uses."""
     rows = registry(request.app.state.engine)
+    team = request.query_params.get("team")
+    if team:
+        from monitor.inventory.exposure import team_rows
+
+        config = request.app.state.config
+        rows = team_rows(config.inventory, config.aliases, rows, team)  # type: ignore[assignment]
     return Response(
         shutdown_calendar(rows),
         media_type="text/calendar; charset=utf-8",
