@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import col, select, update
 
+from monitor.store import audit_log
 from monitor.store.db import reading, writing
 from monitor.store.tables import ChangeRow, DeliveryRow, WatchRow
 
@@ -79,15 +80,31 @@ def claim(engine: sa.Engine, ids: Sequence[int], now: datetime, lease: timedelta
         return claimed
 
 
-def _finish(engine: sa.Engine, ids: Sequence[int], **values: object) -> int:
-    """Update deliveries this sender holds; returns how many it still held."""
+def _finish(
+    engine: sa.Engine, ids: Sequence[int], *, audit_at: datetime | None = None, **values: object
+) -> int:
+    """Update deliveries this sender holds; returns how many it still held. With `audit_at`
+    (sent, failed) each one's end is appended to the audit log in the same transaction."""
     with writing(engine) as session:
-        result = session.execute(
-            update(DeliveryRow)
-            .where(col(DeliveryRow.id).in_(ids), col(DeliveryRow.state) == "sending")
-            .values(**values)
+        held = sa.and_(col(DeliveryRow.id).in_(ids), col(DeliveryRow.state) == "sending")
+        if audit_at is None:
+            result = session.execute(update(DeliveryRow).where(held).values(**values))
+            return int(result.rowcount)  # type: ignore[attr-defined]
+        query = select(DeliveryRow, ChangeRow.watch_id).join(
+            ChangeRow, col(ChangeRow.id) == DeliveryRow.change_id
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        if session.get_bind().dialect.name != "sqlite":
+            query = query.with_for_update(of=DeliveryRow)  # type: ignore[arg-type]
+        rows = session.exec(query.where(held).order_by(col(DeliveryRow.id))).all()
+        events = []
+        for row, watch_id in rows:
+            for name, value in values.items():
+                setattr(row, name, value)
+            session.add(row)
+            events.append(audit_log.delivery_event(row, watch_id, audit_at))
+        session.flush()
+        audit_log.append_many(session, events)
+        return len(rows)
 
 
 def mark_sent(
@@ -102,6 +119,7 @@ def mark_sent(
     return _finish(
         engine,
         ids,
+        audit_at=now,
         state="sent",
         sent_at=now,
         remote_id=remote_id,
@@ -114,9 +132,12 @@ def mark_retry(engine: sa.Engine, ids: Sequence[int], error: str, next_try_at: d
     return _finish(engine, ids, state="pending", last_error=error, next_try_at=next_try_at)
 
 
-def mark_failed(engine: sa.Engine, ids: Sequence[int], error: str) -> int:
+def mark_failed(
+    engine: sa.Engine, ids: Sequence[int], error: str, *, at: datetime | None = None
+) -> int:
     """Out of attempts: kept, visible in `monitor alerts`, never deleted."""
-    return _finish(engine, ids, state="failed", last_error=error)
+    when = at or datetime.now(UTC)
+    return _finish(engine, ids, audit_at=when, state="failed", last_error=error)
 
 
 def postpone(
