@@ -254,3 +254,9 @@ def record_watchlist(engine: sa.Engine, body: bytes, name: str, watches: int, at
             session.flush()
         append(session, watchlist_event(sha, name, len(body), watches, at))
     return sha
+
+
+def plain_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload as it reads back from the chain (times as text, bytes as hex)."""
+    loaded: dict[str, Any] = json.loads(canonical(payload))
+    return loaded

@@ -171,12 +171,20 @@ def retry_now(engine: sa.Engine, now: datetime) -> int:
             .where(col(DeliveryRow.state) == "pending", col(DeliveryRow.next_try_at) > now)
             .values(next_try_at=now)
         )
-        failed = session.execute(
-            update(DeliveryRow)
+        failed = session.exec(
+            select(DeliveryRow, ChangeRow.watch_id)
+            .join(ChangeRow, col(ChangeRow.id) == DeliveryRow.change_id)
             .where(col(DeliveryRow.state) == "failed")
-            .values(state="pending", attempts=0, next_try_at=now)
-        )
-        return int(pending.rowcount) + int(failed.rowcount)  # type: ignore[attr-defined]
+            .order_by(col(DeliveryRow.id))
+        ).all()
+        events = []
+        for row, watch_id in failed:
+            row.state, row.attempts, row.next_try_at = "pending", 0, now
+            session.add(row)
+            events.append(audit_log.delivery_event(row, watch_id, now))  # queued again
+        session.flush()
+        audit_log.append_many(session, events)
+        return int(pending.rowcount) + len(failed)  # type: ignore[attr-defined]
 
 
 def deliveries(
