@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from monitor import __version__
 from monitor.audit import standalone
 from monitor.audit.chain import GENESIS, SCHEMA_VERSION, event_line, utc_text
-from monitor.audit.coverage import Coverage, around
+from monitor.audit.coverage import Coverage
 from monitor.snapshots import SnapshotStore
 from monitor.store import audit_reads
 
@@ -153,48 +153,14 @@ def write_events(
 
 
 def _in_force_rows(engine: sa.Engine, period: Period, found: Collected) -> list[list[str]]:
-    rows = [
-        [
-            "watch",
-            "at",
-            "version_id",
-            "version_seq",
-            "text_sha256",
-            "snapshot_sha256",
-            "first_seen_at",
-            "final_url",
-            "last_confirmed_at",
-            "coverage",
-        ]
-    ]
-    for watch, version, snapshot, before, after in audit_reads.in_force(
-        engine, list(period.watches), period.until
-    ):
-        warning = around(
-            period.until,
-            before.at if before else None,
-            after.at if after else None,
-            period.intervals[watch],
-        )
-        if version is None or snapshot is None:
-            rows.append([watch, utc_text(period.until), "", "", "", "", "", "", "", "no version"])
-            continue
-        found.texts.add(version.text_sha256)
-        found.snapshots.add(snapshot.sha256)
-        rows.append(
-            [
-                watch,
-                utc_text(period.until),
-                str(version.id),
-                str(version.seq),
-                version.text_sha256,
-                snapshot.sha256,
-                utc_text(version.seen_at),
-                snapshot.final_url,
-                utc_text(before.at) if before else "",
-                warning or "verified",
-            ]
-        )
+    from monitor.audit.in_force import CSV_COLUMNS, csv_row, in_force
+
+    rows = [CSV_COLUMNS]
+    for item in in_force(engine, period.watches, period.intervals, period.until):
+        if item.text_sha256 and item.snapshot_sha256:
+            found.texts.add(item.text_sha256)
+            found.snapshots.add(item.snapshot_sha256)
+        rows.append(csv_row(item))
     return rows
 
 
