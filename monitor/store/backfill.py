@@ -25,6 +25,13 @@ from monitor.store.tables import (
 )
 
 _BATCH = 1000
+_delivery_at = sa.case(
+    (
+        sa.and_(col(DeliveryRow.state) == "sent", col(DeliveryRow.sent_at).is_not(None)),
+        col(DeliveryRow.sent_at),
+    ),
+    else_=col(DeliveryRow.created_at),
+)
 
 
 def needs_backfill(engine: sa.Engine) -> bool:
@@ -46,10 +53,12 @@ def _rows(session: Session, query: Any) -> Iterator[Any]:
 
 
 def _stream(session: Session, order: int) -> Iterator[tuple[datetime, int, int, Pending]]:
-    """One table's events, oldest first."""
+    """One table's events, oldest first (each stream sorted as the merge needs it)."""
     event: Pending
     if order == 0:
-        for row in _rows(session, select(SnapshotRow).order_by(col(SnapshotRow.id))):
+        for row in _rows(
+            session, select(SnapshotRow).order_by(col(SnapshotRow.fetched_at), col(SnapshotRow.id))
+        ):
             event = audit_log.snapshot_event(row)
             yield event.at, order, row.id, event
     elif order == 1:
@@ -57,12 +66,14 @@ def _stream(session: Session, order: int) -> Iterator[tuple[datetime, int, int, 
             session,
             select(VersionRow, SnapshotRow.sha256.label("snapshot_sha256"))  # type: ignore[attr-defined]
             .join(SnapshotRow, col(SnapshotRow.id) == VersionRow.snapshot_id)
-            .order_by(col(VersionRow.id)),
+            .order_by(col(VersionRow.seen_at), col(VersionRow.id)),
         ):
             event = audit_log.version_event(row, row.snapshot_sha256)
             yield event.at, order, row.id, event
     elif order == 2:
-        for row in _rows(session, select(ChangeRow).order_by(col(ChangeRow.id))):
+        for row in _rows(
+            session, select(ChangeRow).order_by(col(ChangeRow.detected_at), col(ChangeRow.id))
+        ):
             event = audit_log.change_event(row)
             yield event.at, order, row.id, event
     elif order == 3:
@@ -70,7 +81,7 @@ def _stream(session: Session, order: int) -> Iterator[tuple[datetime, int, int, 
             session,
             select(DeliveryRow, ChangeRow.watch_id)
             .join(ChangeRow, col(ChangeRow.id) == DeliveryRow.change_id)
-            .order_by(col(DeliveryRow.id)),
+            .order_by(_delivery_at, col(DeliveryRow.id)),
         ):
             at = row.sent_at if row.state == "sent" and row.sent_at else row.created_at
             event = audit_log.delivery_event(row, row.watch_id, at)
@@ -80,12 +91,12 @@ def _stream(session: Session, order: int) -> Iterator[tuple[datetime, int, int, 
             session,
             select(ReviewRow, ChangeRow.watch_id)
             .join(ChangeRow, col(ChangeRow.id) == ReviewRow.change_id)
-            .order_by(col(ReviewRow.id)),
+            .order_by(col(ReviewRow.at), col(ReviewRow.id)),
         ):
             event = audit_log.review_event(row, row.watch_id)
             yield event.at, order, row.id, event
     else:
-        for row in _rows(session, select(CheckRow).order_by(col(CheckRow.id))):
+        for row in _rows(session, select(CheckRow).order_by(col(CheckRow.at), col(CheckRow.id))):
             event = audit_log.check_event(row)
             yield event.at, order, row.id, event
 
