@@ -182,7 +182,7 @@ def main() -> None:
         if done.returncode != 0:
             sys.exit(done.stderr)
         print(f"export: {done.stdout.strip()}")
-        print(f"  {wall:.1f} s wall ({count / wall:,.0f} events/s), peak RSS {peak / 1024:.0f} MB, "
+        print(f"  {wall:.1f} s wall ({count / wall:,.0f} check events/s), peak RSS {peak / 1024:.0f} MB, "
               f"bundle {out.stat().st_size / 1e6:.1f} MB")  # fmt: skip
         wall, peak, done = _child([*monitor, "verify", str(out)])
         print(f"verify: {done.stdout.strip()}")
