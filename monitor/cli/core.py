@@ -214,11 +214,11 @@ def at(args: argparse.Namespace) -> int:
 
 
 def at_all(args: argparse.Namespace, config: Any) -> int:
+    from datetime import UTC, datetime
+
     from monitor import report
     from monitor.audit.in_force import in_force
     from monitor.store.db import open_engine
-
-    from datetime import UTC, datetime
 
     when = min(report.parse_when(args.date), datetime.now(UTC))  # today: up to now
     if args.watch is not None:
