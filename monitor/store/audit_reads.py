@@ -65,8 +65,11 @@ def events(
         query = query.where(table.c.seq <= last_seq)
     with engine.connect() as conn:
         rows = conn.execution_options(yield_per=_CHUNK).execute(query.order_by(table.c.seq))
-        for row in rows:
-            yield _stored(row)
+        try:
+            for row in rows:
+                yield _stored(row)
+        finally:
+            rows.close()  # a reader that stops early leaves no server-side cursor open
 
 
 def event(engine: sa.Engine, seq: int) -> StoredEvent | None:

@@ -49,7 +49,11 @@ def _needs(session: Session) -> bool:
 
 
 def _rows(session: Session, query: Any) -> Iterator[Any]:
-    yield from session.connection().execution_options(yield_per=_BATCH).execute(query)
+    rows = session.connection().execution_options(yield_per=_BATCH).execute(query)
+    try:
+        yield from rows
+    finally:
+        rows.close()
 
 
 def _stream(session: Session, order: int) -> Iterator[tuple[datetime, int, int, Pending]]:
