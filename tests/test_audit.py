@@ -400,3 +400,23 @@ def test_bad_export_and_verify_arguments_end_in_one_line(history: Path, tmp_path
         str(tmp_path / "x.zip"),
     )
     assert baddate.returncode == 1 and "bad date 'yesterday'" in baddate.stderr
+
+
+def test_one_watch_and_an_empty_period_export_and_verify(history: Path, tmp_path: Path) -> None:
+    one = tmp_path / "rsp.zip"
+    done = run_monitor(history, "export", *PERIOD, "--watch", "rsp", "--out", str(one))
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(one) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        versions = [n for n in archive.namelist() if n.startswith("versions/")]
+    assert manifest["watches"] == ["rsp"] and len(versions) == 2
+    assert {r["watch"] for r in _csv(one, "coverage.csv")} == {"rsp"}
+    assert verify(history, str(one)).returncode == 0
+    empty = tmp_path / "empty.zip"
+    done = run_monitor(
+        history, "export", "--since", "2001-01-01", "--until", "2001-01-31", "--out", str(empty)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0 events" in done.stdout
+    done = verify(history, str(empty))
+    assert done.returncode == 0, done.stdout
