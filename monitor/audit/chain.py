@@ -59,10 +59,15 @@ def without_floats(value: Any) -> Any:
     return value
 
 
-def canonical(value: Any) -> bytes:
+def dumps(plain_value: Any) -> bytes:
+    """Canonical JSON of data that is already plain (see `plain`)."""
     return json.dumps(
-        plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        plain_value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     ).encode("utf-8")
+
+
+def canonical(value: Any) -> bytes:
+    return dumps(plain(value))
 
 
 def digest(value: Any) -> str:
@@ -91,9 +96,10 @@ class Event:
 
 
 def event_sha256(prev_sha256: str, body: dict[str, Any]) -> str:
-    return hashlib.sha256(prev_sha256.encode("ascii") + canonical(body)).hexdigest()
+    """`body` is plain data, as `Event.body()` gives it."""
+    return hashlib.sha256(prev_sha256.encode("ascii") + dumps(body)).hexdigest()
 
 
 def event_line(body: dict[str, Any], prev_sha256: str, sha256: str) -> bytes:
     """One line of events.jsonl: the event with its two hashes, canonical, newline-ended."""
-    return canonical({**body, "prev_sha256": prev_sha256, "sha256": sha256}) + b"\n"
+    return dumps({**body, "prev_sha256": prev_sha256, "sha256": sha256}) + b"\n"

@@ -195,7 +195,7 @@ def record_unchanged_many(engine: sa.Engine, items: list[Unchanged]) -> None:
             session,
             [
                 audit_log.check_event(
-                    CheckRow(
+                    audit_log.CheckFields(
                         id=check_id,
                         watch_id=item.watch_id,
                         at=item.result.fetched_at,
