@@ -3,8 +3,8 @@
     python bench/audit_bench.py --watches 100 --hours 8760
 
 1. chain cost per check: times `record_unchanged_many` (the batch write of quiet checks, which
-   now appends one event per check) and `append_many` alone, and measures the bytes an event
-   adds to the database file;
+   appends one event per check), the same with the append skipped, and `append_many` alone,
+   and measures the bytes an event adds to the database file;
 2. records `watches` × `hours` hourly checks through the store's own writes (one first version
    per watch, then unchanged checks), 876,000 check events for 100 watches over a year;
 3. exports the whole period as a bundle in a separate `monitor export` process: wall seconds,
@@ -141,6 +141,15 @@ def main() -> None:
             .scalar()
         )
         dispose_engines()
+        bare = open_engine(f"sqlite:///{folder / 'bare.db'}")
+        _first_versions(bare, SnapshotStore(folder / "bare-snapshots"), 10)
+        chain = audit_log.append_many
+        audit_log.append_many = lambda session, events: 0  # type: ignore[assignment]
+        try:
+            _n, bare_seconds = _hourly(bare, 10, args.cost_checks // 10 + 1)
+        finally:
+            audit_log.append_many = chain  # type: ignore[assignment]
+        dispose_engines()
         alone = open_engine(f"sqlite:///{folder / 'alone.db'}")
         size_before = (folder / "alone.db").stat().st_size
         append_seconds = _append_only(alone, n)
@@ -156,6 +165,9 @@ def main() -> None:
         file_bytes = ((folder / "alone.db").stat().st_size - size_before) / n
         print(f"chain cost per check ({n} checks, batches of {BATCH}):")
         print(f"  record_unchanged_many with its events: {seconds / n * 1e6:8.1f} µs per check")
+        print(
+            f"  the same with the append skipped:      {bare_seconds / n * 1e6:8.1f} µs per check"
+        )
         print(
             f"  append_many alone (hash + insert):     {append_seconds / n * 1e6:8.1f} µs per event"
         )

@@ -9,4 +9,8 @@
 - lifecycle.py the model lifecycle registry
 - outbox.py    deliveries: due, claimed, sent, failed
 - schedule.py  what the daemon reads and writes to schedule checks
+- audit_log.py appending to the hash-chained audit log, in the transaction of the row it records
+- audit_reads.py what verify and export read: the chain, rows against their events, a period
+- backfill.py  the audit log of a database recorded before the log existed, written once
+- reviews.py   reviews of changes, never edited or deleted
 """
