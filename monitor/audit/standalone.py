@@ -139,6 +139,8 @@ def verify(path: str, max_total: int = MAX_TOTAL) -> Report:
             manifest = json.loads(raw_manifest.decode("utf-8"))
             files: dict[str, str] = manifest["files"]
             chain: dict[str, Any] = manifest["chain"]
+            if not all(isinstance(part, dict) for part in (files, chain, manifest["counts"])):
+                raise TypeError("not a manifest")
         except (UnicodeDecodeError, ValueError, KeyError, TypeError):
             report.breaks.append(f"{MANIFEST}: damaged: not the JSON of a manifest")
             return report
