@@ -432,6 +432,7 @@ def _result(
         content_type=_media_type(content_type),
         problem=problem,
         fetcher="browser",
+        headers=tuple(sorted(outcome.headers.items())),
     )
 
 

@@ -49,6 +49,7 @@ class FetchResult:
     problem: FetchProblem | None = None
     fetcher: str = "http"  # "http" or "browser"
     attempts: int = 1
+    headers: tuple[tuple[str, str], ...] = ()  # the response's, as received (for WARC export)
 
     @property
     def ok(self) -> bool:

@@ -83,6 +83,18 @@ class Checker:
         self._batch = batch_unchanged
         self._quiet: list[record.Unchanged] = []
         self._pages: dict[str, FetchResult] = {}  # the page a followed document was linked from
+        self._note_watchlist()
+
+    def _note_watchlist(self) -> None:
+        """The audit log records the watchlist in force."""
+        from monitor.store.audit_log import record_watchlist
+
+        try:
+            data = self.config.path.read_bytes()
+        except OSError:
+            return  # a watchlist built in memory: nothing on disk to keep
+        count = len(self.config.watches)
+        record_watchlist(self.engine, data, self.config.path.name, count, _now())
 
     def preload(self, watches: Sequence[Watch]) -> None:
         """Read every watch's state in one go, for a pass over many watches."""
@@ -471,6 +483,10 @@ class Checker:
                 e.summary, error=message,
             )  # fmt: skip
         return CheckReport(watch.id, "failed", result.duration_ms, error=message)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def classify_event(kind: str, watch: Watch, message: str) -> Classification:

@@ -172,7 +172,9 @@ def _failed(
     error = " ".join(str(exc).split())[:500]
     if attempts >= config.defaults.delivery_attempts:
         error = f"{error} (failed after {_plural(attempts, 'attempt')}; retried every {_every(settings)})"
-        outbox.mark_failed(engine, ids, error, now + timedelta(seconds=settings.failed_retry))
+        outbox.mark_failed(
+            engine, ids, error, now + timedelta(seconds=settings.failed_retry), at=now
+        )
         return "failed", len(ids), error
     wait = exc.retry_after if exc.retry_after is not None else backoff(attempts, settings)
     outbox.mark_retry(engine, ids, error, now + timedelta(seconds=wait))

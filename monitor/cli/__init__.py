@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "monitor.cli.lifecycle",
     "monitor.cli.inventory",
     "monitor.cli.web",
+    "monitor.cli.audit",
 )
 
 

@@ -48,8 +48,11 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("at", help="the version of a watch in force on a date")
     p.add_argument("date", help="YYYY-MM-DD or an ISO time (UTC)")
-    p.add_argument("watch")
-    p.add_argument("--json", action="store_true", help="the version, its snapshot and its text")
+    p.add_argument("watch", nargs="?", help="print this watch's text (or --all for every watch)")
+    p.add_argument("--all", action="store_true", help="every watch: version, evidence, coverage")
+    p.add_argument(
+        "--json", action="store_true", help="the version, its snapshot and its text (--all: a list)"
+    )
     p.set_defaults(handler=at)
 
     p = subparsers.add_parser("reclassify", help="re-run the rules over the stored history")
@@ -239,6 +242,10 @@ def at(args: argparse.Namespace) -> int:
     from monitor.store.db import open_engine
 
     config = _load(args)
+    if args.all:
+        return at_all(args, config)
+    if args.watch is None:
+        raise MonitorError("give a watch id, or --all for every watch")
     engine = open_engine(config.database_url)
     _known_watch(config, engine, args.watch)
     when = report.parse_when(args.date)
@@ -271,6 +278,39 @@ def _browser_warnings(watches: list[Any]) -> list[str]:
     if problem is None:
         return []
     return [f"watch {watch_id!r} (fetcher browser/auto): {problem}" for watch_id in needing]
+
+
+def at_all(args: argparse.Namespace, config: Any) -> int:
+    from datetime import UTC, datetime
+
+    from monitor import report
+    from monitor.audit.in_force import in_force
+    from monitor.store.db import open_engine
+
+    when = min(report.parse_when(args.date), datetime.now(UTC))  # today: up to now
+    if args.watch is not None:
+        config.watch(args.watch)
+    watches = [args.watch] if args.watch else [w.id for w in config.watches]
+    intervals = {w.id: config.interval_of(w) for w in config.watches}
+    items = list(in_force(open_engine(config.database_url), watches, intervals, when))
+    if args.json:
+        print(json.dumps([item.as_json() for item in items], ensure_ascii=False, indent=2))
+        return 0
+    rows = [
+        [
+            item.watch,
+            f"{item.version_seq} (id {item.version_id})" if item.version_id else "-",
+            f"{item.first_seen_at:%Y-%m-%d %H:%M}" if item.first_seen_at else "-",
+            (item.snapshot_sha256 or "-")[:12],
+            f"{item.last_confirmed_at:%Y-%m-%d %H:%M}" if item.last_confirmed_at else "-",
+            item.warning or "verified",
+        ]
+        for item in items
+    ]
+    headers = ["watch", "version", "first seen", "snapshot", "last confirmed", "coverage"]
+    print(f"in force on {when:%Y-%m-%d %H:%M} UTC")
+    print(report._table(rows, headers))  # noqa: SLF001 - the shared table layout
+    return 0
 
 
 def validate(args: argparse.Namespace) -> int:

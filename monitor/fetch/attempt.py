@@ -52,6 +52,7 @@ def fetch_result(
         not_modified=not_modified,
         problem=attempt.problem,
         attempts=attempts,
+        headers=tuple(headers.multi_items()),
     )
 
 

@@ -11,5 +11,8 @@
 - schedule.py  what the daemon reads and writes to schedule checks
 - browse.py    what the web UI reads: pages of changes, timelines, coverage
 - reviewers.py who may sign changes off (tokens kept as SHA-256)
-- reviews.py   reviews of changes
+- audit_log.py appending to the hash-chained audit log, in the transaction of the row it records
+- audit_reads.py what verify and export read: the chain, rows against their events, a period
+- backfill.py  the audit log of a database recorded before the log existed, written once
+- reviews.py   reviews of changes, never edited or deleted
 """

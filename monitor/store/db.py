@@ -47,6 +47,7 @@ def open_engine(url: str) -> sa.Engine:
             engine = sa.create_engine(url, pool_pre_ping=True)
         SQLModel.metadata.create_all(engine)
         _add_missing_columns(engine)
+        _backfill_audit_log(engine)
     except (SQLAlchemyError, OSError) as exc:
         raise StoreError(f"cannot open the database {_redact(url)}: {_first_line(exc)}") from exc
     _ENGINES[url] = engine
@@ -73,6 +74,14 @@ def _add_missing_columns(engine: sa.Engine) -> None:
                 conn.exec_driver_sql(
                     f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}'
                 )
+
+
+def _backfill_audit_log(engine: sa.Engine) -> None:
+    """A database recorded before the audit log existed gets its events once."""
+    from monitor.store.backfill import backfill, needs_backfill
+
+    if needs_backfill(engine):
+        backfill(engine)
 
 
 def dispose_engines() -> None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import col, select, update
 
 from monitor.models import Classification
+from monitor.store import audit_log
 from monitor.store.db import reading, writing
 from monitor.store.tables import ChangeRow, DeliveryRow, WatchRow
 
@@ -98,15 +99,31 @@ def claim(
         return claimed
 
 
-def _finish(engine: sa.Engine, ids: Sequence[int], **values: object) -> int:
-    """Update deliveries this sender holds; returns how many it still held."""
+def _finish(
+    engine: sa.Engine, ids: Sequence[int], *, audit_at: datetime | None = None, **values: object
+) -> int:
+    """Update deliveries this sender holds; returns how many it still held. With `audit_at`
+    (sent, failed) each one's end is appended to the audit log in the same transaction."""
     with writing(engine) as session:
-        result = session.execute(
-            update(DeliveryRow)
-            .where(col(DeliveryRow.id).in_(ids), col(DeliveryRow.state) == "sending")
-            .values(**values)
+        held = sa.and_(col(DeliveryRow.id).in_(ids), col(DeliveryRow.state) == "sending")
+        if audit_at is None:
+            result = session.execute(update(DeliveryRow).where(held).values(**values))
+            return int(result.rowcount)  # type: ignore[attr-defined]
+        query = select(DeliveryRow, ChangeRow.watch_id).join(
+            ChangeRow, col(ChangeRow.id) == DeliveryRow.change_id
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        if session.get_bind().dialect.name != "sqlite":
+            query = query.with_for_update(of=DeliveryRow)  # type: ignore[arg-type]
+        rows = session.exec(query.where(held).order_by(col(DeliveryRow.id))).all()
+        events = []
+        for row, watch_id in rows:
+            for name, value in values.items():
+                setattr(row, name, value)
+            session.add(row)
+            events.append(audit_log.delivery_event(row, watch_id, audit_at))
+        session.flush()
+        audit_log.append_many(session, events)
+        return len(rows)
 
 
 def mark_sent(
@@ -121,6 +138,7 @@ def mark_sent(
     return _finish(
         engine,
         ids,
+        audit_at=now,
         state="sent",
         sent_at=now,
         remote_id=remote_id,
@@ -134,14 +152,19 @@ def mark_retry(engine: sa.Engine, ids: Sequence[int], error: str, next_try_at: d
 
 
 def mark_failed(
-    engine: sa.Engine, ids: Sequence[int], error: str, next_try_at: datetime | None = None
+    engine: sa.Engine,
+    ids: Sequence[int],
+    error: str,
+    next_try_at: datetime | None = None,
+    *,
+    at: datetime | None = None,
 ) -> int:
     """Out of attempts: kept, visible in `monitor alerts`, never deleted; tried again at
     `next_try_at` while younger than delivery_max_age."""
     values: dict[str, object] = {"state": "failed", "last_error": error}
     if next_try_at is not None:
         values["next_try_at"] = next_try_at
-    return _finish(engine, ids, **values)
+    return _finish(engine, ids, audit_at=at or datetime.now(UTC), **values)
 
 
 def expired(engine: sa.Engine, now: datetime, max_age: timedelta) -> list[tuple[DeliveryRow, str]]:
@@ -223,12 +246,20 @@ def retry_now(engine: sa.Engine, now: datetime) -> int:
             .where(col(DeliveryRow.state) == "pending", col(DeliveryRow.next_try_at) > now)
             .values(next_try_at=now)
         )
-        failed = session.execute(
-            update(DeliveryRow)
+        failed = session.exec(
+            select(DeliveryRow, ChangeRow.watch_id)
+            .join(ChangeRow, col(ChangeRow.id) == DeliveryRow.change_id)
             .where(col(DeliveryRow.state) == "failed")
-            .values(state="pending", attempts=0, next_try_at=now)
-        )
-        return int(pending.rowcount) + int(failed.rowcount)  # type: ignore[attr-defined]
+            .order_by(col(DeliveryRow.id))
+        ).all()
+        events = []
+        for row, watch_id in failed:
+            row.state, row.attempts, row.next_try_at = "pending", 0, now
+            session.add(row)
+            events.append(audit_log.delivery_event(row, watch_id, now))  # queued again
+        session.flush()
+        audit_log.append_many(session, events)
+        return int(pending.rowcount) + len(failed)  # type: ignore[attr-defined]
 
 
 def deliveries(

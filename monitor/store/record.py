@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from monitor import __version__
 from monitor.models import Classification, FetchResult
+from monitor.store import audit_log
 from monitor.store.db import writing
 from monitor.store.state import LatestVersion, latest_version
 from monitor.store.tables import (
@@ -79,6 +80,8 @@ def _check(
         error=error,
     )
     session.add(row)
+    session.flush()
+    audit_log.append(session, audit_log.check_event(row))
     watch.last_check_at = result.fetched_at
     watch.last_outcome = outcome
     return row
@@ -174,8 +177,8 @@ def record_unchanged_many(engine: sa.Engine, items: list[Unchanged]) -> None:
     )
     with writing(engine) as session:
         connection = session.connection()
-        connection.execute(
-            checks.insert(),
+        inserted = connection.execute(
+            checks.insert().returning(checks.c.id, sort_by_parameter_order=True),
             [
                 {
                     "watch_id": item.watch_id,
@@ -186,6 +189,23 @@ def record_unchanged_many(engine: sa.Engine, items: list[Unchanged]) -> None:
                     "raw_sha256": bytes.fromhex(item.raw_sha256) if item.raw_sha256 else None,
                 }
                 for item in items
+            ],
+        )
+        audit_log.append_many(
+            session,
+            [
+                audit_log.check_event(
+                    audit_log.CheckFields(
+                        id=check_id,
+                        watch_id=item.watch_id,
+                        at=item.result.fetched_at,
+                        outcome=item.outcome,
+                        status=item.result.status,
+                        duration_ms=item.result.duration_ms,
+                        raw_sha256=bytes.fromhex(item.raw_sha256) if item.raw_sha256 else None,
+                    )
+                )
+                for (check_id,), item in zip(inserted.all(), items, strict=True)
             ],
         )
         rows = []
@@ -264,7 +284,8 @@ def event_change(
     session.add(change)
     session.flush()
     assert change.id is not None
-    _enqueue(session, change.id, channels, at)
+    audit_log.append(session, audit_log.change_event(change))
+    _enqueue(session, watch.id, change.id, channels, at)
     return change.id
 
 
@@ -310,6 +331,7 @@ def record_version(
         session.add(version)
         session.flush()
         assert version.id is not None
+        audit_log.append(session, audit_log.version_event(version, snapshot.sha256))
         change_id = None
         if change is not None and latest is not None:
             change_id = _content_change(session, watch, latest.id, version.id, result, change)
@@ -368,6 +390,9 @@ def record_rule_change(
         snapshot_id = session.exec(
             select(VersionRow.snapshot_id).where(VersionRow.id == latest.id)
         ).one()
+        snapshot_sha256 = session.exec(
+            select(SnapshotRow.sha256).where(SnapshotRow.id == snapshot_id)
+        ).one()
         version = VersionRow(
             watch_id=watch_id,
             seq=latest.seq + 1,
@@ -381,6 +406,7 @@ def record_rule_change(
         session.add(version)
         session.flush()
         assert version.id is not None
+        audit_log.append(session, audit_log.version_event(version, snapshot_sha256))
         watch.last_rules_sha256 = None  # the next fetch must extract with the new rules
         watch.rules_sha256 = None
         return _content_change(
@@ -412,9 +438,11 @@ def _snapshot(session: Session, watch_id: str, result: FetchResult, sha256: str)
         charset=result.charset,
         fetcher=result.fetcher,
         monitor_version=__version__,
+        headers=[[name, value] for name, value in result.headers],
     )
     session.add(row)
     session.flush()
+    audit_log.append(session, audit_log.snapshot_event(row))
     return row
 
 
@@ -453,16 +481,22 @@ def _content_change(
     session.add(row)
     session.flush()
     assert row.id is not None
+    audit_log.append(session, audit_log.change_event(row))
     if deliver:
-        _enqueue(session, row.id, change.channels, detected_at)
+        _enqueue(session, watch.id, row.id, change.channels, detected_at)
     return row.id
 
 
-def _enqueue(session: Session, change_id: int, channels: tuple[str, ...], at: datetime) -> None:
-    for channel in channels:
-        session.add(
-            DeliveryRow(change_id=change_id, channel=channel, created_at=at, next_try_at=at)
-        )
+def _enqueue(
+    session: Session, watch_id: str, change_id: int, channels: tuple[str, ...], at: datetime
+) -> None:
+    rows = [
+        DeliveryRow(change_id=change_id, channel=channel, created_at=at, next_try_at=at)
+        for channel in channels
+    ]
+    session.add_all(rows)
+    session.flush()
+    audit_log.append_many(session, [audit_log.delivery_event(row, watch_id, at) for row in rows])
 
 
 def finding_json(finding: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from monitor import __version__
 from monitor.config import Config
 from monitor.inventory.exposure import REMINDER_DAYS, TeamModel, due_reminder, team_report
+from monitor.store import audit_log
 from monitor.store.db import reading, writing
 from monitor.store.tables import ChangeRow, DeliveryRow, ModelLifecycleRow, ReminderRow
 
@@ -100,6 +101,7 @@ def _write_one(
         session.add(change)
         session.flush()
         assert change.id is not None
+        audit_log.append(session, audit_log.change_event(change))
         session.add(
             ReminderRow(
                 team=item.team,
@@ -110,8 +112,13 @@ def _write_one(
                 at=now,
             )
         )
-        for channel in item.channels:
-            session.add(
-                DeliveryRow(change_id=change.id, channel=channel, created_at=now, next_try_at=now)
-            )
+        deliveries = [
+            DeliveryRow(change_id=change.id, channel=channel, created_at=now, next_try_at=now)
+            for channel in item.channels
+        ]
+        session.add_all(deliveries)
+        session.flush()
+        audit_log.append_many(
+            session, [audit_log.delivery_event(d, row.watch_id, now) for d in deliveries]
+        )
     return 1

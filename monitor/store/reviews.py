@@ -1,5 +1,5 @@
-"""Reviews of changes: a verdict and a note by a named reviewer. Reviews are never edited or
-deleted; a newer review of the same change supersedes the older ones."""
+"""Reviews of changes: who looked at a change and what they decided. Never edited or deleted;
+each one is appended to the audit log in the transaction that records it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from monitor.errors import MonitorError
+from monitor.store import audit_log
 from monitor.store.db import reading, writing
 from monitor.store.tables import ChangeRow, ReviewRow
 
@@ -31,7 +32,8 @@ def add_review(
     if verdict not in VERDICTS:
         raise ValueError(f"bad verdict {verdict!r}: use one of {', '.join(VERDICTS)}")
     with writing(engine) as session:
-        if session.get(ChangeRow, change_id) is None:
+        change = session.get(ChangeRow, change_id)
+        if change is None:
             raise UnknownChange(f"no change {change_id}; `monitor history` lists them")
         row = ReviewRow(
             change_id=change_id,
@@ -42,16 +44,17 @@ def add_review(
         )
         session.add(row)
         session.flush()
+        audit_log.append(session, audit_log.review_event(row, change.watch_id))
         return row
 
 
 def reviews_for(engine: sa.Engine, change_id: int) -> list[ReviewRow]:
-    """Oldest first: the last one is the review in force."""
+    """Oldest first."""
     with reading(engine) as session:
         return list(
             session.exec(
                 select(ReviewRow)
                 .where(ReviewRow.change_id == change_id)
                 .order_by(col(ReviewRow.at), col(ReviewRow.id))
-            )
+            ).all()
         )

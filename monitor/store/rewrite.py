@@ -4,10 +4,12 @@ recorded changes and rebuilds the model registry from the new facts, in one tran
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlmodel import col, delete, select
 
+from monitor.store import audit_log
 from monitor.store.db import writing
 from monitor.store.lifecycle import apply_facts
 from monitor.store.record import NewChange, finding_json
@@ -25,6 +27,7 @@ def reclassify(
     `recompute(change_row, old_version_row, new_version_row)` returns a NewChange or None (keep).
     Returns (changes examined, changes whose labels or facts changed)."""
     examined = updated = 0
+    now = datetime.now(UTC)
     with writing(engine) as session:
         query = select(ChangeRow).order_by(col(ChangeRow.detected_at), col(ChangeRow.id))
         rows = list(session.exec(query).all())
@@ -45,6 +48,7 @@ def reclassify(
                 continue
             c = fresh.classification
             before = (change.labels, change.facts, change.severity, change.summary)
+            content_before = audit_log.change_content(change)
             change.labels = list(c.labels)
             change.severity = c.severity
             change.summary = c.summary
@@ -55,6 +59,10 @@ def reclassify(
             change.diff = fresh.diff_json
             change.sections = list(fresh.sections)
             session.add(change)
+            if audit_log.change_content(change) != content_before:
+                session.flush()
+                event = audit_log.change_event(change, kind="change_reclassified", at=now)
+                audit_log.append(session, event)
             updated += before != (change.labels, change.facts, change.severity, change.summary)
         session.flush()
         session.exec(delete(ModelEventRow))  # type: ignore[call-overload]

@@ -76,6 +76,10 @@ class SnapshotRow(SQLModel, table=True):
     charset: str | None = None
     fetcher: str = "http"
     monitor_version: str
+    # the response headers as [name, value] pairs, for WARC export (None: recorded before them)
+    headers: list[list[str]] | None = Field(
+        default=None, sa_column=sa.Column(sa.JSON, nullable=True)
+    )
 
 
 class VersionRow(SQLModel, table=True):
@@ -238,3 +242,32 @@ class ReminderRow(SQLModel, table=True):
     days_before: int
     change_id: int = Field(foreign_key="change.id")
     at: datetime = utc_column(nullable=False)
+
+
+class AuditEventRow(SQLModel, table=True):
+    """The append-only, hash-chained audit log: one event per recorded row, written in the same
+    transaction as the row. `payload` is canonical JSON text, kept byte for byte."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_subject", "subject_table", "subject_id"),)
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = utc_column(nullable=False, index=True)
+    kind: str
+    watch_id: str | None = None
+    subject_table: str
+    subject_id: str
+    payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    prev_sha256: str
+    sha256: str = Field(unique=True)
+
+
+class WatchlistRow(SQLModel, table=True):
+    """Each watchlist ever loaded to check watches, by hash, byte for byte (for audit export)."""
+
+    __tablename__ = "watchlist"
+
+    sha256: str = Field(primary_key=True)
+    name: str
+    body: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    first_loaded_at: datetime = utc_column(nullable=False)
