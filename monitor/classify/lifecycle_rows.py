@@ -17,7 +17,7 @@ from monitor.classify import facts as f
 from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates
 from monitor.classify.names import cell_models, find_models, old_model_ids
-from monitor.classify.records import record_changes
+from monitor.classify.records import TEXT, record_changes
 from monitor.classify.tables import RowChange, Table, named, table_changes, tables_of
 from monitor.classify.text import core, normalise, sentences
 from monitor.models import Finding, TextDiff
@@ -110,7 +110,7 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     shutdown = f.date_of(cells.get("shutdown"))
     deprecated = f.date_of(cells.get("deprecated"))
     found = []
-    told = cells.get("description", "")  # a feed item's text: "… has been shut down"
+    told = cells.get(TEXT, "")  # a feed item's own words: "… has been shut down"
     notice = not status and not shutdown and bool(p.RETIRE_WORDS.search(told))
     if notice and p.RETIRED_NOW.search(told):
         status = "retired"
