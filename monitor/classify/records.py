@@ -65,6 +65,20 @@ def item_text(fields: dict[str, str]) -> str:
     return next((fields[name] for name in _TEXT_FIELDS if fields.get(name)), "")
 
 
+def item_prose(text: str) -> list[str]:
+    """An item's own words, one logical line each: a line that starts in lower case carries on
+    the one before (a sentence wrapped in the feed's source, whole in the extractor's), and of a
+    "Key: value" line only the value counts ("Deprecation announcement: X will be shut down…")."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if lines and line[:1].islower():
+            lines[-1] += " " + line
+        elif line:
+            lines.append(line)
+    return [found.group(2) if (found := _KEY_VALUE.match(line)) else line for line in lines]
+
+
 def _summary_fields(fields: dict[str, str]) -> dict[str, str]:
     """A feed item's "Key: value" lines in its description or summary, as fields of their own."""
     for key, value in _KEY_VALUE.findall(item_text(fields)):
@@ -84,7 +98,7 @@ def _plain(value: str) -> str:
     """An item's HTML text as plain lines, one block a line, as the feed extractor writes it."""
     if not _TAG.search(value):
         return value
-    text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", value)))
+    text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", " ".join(value.split()))))
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
