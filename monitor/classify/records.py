@@ -121,7 +121,7 @@ def _feed_item(raw: str) -> dict[str, str]:
     }
     if guid and guid != link:
         record["guid"] = guid
-    return record
+    return dict(sorted(record.items()))  # in the order the extractor writes its keys
 
 
 def _feed_records(text: str) -> Records | None:
