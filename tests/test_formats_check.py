@@ -150,6 +150,52 @@ def test_json_records_by_identity_report_the_retirement(
     assert change.lines_added == 1 and change.lines_removed == 1  # one record, one line
 
 
+NOTICE = """<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>
+<pubDate>{date}</pubDate><description><![CDATA[<p>Provider: Google<br>Model ID: {model}<br>
+Announcement Date: {announced}</p><p>{words}</p>]]></description></item>
+"""
+
+
+def notices_feed(base: str, notices: list[dict[str, str]]) -> bytes:
+    items = "".join(NOTICE.format(link=f"{base}#{n['guid']}", **n) for n in notices)
+    return RSS.format(base=base, items=items).encode()
+
+
+def test_a_feed_item_announcing_a_shutdown_in_its_words_is_a_retirement(
+    tmp_path: Path, page_server: PageServer
+) -> None:
+    file = watchlist(tmp_path, page_server, "/deprecations.xml", kind='"lifecycle"')
+    base = page_server.url("/changelog")
+    old = {
+        "title": "Google: Gemini 1.0 Pro",
+        "guid": "google-gemini-1.0-pro",
+        "date": "Mon, 03 Feb 2025 10:00:00 GMT",
+        "model": "gemini-1.0-pro",
+        "announced": "2025-02-03",
+        "words": "Gemini 1.0 Pro has been shut down.",
+    }
+    new = {
+        "title": "Google: Gemini 3 Pro Preview", "guid": "google-gemini-3-pro-preview",
+        "date": "Fri, 27 Feb 2026 04:06:58 GMT", "model": "gemini-3-pro-preview",
+        "announced": "2026-02-26",
+        "words": "Deprecation announcement: Gemini 3 Pro Preview (gemini-3-pro-preview)\n"
+        "will be shut down March 9, 2026. Migrate to a newer model.",
+    }  # fmt: skip
+    feed = "application/rss+xml"
+    change, _engine = check_twice(
+        file, page_server, "/deprecations.xml",
+        Response(body=notices_feed(base, [old]), content_type=feed),
+        Response(body=notices_feed(base, [new, old]), content_type=feed),
+    )  # fmt: skip
+    assert "model_retirement" in change.labels and "model_launch" not in change.labels
+    retirement = next(f for f in change.facts if f["kind"] == "retirement")
+    assert (retirement["model"], retirement["shutdown_date"]) == (
+        "gemini-3-pro-preview",
+        "2026-03-09",
+    )
+    assert change.lines_added == 1 and change.lines_removed == 0  # one new record line
+
+
 @pytest.mark.parametrize(
     ("path", "body", "content_type", "error"),
     [

@@ -1,13 +1,18 @@
 """Feeds as records: a JSON list of objects (a scraped deprecations table) or the items of an
 RSS/Atom feed. Records are matched by identity, not by position, so a reorder is no change, and
-each record's fields are named by the same column roles as a table's cells."""
+each record's fields are named by the same column roles as a table's cells.
+
+A raw feed's item reads as the feed extractor writes it (monitor/extract/feed.py): ``title``,
+``link``, ``published``, ``guid`` and ``summary`` (HTML as plain lines), so a watch that stored
+the XML and one that stores the extracted records read each item alike; values stay as the feed
+wrote them."""
 
 from __future__ import annotations
 
 import html
 import json
 import re
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,13 +21,22 @@ from monitor.classify.tables import RowChange, role
 
 _ITEM = re.compile(r"<(item|entry)\b[^>]{0,500}>(.*?)</\1\s*>", re.S | re.I)
 _FIELD = re.compile(r"<([A-Za-z][\w:-]{0,40})\b[^>]{0,300}>(.*?)</\1\s*>", re.S)
+_LINK_HREF = re.compile(r"<link\b[^>]{0,300}?\bhref=[\"']([^\"']{1,2000})[\"']", re.I)
+_BLOCK_TAG = re.compile(
+    r"<(?:br|/?(?:p|div|li|ul|ol|tr|h[1-6]|blockquote|pre|table))\b[^>]{0,300}>", re.I
+)
+_TAG = re.compile(r"<[A-Za-z/!][^>]{0,1000}>")
 _KEY_VALUE = re.compile(r"^\s*([A-Z][A-Za-z ]{1,30}):\s*(.+?)\s*$", re.M)
+# where an item's own words are: RSS description, Atom summary or content, the extractor's summary
+_TEXT_FIELDS = ("summary", "description", "content", "content:encoded")
+_DATE_FIELDS = ("pubdate", "published", "updated", "dc:date", "issued", "modified")
+TEXT = "text"  # the role an item's own words take in by_role's cells
 _IDENTITY = ("guid", "id", "model_id", "model_name", "model", "name", "title", "link", "url")
 
 
 @dataclass(frozen=True)
 class Records:
-    records: dict[str, dict[str, str]]  # identity → fields
+    records: dict[str, list[dict[str, str]]]  # identity → the fields of each record it names
     lines: frozenset[int]  # line numbers the records cover
 
 
@@ -46,9 +60,28 @@ def _json_records(text: str) -> Records | None:
     return Records(_keyed(items), frozenset(range(first_line, text.count("\n") + 2)))
 
 
+def item_text(fields: dict[str, str]) -> str:
+    """A record's own words, whichever field of a feed item or JSON record carries them."""
+    return next((fields[name] for name in _TEXT_FIELDS if fields.get(name)), "")
+
+
+def item_prose(text: str) -> list[str]:
+    """An item's own words, one logical line each: a line that starts in lower case carries on
+    the one before (a sentence wrapped in the feed's source, whole in the extractor's), and of a
+    "Key: value" line only the value counts ("Deprecation announcement: X will be shut down…")."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if lines and line[:1].islower():
+            lines[-1] += " " + line
+        elif line:
+            lines.append(line)
+    return [found.group(2) if (found := _KEY_VALUE.match(line)) else line for line in lines]
+
+
 def _summary_fields(fields: dict[str, str]) -> dict[str, str]:
     """A feed item's "Key: value" lines in its description or summary, as fields of their own."""
-    for key, value in _KEY_VALUE.findall(fields.get("description") or fields.get("summary") or ""):
+    for key, value in _KEY_VALUE.findall(item_text(fields)):
         fields.setdefault(key.strip().lower().replace(" ", "_"), value)
     return fields
 
@@ -61,6 +94,36 @@ def _text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
+def _plain(value: str) -> str:
+    """An item's HTML text as plain lines, one block a line, as the feed extractor writes it."""
+    if not _TAG.search(value):
+        return value
+    text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", " ".join(value.split()))))
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _feed_item(raw: str) -> dict[str, str]:
+    """One raw <item> or <entry> as the extractor's record: its title, link, date, guid and text;
+    other elements are dropped, as the extractor drops them."""
+    fields: dict[str, str] = {}
+    for name, value in _FIELD.findall(raw):
+        value = html.unescape(re.sub(r"<!\[CDATA\[|\]\]>", "", value)).strip()
+        fields.setdefault(name.lower(), value)
+    href = _LINK_HREF.search(raw)
+    link = fields.get("link") or (html.unescape(href.group(1)) if href else "")
+    date = next((fields[name] for name in _DATE_FIELDS if fields.get(name)), "")
+    guid = fields.get("guid") or fields.get("id") or ""
+    record = {
+        "title": " ".join(fields.get("title", "").split()),
+        "link": link,
+        "published": date,
+        "summary": _plain(next((fields[name] for name in _TEXT_FIELDS if fields.get(name)), "")),
+    }
+    if guid and guid != link:
+        record["guid"] = guid
+    return dict(sorted(record.items()))  # in the order the extractor writes its keys
+
+
 def _feed_records(text: str) -> Records | None:
     if "<rss" not in text[:2000] and "<feed" not in text[:2000]:
         return None
@@ -68,11 +131,7 @@ def _feed_records(text: str) -> Records | None:
     covered: set[int] = set()
     line, offset = 1, 0
     for match in _ITEM.finditer(text):
-        fields = {
-            name.lower(): html.unescape(re.sub(r"<!\[CDATA\[|\]\]>", "", value)).strip()
-            for name, value in _FIELD.findall(match.group(2))
-        }
-        items.append(_summary_fields(fields))
+        items.append(_summary_fields(_feed_item(match.group(2))))
         line += text.count("\n", offset, match.start())
         offset = match.start()
         covered.update(range(line, line + match.group(0).count("\n") + 1))
@@ -81,19 +140,37 @@ def _feed_records(text: str) -> Records | None:
     return Records(_keyed(items), frozenset(covered))
 
 
-def _keyed(items: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+def _keyed(items: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
     fields = [f for f in _IDENTITY if sum(1 for item in items if item.get(f)) >= 0.9 * len(items)]
     if "provider" in items[0]:
         fields = ["provider", *fields[:1]]
     else:
         fields = fields[:1]
-    seen: Counter[str] = Counter()
-    out = {}
+    out: dict[str, list[dict[str, str]]] = defaultdict(list)
     for item in items:
         key = " / ".join(item.get(f, "") for f in fields) or json.dumps(item, sort_keys=True)
-        seen[key] += 1
-        out[key if seen[key] == 1 else f"{key} #{seen[key]}"] = item
-    return out
+        out[key].append(item)
+    return dict(out)
+
+
+def _paired(
+    olds: list[dict[str, str]], news: list[dict[str, str]]
+) -> list[tuple[dict[str, str] | None, dict[str, str] | None]]:
+    """The records of one identity, old and new, paired: equal ones first, whatever their order,
+    then the rest in order; an unpaired one stands alone as added or removed."""
+    unmatched_old = list(olds)
+    unmatched_new = []
+    for record in news:
+        if record in unmatched_old:
+            unmatched_old.remove(record)
+        else:
+            unmatched_new.append(record)
+    pairs: list[tuple[dict[str, str] | None, dict[str, str] | None]] = []
+    for index in range(max(len(unmatched_old), len(unmatched_new))):
+        before = unmatched_old[index] if index < len(unmatched_old) else None
+        after = unmatched_new[index] if index < len(unmatched_new) else None
+        pairs.append((before, after))
+    return pairs
 
 
 def parse_records(text: str) -> Records | None:
@@ -114,6 +191,8 @@ def by_role(fields: dict[str, str]) -> dict[str, str]:
             out["model_id"] = value  # "Model ID: gemini-2.0-flash-exp" and "Model: Gemini 2.0…"
         elif name not in out:
             out[name] = value
+    if item_text(fields):
+        out[TEXT] = item_text(fields)
     if not out.get("model"):
         for name in ("model_id", "model_name", "model id", "title"):
             if fields.get(name):
@@ -131,18 +210,18 @@ def record_changes(ctx: Context) -> tuple[list[RowChange], frozenset[int], froze
     result = None
     if old is not None and new is not None:
         changes = []
-        for key, fields in new.records.items():
-            before = old.records.get(key)
-            if before is None:
-                cells = by_role(fields)
-                # a feed of deprecations: items carry a shutdown field and no state
-                notice = "shutdown" in cells and "status" not in cells
-                changes.append(RowChange("added", None, cells, deprecation_table=notice))
-            elif before != fields:
-                changes.append(RowChange("changed", by_role(before), by_role(fields)))
-        for key, fields in old.records.items():
-            if key not in new.records:
-                changes.append(RowChange("removed", by_role(fields), None))
-        result = (changes, old.lines, new.lines)
+        removed = []
+        for key in [*new.records, *(k for k in old.records if k not in new.records)]:
+            for before, after in _paired(old.records.get(key, []), new.records.get(key, [])):
+                if before is None and after is not None:
+                    cells = by_role(after)
+                    # a feed of deprecations: items carry a shutdown field and no state
+                    notice = "shutdown" in cells and "status" not in cells
+                    changes.append(RowChange("added", None, cells, deprecation_table=notice))
+                elif after is None and before is not None:
+                    removed.append(RowChange("removed", by_role(before), None))
+                elif before is not None and after is not None:
+                    changes.append(RowChange("changed", by_role(before), by_role(after)))
+        result = (changes + removed, old.lines, new.lines)
     ctx.memo["records"] = result
     return result
