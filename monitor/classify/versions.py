@@ -158,3 +158,19 @@ def rule_version(diff: TextDiff, ctx: Context) -> list[Finding]:
             f for f in found if f.rule != "version.version" and f.rule != "version.effective"
         ]
     return found
+
+
+def marker_changes(diff: TextDiff) -> list[tuple[str, str, str]]:
+    """(kind, old value, new value) of each document marker the diff's hunks change, read from
+    the changed lines only. Relative ages are left out: they tick on their own."""
+    old: dict[str, str] = {}
+    new: dict[str, str] = {}
+    for hunk in diff.hunks:
+        for lines, side in ((hunk.removed, old), (hunk.added, new)):
+            for text in lines:
+                for marker in markers(text):
+                    if marker.kind != "age" and (
+                        len(text.split()) <= MARKER_LINE_WORDS or marker.start <= MARKER_LINE_START
+                    ):
+                        side.setdefault(marker.kind, marker.value)
+    return [(kind, old[kind], new[kind]) for kind in new if kind in old and old[kind] != new[kind]]

@@ -205,3 +205,20 @@ class ModelEventRow(SQLModel, table=True):
     previous_shutdown_on: date | None = None
     detail: dict[str, Any] = json_column(dict)
     at: datetime = utc_column(nullable=False)
+
+
+class VolatileLineRow(SQLModel, table=True):
+    """A line shape of one watch that changes only in numbers, times or ids: a candidate when
+    seen changing once, volatile (masked before classifying, never alerted) once it changed at
+    two checks in a row."""
+
+    __tablename__ = "volatile_line"
+    __table_args__ = (sa.UniqueConstraint("watch_id", "shape"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    watch_id: str = Field(foreign_key="watch.id", index=True)
+    shape: str  # the line with its volatile tokens masked
+    example: str  # the line as last seen
+    volatile: bool = False
+    seen_at: datetime = utc_column(nullable=False)  # the check that last saw it change
+    learnt_at: datetime | None = utc_column()
