@@ -205,7 +205,10 @@ class Checker:
     ) -> CheckReport:
         latest = state.latest
         change = None
-        if latest is not None:
+        baseline: tuple[dict[str, Any], ...] = ()
+        if latest is None:
+            baseline = _baseline_facts(watch, text, result.fetched_at)
+        else:
             old_text = self.bodies.get_text(latest.text_sha256)
             diff = diff_texts(old_text, text)
             from monitor.classify import classify_change  # its patterns cost start-up time
@@ -236,6 +239,7 @@ class Checker:
             change=change,
             needs_browser=needs_browser,
             provider=watch.provider,
+            baseline_facts=baseline,
         )
         if change is None:
             return CheckReport(watch.id, "first", result.duration_ms, version_id=version_id)
@@ -425,6 +429,19 @@ def classify_event(kind: str, watch: Watch, message: str) -> Classification:
     from monitor.classify import classify_event as classify
 
     return classify(kind, watch, message)
+
+
+def _baseline_facts(watch: Watch, text: str, at: datetime) -> tuple[dict[str, Any], ...]:
+    """The lifecycle facts a watch's first version already states (its deprecation table,
+    its retirement notices): the version read as a change from an empty page by the same rules
+    that read every later change. Policy pages list no models and are not read."""
+    if watch.kind == "policy":
+        return ()
+    from monitor.classify import classify_change
+    from monitor.store.lifecycle import KINDS
+
+    classification = classify_change(diff_texts("", text), "", text, watch, at=at)
+    return tuple(fact for fact in classification.facts if fact.get("kind") in KINDS)
 
 
 def _new_change(

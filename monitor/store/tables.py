@@ -188,6 +188,7 @@ class ModelLifecycleRow(SQLModel, table=True):
     shutdown_qualifier: str | None = None  # "not sooner than", "tentative", "(all regions)"
     replacement: str | None = None
     source_change_id: int | None = Field(default=None, foreign_key="change.id")
+    source: str | None = None  # "baseline": read from a watch's first version, not a change
     watch_id: str | None = None
     updated_at: datetime = utc_column(nullable=False)
 
