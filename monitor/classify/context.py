@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from monitor import patterns as p
-from monitor.classify.text import core, similarity
+from monitor.classify.text import core, reading, similarity
 from monitor.config import Watch
 from monitor.models import TextDiff
 
@@ -68,6 +68,7 @@ class Context:
     reformatted: tuple[Pair, ...]  # same words, other formatting
     moved: int  # lines that only changed place
     memo: dict[str, Any] = field(default_factory=dict)  # derived values rules share
+    rewrapped: int = 0  # hunks whose lines were split, joined or unwrapped, read alike
 
     @property
     def kind(self) -> str:
@@ -75,7 +76,14 @@ class Context:
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.reformatted or self.moved)
+        return not (
+            self.added
+            or self.removed
+            or self.changed
+            or self.reformatted
+            or self.moved
+            or self.rewrapped
+        )
 
 
 def _heading_level(text: str) -> int:
@@ -225,6 +233,9 @@ def build_context(
     removed = [line for line in old_lines if gone[line.text] > 0 and _take(gone, line.text)]
     added = [line for line in new_lines if came[line.text] > 0 and _take(came, line.text)]
     moved = _moves(diff, old_lines, new_lines)
+    old_wrapped, new_wrapped, rewrapped = _rewrapped(diff)
+    removed = [line for line in removed if line.number not in old_wrapped]
+    added = [line for line in added if line.number not in new_wrapped]
     markup = [line for line in (*removed, *added) if not line.core and not line.table]
     removed = [line for line in removed if line.core or line.table]
     added = [line for line in added if line.core or line.table]
@@ -245,7 +256,27 @@ def build_context(
         changed=tuple(pairs),
         reformatted=tuple(reformatted),
         moved=moved,
+        rewrapped=rewrapped,
     )
+
+
+def _rewrapped(diff: TextDiff) -> tuple[set[int], set[int], int]:
+    """Old and new line numbers of hunks that turned some lines into a different number of
+    lines a reader reads alike (a paragraph rewrapped, a callout unwrapped into its own lines),
+    and how many such hunks. Each hunk is read once: linear in the changed lines."""
+    old: set[int] = set()
+    new: set[int] = set()
+    count = 0
+    for hunk in diff.hunks:
+        removed = [line for line in hunk.removed if line.strip()]
+        added = [line for line in hunk.added if line.strip()]
+        if not removed or not added or len(removed) == len(added):
+            continue
+        if reading(hunk.removed) == reading(hunk.added):
+            old.update(range(hunk.old_start, hunk.old_start + len(hunk.removed)))
+            new.update(range(hunk.new_start, hunk.new_start + len(hunk.added)))
+            count += 1
+    return old, new, count
 
 
 def _take(counter: Counter[str], key: str) -> bool:

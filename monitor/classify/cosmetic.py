@@ -8,6 +8,7 @@ a date written another way, an age counter ticking on, scraper metadata."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from difflib import SequenceMatcher
@@ -15,7 +16,7 @@ from difflib import SequenceMatcher
 from monitor import patterns as p
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import same_dates_rewritten
-from monitor.classify.text import loose, normalise, opcodes, words
+from monitor.classify.text import core, loose, normalise, opcodes, reading, words
 from monitor.models import Finding
 
 
@@ -41,7 +42,7 @@ def is_noise(ctx: Context) -> bool:
         return True
     if ctx.empty:  # only blank lines changed, or volatile tokens on them
         return _mask(ctx.old_text) == _mask(ctx.new_text)
-    if ctx.moved:
+    if ctx.moved or ctx.rewrapped:
         return False
     old = [line.text for line in ctx.removed] + [pair.old.text for pair in ctx.changed]
     new = [line.text for line in ctx.added] + [pair.new.text for pair in ctx.changed]
@@ -104,15 +105,79 @@ def pair_reason(pair: Pair) -> str | None:
         return "scraper metadata"
     if loose(old.core) == loose(new.core):
         return "punctuation or case"
-    if same_dates_rewritten(pair):
+    if reading([old.text]) == reading([new.text]):
+        return "callout label"
+    if same_dates_rewritten(pair) or _marker_rewritten(pair):
         return "date format"
     if _age_tick(pair):
         return "age counter ticked"
     if typo_level(old.core, new.core):
         return "typo-level edit"
-    if _link_text_only(old, new):
+    if _link_text_only(old, new) or _link_text_reworded(old.text, new.text):
         return "link text"
     return None
+
+
+def _marker_rewritten(pair: Pair) -> bool:
+    """The lines differ only inside version markers whose values read the same."""
+    from monitor.classify.versions import marker_pair, markers
+
+    if not marker_pair(pair.old, pair.new):
+        return False
+    old, new = markers(pair.old.text), markers(pair.new.text)
+    return len(old) == len(new) and all(a.same(b) for a, b in zip(old, new, strict=True))
+
+
+_GENERIC_LINK_WORDS = frozenset(
+    "here this that link page click more read learn see details below above the our".split()
+)
+_LANGUAGE_SEGMENT = re.compile(r"^[a-z]{2}(?:[-_][a-z]{2,4})?$")
+
+
+def link_target(url: str) -> str:
+    """A link target without what re-exports change: scheme, host, query, language and `docs`
+    path segments, case. '/en/docs/x' and 'https://site/docs/en/x' are both 'x'."""
+    url = url.lower().split("?", 1)[0]
+    path, _, fragment = url.partition("#")
+    if "://" in path:
+        path = path.split("://", 1)[1].partition("/")[2]
+    parts = [
+        part
+        for part in path.split("/")
+        if part and part != "docs" and not _LANGUAGE_SEGMENT.match(part)
+    ]
+    return "/".join(parts) + (f"#{fragment}" if fragment else "")
+
+
+def _generic(text: str) -> bool:
+    """A link text that names nothing ('here', 'read more') or is the URL itself."""
+    words = loose(text).split()
+    return not words or all(w in _GENERIC_LINK_WORDS for w in words) or "://" in text
+
+
+def _link_text_reworded(old: str, new: str) -> bool:
+    """The only change is a link's text, made descriptive or generic ('[here](/pricing)' ↔
+    '[the pricing page](/pricing)'), the link going where it went."""
+    from monitor.classify.entries import _LINK
+
+    a, b = list(_LINK.finditer(old)), list(_LINK.finditer(new))
+    if not a or len(a) != len(b):
+        return False
+    reworded = False
+    for x, y in zip(a, b, strict=True):
+        if link_target(x.group(2)) != link_target(y.group(2)):
+            return False
+        if loose(x.group(1)) != loose(y.group(1)):
+            if not (_generic(x.group(1)) or _generic(y.group(1))):
+                return False
+            reworded = True
+    if not reworded:
+        return False
+
+    def without_links(text: str) -> str:
+        return loose(core(_LINK.sub(lambda m: " \x01 ", text)))
+
+    return without_links(old) == without_links(new)
 
 
 def _link_text_only(old: Line, new: Line) -> bool:
@@ -145,7 +210,7 @@ def line_reason(ctx: Context, line: Line, other_text: str) -> str | None:
 def reasons(ctx: Context) -> list[str]:
     """Every cosmetic reason the change shows, for the label's finding."""
     found = []
-    if ctx.reformatted:
+    if ctx.reformatted or ctx.rewrapped:
         found.append("formatting")
     if ctx.moved:
         found.append("order")
