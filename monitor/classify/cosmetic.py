@@ -137,8 +137,8 @@ _LANGUAGE_SEGMENT = re.compile(r"^[a-z]{2}(?:[-_][a-z]{2,4})?$")
 def link_target(url: str) -> str:
     """A link target without what re-exports change: scheme, host, query, language and `docs`
     path segments, case. '/en/docs/x' and 'https://site/docs/en/x' are both 'x'."""
-    url = url.lower().split("?", 1)[0]
-    path, _, fragment = url.partition("#")
+    url, _, fragment = url.lower().partition("#")
+    path = url.split("?", 1)[0]
     if "://" in path:
         path = path.split("://", 1)[1].partition("/")[2]
     parts = [
@@ -204,7 +204,21 @@ def line_reason(ctx: Context, line: Line, other_text: str) -> str | None:
         return "breadcrumbs"
     if len(line.core.split()) <= 3 and line.core in other_text and not line.heading:
         return "repeated label"
+    if line.heading and _title_only(ctx, line):
+        return "title"
     return None
+
+
+def _title_only(ctx: Context, line: Line) -> bool:
+    """The document's title (its first heading) came or went while the text below it stayed:
+    the export's framing, not the document."""
+    added = any(line is other for other in ctx.added)
+    lines, changed = (ctx.new_lines, ctx.added) if added else (ctx.old_lines, ctx.removed)
+    first = next((other for other in lines if other.heading), None)
+    if first is not line or line.heading > 2 or line.trail:
+        return False
+    following = [other for other in lines if other.number > line.number][:5]
+    return bool(following) and not any(other is gone for other in following for gone in changed)
 
 
 def reasons(ctx: Context) -> list[str]:

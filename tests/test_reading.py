@@ -1,0 +1,73 @@
+"""How a change reads: version markers in every date form, a bare "Last updated" bump's
+severity, and link targets normalised the way re-exports move them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.classify import classify_change
+from monitor.classify.cosmetic import link_target
+from monitor.classify.versions import markers
+from monitor.config import Watch
+from monitor.diff import diff_texts
+
+AT = datetime(2026, 5, 4, 9, tzinfo=UTC)
+DOC = "# Usage policy\n{marker}\nYou may not use the service to harm people.\n"
+
+
+def _classify(old: str, new: str, kind: str = "policy") -> tuple[tuple[str, ...], str]:
+    old, new = DOC.format(marker=old), DOC.format(marker=new)
+    watch = Watch(id="w", url="https://example.com/p", kind=kind)
+    result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
+    return result.labels, result.severity
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "alt"),
+    [
+        ("Last updated on 10/02/2024", "2024-10-02", "2024-02-10"),
+        ("Last updated on 15/02/2024", "2024-02-15", None),
+        ("Last updated on 02/15/2024", "2024-02-15", None),
+        ("Effective as of 2024/03/05", "2024-03-05", None),
+        ("Revised on October 2, 2024", "2024-10-02", None),
+        ("Last updated: 2024-10-02 10:42", "2024-10-02T10:42", None),
+    ],
+)
+def test_markers_read_dates_in_every_form(text: str, value: str, alt: str | None) -> None:
+    (marker,) = markers(text)
+    assert (marker.value, marker.alt) == (value, alt)
+
+
+def test_a_bare_last_updated_bump_is_minor_and_a_version_or_effective_bump_major() -> None:
+    assert _classify("Last updated on 10/02/2024", "Last updated on 11/15/2024") == (
+        ("version_bump",),
+        "minor",
+    )
+    assert _classify("Last updated: 2024-10-02", "Last updated: 2024-10-03", "lifecycle") == (
+        ("version_bump",),
+        "info",
+    )
+    assert _classify("Effective: 2024-10-02", "Effective: 2024-11-02") == (
+        ("version_bump",),
+        "major",
+    )
+    assert _classify("Version 3.0", "Version 3.1")[1] == "major"
+
+
+def test_marker_format_flips_and_ticking_counters_are_cosmetic_a_reset_is_a_version() -> None:
+    assert _classify("Last updated on 10/02/2024", "Last updated on 2 October 2024")[0] == (
+        "cosmetic",
+    )
+    assert _classify("Last updated on 10/02/2024", "Last updated on 2024-02-10")[0] == (
+        "cosmetic",
+    )  # day first: the same date read the other way
+    assert _classify("Updated 5 days ago", "Updated 6 days ago")[0] == ("cosmetic",)
+    assert _classify("Updated 21 days ago", "Updated 10 hours ago")[0] == ("version_bump",)
+
+
+def test_link_targets_lose_what_re_exports_change() -> None:
+    assert link_target("/en/docs/build/pricing") == link_target("/docs/en/build/pricing")
+    assert link_target("https://docs.example.com/en/pricing?utm=x#plans") == "pricing#plans"
+    assert link_target("/en/docs/pricing") != link_target("/en/docs/models")
