@@ -437,11 +437,9 @@ def _baseline_facts(watch: Watch, text: str, at: datetime) -> tuple[dict[str, An
     that read every later change. Policy pages list no models and are not read."""
     if watch.kind == "policy":
         return ()
-    from monitor.classify import classify_change
-    from monitor.store.lifecycle import KINDS
+    from monitor.classify import baseline_facts
 
-    classification = classify_change(diff_texts("", text), "", text, watch, at=at)
-    return tuple(fact for fact in classification.facts if fact.get("kind") in KINDS)
+    return baseline_facts(text, watch, at=at)
 
 
 def _new_change(

@@ -212,13 +212,18 @@ def line_reason(ctx: Context, line: Line, other_text: str) -> str | None:
 def _title_only(ctx: Context, line: Line) -> bool:
     """The document's title (its first heading) came or went while the text below it stayed:
     the export's framing, not the document."""
-    added = any(line is other for other in ctx.added)
+    if line.heading > 2 or line.trail:
+        return False
+    if "added_ids" not in ctx.memo:
+        ctx.memo["added_ids"] = {id(other) for other in ctx.added}
+    added = id(line) in ctx.memo["added_ids"]
     lines, changed = (ctx.new_lines, ctx.added) if added else (ctx.old_lines, ctx.removed)
     first = next((other for other in lines if other.heading), None)
-    if first is not line or line.heading > 2 or line.trail:
+    if first is not line:
         return False
     following = [other for other in lines if other.number > line.number][:5]
-    return bool(following) and not any(other is gone for other in following for gone in changed)
+    gone = {id(other) for other in changed}
+    return bool(following) and not any(id(other) in gone for other in following)
 
 
 def reasons(ctx: Context) -> list[str]:
