@@ -71,3 +71,36 @@ def test_link_targets_lose_what_re_exports_change() -> None:
     assert link_target("/en/docs/build/pricing") == link_target("/docs/en/build/pricing")
     assert link_target("https://docs.example.com/en/pricing?utm=x#plans") == "pricing#plans"
     assert link_target("/en/docs/pricing") != link_target("/en/docs/models")
+
+
+def _fixture_texts() -> list[str]:
+    import json
+    from pathlib import Path
+
+    texts = []
+    for path in sorted((Path(__file__).parent / "fixtures" / "classify").rglob("*")):
+        if path.name.startswith(("before", "after")):
+            texts.append(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".json" and path.name != "case.json" and path.parent.name == "classify":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and "before_text" in data:
+                texts += [data["before_text"], data["after_text"]]
+    return texts
+
+
+def test_lines_built_on_demand_are_the_lines_of_the_whole_text() -> None:
+    from monitor.classify.lines import Doc
+
+    texts = _fixture_texts() + [
+        "---\ntitle: Models\nslug: x\n---\n# A\ntext\nSub\n---\nmore\nTitle\n=== \n**Bold**\n"
+        "\t- item\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+        "---\ntitle: never closed\nbody\n",
+        "Intro\r\n===\r\n# Heading\r\n- item\r\n",
+    ]
+    assert len(texts) > 100
+    for text in texts:
+        whole = Doc(text).lines
+        on_demand = Doc(text)
+        for line in reversed(whole):  # far lines first: trails must not depend on order
+            assert on_demand.line(line.number) == line
+        assert on_demand.lines == whole

@@ -217,11 +217,10 @@ def _title_only(ctx: Context, line: Line) -> bool:
     if "added_ids" not in ctx.memo:
         ctx.memo["added_ids"] = {id(other) for other in ctx.added}
     added = id(line) in ctx.memo["added_ids"]
-    lines, changed = (ctx.new_lines, ctx.added) if added else (ctx.old_lines, ctx.removed)
-    first = next((other for other in lines if other.heading), None)
-    if first is not line:
+    doc, changed = (ctx.new_doc, ctx.added) if added else (ctx.old_doc, ctx.removed)
+    if doc.first_heading() is not line:
         return False
-    following = [other for other in lines if other.number > line.number][:5]
+    following = doc.after(line.number, 5)
     gone = {id(other) for other in changed}
     return bool(following) and not any(id(other) in gone for other in following)
 

@@ -187,7 +187,7 @@ def _read_alike(marker: Marker, other: Marker) -> Marker:
 
 def effective_date(ctx: Context) -> str | None:
     """The document's effective date as the new text states it."""
-    for line in ctx.new_lines[:40]:
+    for line in ctx.new_doc.first(40):
         for marker in markers(line.text):
             if marker.kind == "effective":
                 return marker.value[:10]
