@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from monitor.classify import volatile
@@ -98,3 +99,17 @@ def test_a_policy_rolled_back_to_its_earlier_version_is_alerted_not_a_revert(
     assert {"kind": "version", "marker": "version", "from": "3.1", "to": "3.0"}.items() <= (
         change.facts[0].items()
     )
+
+
+def test_validate_fetch_names_the_lines_check_will_learn(
+    tmp_path: Path, page_server: PageServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.cli import main
+
+    requests = itertools.count(1)
+    page_server.route("/rsp", lambda request: Response(body=page(RSP_V1 + _footer(next(requests)))))
+    write_watchlist(tmp_path, page_server)
+    assert main(["--watchlist", str(tmp_path / "watchlist.toml"), "validate", "--fetch"]) == 1
+    out = capsys.readouterr().out
+    assert "rsp: NOISE" in out and "+ Rendered 10:42:" in out
+    assert "`check` learns this line as volatile" in out
