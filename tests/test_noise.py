@@ -94,6 +94,10 @@ def test_a_policy_rolled_back_to_its_earlier_version_is_alerted_not_a_revert(
     assert [r.outcome for r in outcomes] == ["first", "changed", "changed"]
     back = outcomes[-1]
     assert back.labels == ("version_bump",) and back.severity == "major"
+    assert (
+        back.summary.startswith("Version 3.1 → 3.0")
+        and "(back to an earlier version)" in back.summary
+    )
     change = queries.change(open_engine(config.database_url), back.change_id or 0)
     assert change is not None
     assert {"kind": "version", "marker": "version", "from": "3.1", "to": "3.0"}.items() <= (

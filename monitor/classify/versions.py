@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 from monitor import patterns as p
 from monitor.classify.context import Context, Line
@@ -194,11 +195,24 @@ def effective_date(ctx: Context) -> str | None:
     return None
 
 
+def _went_back(kind: str, old: Marker, new: Marker) -> bool:
+    """The marker moved to an earlier version or date: the document was rolled back."""
+    if kind == "age":
+        return False
+    if kind == "version":
+        try:
+            return tuple(map(int, new.value.split("."))) < tuple(map(int, old.value.split(".")))
+        except ValueError:
+            return False
+    return new.value < old.value
+
+
 def rule_version(diff: TextDiff, ctx: Context) -> list[Finding]:
     found = []
     changes = bumps(ctx)
     effective = effective_date(ctx)
     for kind, old, new, _, new_line in changes:
+        fact: dict[str, Any]
         if kind == "age":
             fact = {
                 "kind": "version",
@@ -210,11 +224,14 @@ def rule_version(diff: TextDiff, ctx: Context) -> list[Finding]:
             fact = {"kind": "version", "marker": kind, "from": old.value, "to": new.value}
         if effective and kind in ("version", "effective"):
             fact["effective_date"] = effective
+        if _went_back(kind, old, new):
+            fact["rolled_back"] = True
         found.append(
             Finding(
                 rule=f"version.{kind.replace(' ', '_')}",
                 label="version_bump",
-                reason=f"{kind} {fact['from']} → {fact['to']}",
+                reason=f"{kind} {fact['from']} → {fact['to']}"
+                + (" (back to an earlier version)" if fact.get("rolled_back") else ""),
                 fragment=new_line.text,
                 old=old.value,
                 new=new.value,
