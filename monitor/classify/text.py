@@ -103,10 +103,16 @@ _CALLOUT = re.compile(
 )
 
 
+_BARE_URL = re.compile(r"\(?\b(?:https?://|www\.)[^\s()<>]{1,2000}\)?")
+_PLACEHOLDER = re.compile(r"\[(?:TODO|FIXME)\b[^\[\]\n]{0,100}\]|\b(?:TODO|FIXME):")
+
+
 def reading(lines: Sequence[str]) -> list[str]:
-    """The words a reader sees in `lines`, whatever their wrapping or markup: link targets,
-    tags, list and quote markers, emphasis and a callout's label ("Note:") left out."""
+    """The words a reader sees in `lines`, whatever their wrapping or markup: link targets and
+    bare URLs (addresses, not words), tags, list and quote markers, emphasis, a callout's label
+    ("Note:") and authoring placeholders ("[TODO add link]") left out."""
     out: list[str] = []
     for line in lines:
-        out += loose(_CALLOUT.sub("", core(line))).split()
+        text = _CALLOUT.sub("", core(_PLACEHOLDER.sub(" ", line)))
+        out += loose(_BARE_URL.sub(" ", text)).split()
     return out
