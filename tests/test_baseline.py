@@ -106,3 +106,29 @@ def test_a_policy_page_seeds_nothing(
     capsys.readouterr()
     assert main([*w, "models"]) == 0
     assert capsys.readouterr().out.strip() == "no models recorded yet"
+
+
+def test_a_json_feed_of_deprecations_seeds_every_record(
+    tmp_path: Path, page_server: PageServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    soon = datetime.now(UTC).date() + timedelta(30)
+    records = [
+        {"provider": "OpenAI", "model_name": "gpt-4o-realtime-preview", "status": "deprecated",
+         "shutdown_date": soon.isoformat(), "replacement": "gpt-realtime"},
+        {"provider": "OpenAI", "model_name": "gpt-4-32k-0613", "status": "retired",
+         "shutdown_date": "2025-10-27", "replacement": "gpt-4o"},
+    ]  # fmt: skip
+    body = json.dumps(records, indent=2).encode()
+    page_server.route(
+        "/deprecations", lambda r: Response(body=body, content_type="application/json")
+    )
+    w = _watchlist(tmp_path, page_server)
+    assert main([*w, "check", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main([*w, "models", "--json"]) == 0
+    rows = {row["model"]: row for row in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {"gpt-4o-realtime-preview", "gpt-4-32k-0613"}
+    assert rows["gpt-4o-realtime-preview"]["shutdown"] == soon.isoformat()
+    assert rows["gpt-4o-realtime-preview"]["replacement"] == "gpt-realtime"
+    assert rows["gpt-4-32k-0613"]["status"] == "retired"
+    assert {row["source"] for row in rows.values()} == {"baseline"}

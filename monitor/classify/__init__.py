@@ -162,6 +162,7 @@ def baseline_facts(text: str, watch: Watch, *, at: datetime) -> tuple[dict[str, 
 
     diff = diff_texts("", text)
     ctx = build_context(diff, "", text, watch, at=at)
+    _records_as_added(ctx, text)
     findings: list[Finding] = []
     for name in LIFECYCLE_RULES:
         result = RULES[name](diff, ctx)
@@ -172,6 +173,23 @@ def baseline_facts(text: str, watch: Watch, *, at: datetime) -> tuple[dict[str, 
     kinds = ("retirement", "retirement_change", "launch")
     facts = [fact for finding in merge_facts(findings) for fact in finding.facts]
     return tuple(fact for fact in facts if fact.get("kind") in kinds)
+
+
+def _records_as_added(ctx: Context, text: str) -> None:
+    """A feed (JSON records, RSS or Atom items) read from an empty page: every record is an
+    added one, as record_changes would say against an empty feed (which does not parse)."""
+    from monitor.classify.records import by_role, parse_records
+    from monitor.classify.tables import RowChange
+
+    feed = parse_records(text)
+    if feed is None:
+        return
+    added = []
+    for fields in feed.records.values():
+        cells = by_role(fields)
+        notice = "shutdown" in cells and "status" not in cells
+        added.append(RowChange("added", None, cells, deprecation_table=notice))
+    ctx.memo["records"] = (added, frozenset(), feed.lines)
 
 
 def classify_event(kind: str, watch: Watch, message: str) -> Classification:
