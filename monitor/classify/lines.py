@@ -195,6 +195,25 @@ class Doc:
     def first_heading(self) -> Line | None:
         return self.line(self.heading_numbers[0]) if self.heading_numbers else None
 
+    def table_lines(self) -> tuple[Line, ...]:
+        """The table rows, each followed by the line right after it when that is not a row: all
+        a reader of tables needs to tell where one table ends, without building every line."""
+        if self._all is not None:
+            return self._all
+        out: list[Line] = []
+        for number, text in enumerate(self.raw, start=1):
+            if not text.lstrip().startswith("|"):
+                continue
+            row = self.line(number)
+            if row is None:
+                continue
+            if not out or out[-1].number < number:
+                out.append(row)
+            after = self.line(number + 1)
+            if after is not None and not after.table:
+                out.append(after)
+        return tuple(out)
+
     @property
     def lines(self) -> tuple[Line, ...]:
         """Every line, in order (built once)."""
