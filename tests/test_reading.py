@@ -104,3 +104,22 @@ def test_lines_built_on_demand_are_the_lines_of_the_whole_text() -> None:
         for line in reversed(whole):  # far lines first: trails must not depend on order
             assert on_demand.line(line.number) == line
         assert on_demand.lines == whole
+
+
+def test_tables_read_from_table_lines_are_the_tables_of_all_lines() -> None:
+    from monitor.classify.lines import Doc
+    from monitor.classify.tables import parse_tables
+
+    def shape(text: str, *, whole: bool) -> list[object]:
+        doc = Doc(text)
+        tables = parse_tables(doc.lines if whole else doc.table_lines())
+        return [(t.head.number, t.header, [(r.line.number, r.raw) for r in t.rows]) for t in tables]
+
+    texts = _fixture_texts() + [
+        "| a | b |\ntext\n| c | d |\n",
+        "| a |\n\n| b |\n",
+        "| a |\n|---|\n| 1 |\n\n\n| x |\n| y |\n",
+    ]
+    assert sum(1 for text in texts if "\n|" in text) > 20
+    for text in texts:
+        assert shape(text, whole=False) == shape(text, whole=True)
