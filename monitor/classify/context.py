@@ -42,6 +42,7 @@ class Context:
     moved: int  # lines that only changed place
     memo: dict[str, Any] = field(default_factory=dict)  # derived values rules share
     rewrapped: int = 0  # hunks whose lines were split, joined or unwrapped, read alike
+    repeated: int = 0  # lines of a copied block: added again, or a second copy taken out
 
     @property
     def kind(self) -> str:
@@ -65,6 +66,7 @@ class Context:
             or self.reformatted
             or self.moved
             or self.rewrapped
+            or self.repeated
         )
 
 
@@ -189,6 +191,9 @@ def build_context(
     pairs = _by_hunk(diff, removed, added) if diff.hunks else _pair_up(removed, added)
     paired_old = {id(pair.old) for pair in pairs}
     paired_new = {id(pair.new) for pair in pairs}
+    added = [line for line in added if id(line) not in paired_new]
+    removed = [line for line in removed if id(line) not in paired_old]
+    copied_in, copied_out = _copies(added, old_doc), _copies(removed, new_doc)
     return Context(
         watch=watch,
         at=at,
@@ -196,13 +201,40 @@ def build_context(
         new_text=new_text,
         old_doc=old_doc,
         new_doc=new_doc,
-        added=tuple(line for line in added if id(line) not in paired_new),
-        removed=tuple(line for line in removed if id(line) not in paired_old),
+        added=tuple(line for line in added if line.number not in copied_in),
+        removed=tuple(line for line in removed if line.number not in copied_out),
         changed=tuple(pairs),
         reformatted=tuple(reformatted),
         moved=moved,
         rewrapped=rewrapped,
+        repeated=len(copied_in) + len(copied_out),
     )
+
+
+COPIED_BLOCK = 3  # lines in a row, at least, to call a repeat a copied block
+COPIED_SHARE = 0.8  # of which at least this share already on the other side
+
+
+def _copies(lines: list[Line], other: Doc) -> set[int]:
+    """Numbers of `lines` that copy a line the other text already has, in runs that are mostly
+    such copies: a page body pasted twice, or the second copy taken out. A line the copy changed
+    is not one of them, and is read as a change."""
+    runs: list[list[Line]] = []
+    for line in sorted(lines, key=lambda item: item.number):
+        if runs and line.number - runs[-1][-1].number <= 2:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    runs = [run for run in runs if len(run) >= COPIED_BLOCK]
+    if not runs:
+        return set()
+    present = set(other.raw)
+    found: set[int] = set()
+    for run in runs:
+        copies = [line.number for line in run if line.text in present]
+        if len(copies) >= COPIED_SHARE * len(run):
+            found.update(copies)
+    return found
 
 
 def _rewrapped(diff: TextDiff) -> tuple[set[int], set[int], int]:

@@ -42,7 +42,7 @@ def is_noise(ctx: Context) -> bool:
         return True
     if ctx.empty:  # only blank lines changed, or volatile tokens on them
         return _mask(ctx.old_text) == _mask(ctx.new_text)
-    if ctx.moved or ctx.rewrapped:
+    if ctx.moved or ctx.rewrapped or ctx.repeated:
         return False
     old = [line.text for line in ctx.removed] + [pair.old.text for pair in ctx.changed]
     new = [line.text for line in ctx.added] + [pair.new.text for pair in ctx.changed]
@@ -206,40 +206,7 @@ def line_reason(ctx: Context, line: Line, other_text: str) -> str | None:
         return "repeated label"
     if line.heading and _title_only(ctx, line):
         return "title"
-    if line.number in _copied_blocks(ctx)["added" if other_text is ctx.old_text else "removed"]:
-        return "repeated block"
     return None
-
-
-COPIED_BLOCK = 3  # lines in a row, at least, to call a repeat a copied block
-COPIED_SHARE = 0.8  # of which at least this share already on the other side
-
-
-def _copied_blocks(ctx: Context) -> dict[str, set[int]]:
-    """Numbers of added lines that copy lines the old text already has, in runs that are mostly
-    such copies (a page body pasted twice), and of removed lines the new text still has, in runs
-    mostly of them (the copy taken out)."""
-    if "copied_blocks" in ctx.memo:
-        return ctx.memo["copied_blocks"]  # type: ignore[no-any-return]
-    found: dict[str, set[int]] = {}
-    for side, lines, other in (
-        ("added", ctx.added, ctx.old_doc.raw),
-        ("removed", ctx.removed, ctx.new_doc.raw),
-    ):
-        present = set(other)
-        runs: list[list[Line]] = []
-        for line in sorted(lines, key=lambda item: item.number):
-            if runs and line.number - runs[-1][-1].number <= 2:
-                runs[-1].append(line)
-            else:
-                runs.append([line])
-        found[side] = set()
-        for run in runs:
-            copies = [line.number for line in run if line.text in present]
-            if len(run) >= COPIED_BLOCK and len(copies) >= COPIED_SHARE * len(run):
-                found[side].update(copies)  # a line the copy changed is still read as a change
-    ctx.memo["copied_blocks"] = found
-    return found
 
 
 def _title_only(ctx: Context, line: Line) -> bool:
@@ -263,6 +230,8 @@ def reasons(ctx: Context) -> list[str]:
     found = []
     if ctx.reformatted or ctx.rewrapped:
         found.append("formatting")
+    if ctx.repeated:
+        found.append("repeated block")
     if ctx.moved:
         found.append("order")
     for pair in ctx.changed:

@@ -98,10 +98,16 @@ def markers(text: str) -> list[Marker]:
             dates = [hit for hit in find_dates(window) if _GAP.match(window[: hit.start])]
             numeric = numeric_date(window)
             alt = order = None
-            if dates and (numeric is None or dates[0].start <= numeric.start):
-                iso, hit_end = dates[0].iso, dates[0].end
-            elif numeric is not None and _GAP.match(window[: numeric.start]):
+            if (
+                numeric is not None
+                and _GAP.match(window[: numeric.start])
+                and (not dates or numeric.start <= dates[0].start)
+            ):
+                # a numeric date is read here, both ways when ambiguous, whatever the date
+                # reader decides for the page: a marker is compared with its other side
                 iso, hit_end, alt, order = numeric.iso, numeric.end, numeric.alt, numeric.order
+            elif dates:
+                iso, hit_end = dates[0].iso, dates[0].end
             else:
                 continue
             value, end = iso, hit_end
