@@ -155,9 +155,29 @@ def _generic(text: str) -> bool:
     return not words or all(w in _GENERIC_LINK_WORDS for w in words) or "://" in text
 
 
+def _only_names(old: str, new: str, target: str) -> bool:
+    """Two texts of one link that only name where it goes. A link that gains a status,
+    commitment or price word its target's path does not hold ('[Opus](x)' → '[Opus
+    (deprecated)](x)'), loses one without another name in its place, or changes a number, says
+    something; '[our documentation](/model-deprecations)' → '[Model deprecations](…)' does not."""
+    if re.findall(r"\d+", old) != re.findall(r"\d+", new):
+        return False
+    before, after = set(loose(old).split()), set(loose(new).split())
+    added, dropped = after - before, before - after
+    path = set(re.split(r"[^a-z0-9]+", target.lower()))
+
+    def telling(words: set[str]) -> set[str]:
+        return {w for w in words if p.KEY_TERMS.search(w) or p.RETIRE_WORDS.search(w)}
+
+    if telling(added) - path:
+        return False
+    return bool(added) or not telling(dropped)
+
+
 def _link_text_reworded(old: str, new: str) -> bool:
-    """The only change is a link's text, made descriptive or generic ('[here](/pricing)' ↔
-    '[the pricing page](/pricing)'), the link going where it went."""
+    """The only change is the text of links that go where they went: made descriptive or
+    generic ('[here](/pricing)' ↔ '[the pricing page](/pricing)'), or renamed to the page they
+    point to ('in our [search results documentation](x)' → 'in [Search results](x)')."""
     from monitor.classify.entries import _LINK
 
     a, b = list(_LINK.finditer(old)), list(_LINK.finditer(new))
@@ -169,13 +189,15 @@ def _link_text_reworded(old: str, new: str) -> bool:
             return False
         if loose(x.group(1)) != loose(y.group(1)):
             if not (_generic(x.group(1)) or _generic(y.group(1))):
-                return False
+                if not _only_names(x.group(1), y.group(1), y.group(2)):
+                    return False
             reworded = True
     if not reworded:
         return False
 
-    def without_links(text: str) -> str:
-        return loose(core(_LINK.sub(lambda m: " \x01 ", text)))
+    def without_links(text: str) -> list[str]:
+        words = loose(core(_LINK.sub(lambda m: " \x01 ", text))).split()
+        return [w for w in words if w not in _GENERIC_LINK_WORDS and w not in p.FILLER_WORDS]
 
     return without_links(old) == without_links(new)
 
