@@ -156,7 +156,8 @@ def _generic(text: str) -> bool:
 
 
 def _only_names(old: str, new: str, target: str) -> bool:
-    """Two texts of one link that only name where it goes. A link that gains a status,
+    """Two texts of one link that only name where it goes (one of them shares a word with its
+    target's path). A link that gains a status,
     commitment or price word its target's path does not hold ('[Opus](x)' → '[Opus
     (deprecated)](x)'), loses one without another name in its place, or changes a number, says
     something; '[our documentation](/model-deprecations)' → '[Model deprecations](…)' does not."""
@@ -169,8 +170,8 @@ def _only_names(old: str, new: str, target: str) -> bool:
     def telling(words: set[str]) -> set[str]:
         return {w for w in words if p.KEY_TERMS.search(w) or p.RETIRE_WORDS.search(w)}
 
-    if telling(added) - path:
-        return False
+    if telling(added) - path or not (after | before) & path:
+        return False  # a status gained, or a text that does not name the page it points to
     return bool(added) or not telling(dropped)
 
 
