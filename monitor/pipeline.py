@@ -283,13 +283,19 @@ class Checker:
     ) -> CheckReport:
         latest = state.latest
         change = None
-        if latest is not None:
+        baseline: tuple[dict[str, Any], ...] = ()
+        if latest is None:
+            baseline = _baseline_facts(watch, text, result.fetched_at)
+        else:
             old_text = self.bodies.get_text(latest.text_sha256)
             diff = diff_texts(old_text, text)
             from monitor.classify import classify_change  # its patterns cost start-up time
 
-            classification = self._revert(watch, latest, text_sha) or classify_change(
-                diff, old_text, text, watch, at=result.fetched_at
+            seen_old, seen_new, seen_diff = self._without_volatile(
+                watch, old_text, text, diff, result.fetched_at
+            )
+            classification = self._revert(watch, latest, text_sha, diff) or classify_change(
+                seen_diff, seen_old, seen_new, watch, at=result.fetched_at
             )
             if not classification.labels:
                 return self._unchanged(watch, result, "noise", raw_sha, rules, needs_browser, None)
@@ -320,6 +326,7 @@ class Checker:
             needs_browser=needs_browser,
             provider=watch.provider,
             page=(page, page_sha) if page is not None else None,
+            baseline_facts=baseline,
         )
         if change is None:
             return CheckReport(watch.id, "first", result.duration_ms, version_id=version_id)
@@ -336,15 +343,37 @@ class Checker:
             c.summary,
         )
 
+    def _without_volatile(
+        self, watch: Watch, old_text: str, text: str, diff: TextDiff, at: datetime
+    ) -> tuple[str, str, TextDiff]:
+        """The two texts and their diff with the watch's volatile lines masked; lines that
+        changed only in numbers, times or ids are remembered, and learnt volatile when they
+        also changed at the previous check."""
+        from monitor.classify import volatile
+        from monitor.store import volatile as learnt_lines
+
+        changed = volatile.changed_shapes(diff)
+        learnt = learnt_lines.load(self.engine, watch.id)
+        shapes = learnt.volatile | (learnt.previous & changed.keys())
+        learnt_lines.learn(self.engine, watch.id, changed, at=at)
+        if not shapes & changed.keys():
+            return old_text, text, diff
+        old_masked, new_masked = volatile.mask(old_text, shapes), volatile.mask(text, shapes)
+        return old_masked, new_masked, diff_texts(old_masked, new_masked)
+
     def _put_bodies(self, raw: bytes, raw_sha: str, text: str, text_sha: str) -> None:
         self.bodies.put(raw, raw_sha)
         self.bodies.put(text.encode("utf-8"), text_sha)
 
     def _revert(
-        self, watch: Watch, latest: stored.LatestVersion, text_sha: str
+        self, watch: Watch, latest: stored.LatestVersion, text_sha: str, diff: TextDiff
     ) -> Classification | None:
+        """A text seen among the last versions again is a flap, unless the document's own
+        version marker went back (3.1 → 3.0): a document that really went back is alerted."""
+        from monitor.classify.versions import marker_changes
+
         window = self.config.defaults.revert_window
-        if window == 0:
+        if window == 0 or marker_changes(diff):
             return None
         for seq, sha in stored.recent_text_hashes(self.engine, watch.id, window + 1)[1:]:
             if sha == text_sha:
@@ -493,6 +522,17 @@ def classify_event(kind: str, watch: Watch, message: str) -> Classification:
     from monitor.classify import classify_event as classify
 
     return classify(kind, watch, message)
+
+
+def _baseline_facts(watch: Watch, text: str, at: datetime) -> tuple[dict[str, Any], ...]:
+    """The lifecycle facts a watch's first version already states (its deprecation table,
+    its retirement notices): the version read as a change from an empty page by the same rules
+    that read every later change. Policy pages list no models and are not read."""
+    if watch.kind == "policy":
+        return ()
+    from monitor.classify import baseline_facts
+
+    return baseline_facts(text, watch, at=at)
 
 
 def _new_change(

@@ -31,11 +31,19 @@ def _extract(watch: Watch, result: FetchResult) -> extract.Extracted:
 
 
 def _noise_lines(first: str, second: str, limit: int = 5) -> list[str]:
+    from monitor.classify.volatile import changed_shapes
+
     diff = diff_texts(first, second)
+    volatile = set(changed_shapes(diff).values())
     lines = []
     for hunk in diff.hunks:
         for old, new in zip(hunk.removed, hunk.added, strict=False):
-            lines.append(f"    - {old[:100]}\n    + {new[:100]}")
+            learnt = (
+                "\n      (only numbers, times or ids: `check` learns this line as volatile)"
+                if new.strip() in volatile
+                else ""
+            )
+            lines.append(f"    - {old[:100]}\n    + {new[:100]}{learnt}")
         for extra in hunk.removed[len(hunk.added) :] + hunk.added[len(hunk.removed) :]:
             lines.append(f"    ~ {extra[:100]}")
     return lines[:limit]

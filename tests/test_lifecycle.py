@@ -191,14 +191,17 @@ def test_models_command_after_real_checks(
     assert table[0].split() == [
         "provider", "model", "status", "announced", "shutdown", "replacement", "surface", "source",
     ]  # fmt: skip
-    assert table[1].split()[:5] == [
+    # the row the page listed before the first check was seeded from it, soonest date first
+    assert table[1].split()[1:3] == ["claude-3-sonnet-20240229", "retired"]
+    assert table[1].endswith("baseline")
+    assert table[2].split()[:5] == [
         "anthropic",
         "claude-opus-4-1-20250805",
         "retiring",
         today.isoformat(),
         soon.isoformat(),
     ]
-    assert "claude-opus-4-8" in table[1] and re.search(r"change \d+$", table[1])
+    assert "claude-opus-4-8" in table[2] and re.search(r"change \d+$", table[2])
 
     assert main([*w, "models", "--upcoming", "90d", "--json"]) == 0
     upcoming = json.loads(capsys.readouterr().out)
@@ -210,7 +213,7 @@ def test_models_command_after_real_checks(
 
     assert main([*w, "models", "--ics"]) == 0
     ics = capsys.readouterr().out
-    assert ics.count("BEGIN:VEVENT") == 2 and f"DTSTART;VALUE=DATE:{soon:%Y%m%d}" in ics
+    assert ics.count("BEGIN:VEVENT") == 3 and f"DTSTART;VALUE=DATE:{soon:%Y%m%d}" in ics
 
 
 def test_models_rejects_a_bad_upcoming(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

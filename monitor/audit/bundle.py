@@ -184,7 +184,9 @@ def _change_files(engine: sa.Engine, writer: _Writer, ids: set[int]) -> int:
             json.dumps(record, sort_keys=True, indent=2, ensure_ascii=False).encode("utf-8"),
         )
         if change.diff:
-            writer.put(f"changes/{change.id}.html", report.change_html(change, engine).encode("utf-8"))
+            writer.put(
+                f"changes/{change.id}.html", report.change_html(change, engine).encode("utf-8")
+            )
     return count
 
 

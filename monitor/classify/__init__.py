@@ -51,7 +51,7 @@ EVENT_SEVERITY: dict[str, Severity] = {
 }
 NOISE = Classification((), "info", "noise only: volatile tokens changed")
 
-__all__ = ["RULES", "classify_change", "classify_event", "run_rules"]
+__all__ = ["RULES", "baseline_facts", "classify_change", "classify_event", "run_rules"]
 
 
 def run_rules(diff: TextDiff, ctx: Context) -> list[Finding]:
@@ -80,25 +80,50 @@ def _same_fact(a: dict[str, Any], b: dict[str, Any], other_rule: bool) -> bool:
     return a["model"] == b.get("model") or other_rule and same_model(a["model"], str(b["model"]))
 
 
+def _names(fact: dict[str, Any]) -> list[str]:
+    """The fact's model id and each shorter id it extends by a date or version suffix: the keys
+    under which a twin can be found without comparing every pair of facts."""
+    model = fact.get("model")
+    if not model:
+        return []
+    text = str(model)
+    return [text] + [
+        text[:i] for i, c in enumerate(text) if c in "-@" and i and same_model(text[:i], text)
+    ]
+
+
 def merge_facts(findings: list[Finding]) -> list[Finding]:
     """One fact per model, kind, surface and event: a table row and the sentence above it tell
     of the same retirement. Their fields are merged into the first fact, which takes the longer
     (dated) id; a finding left without facts goes."""
     kept_facts: list[tuple[str, dict[str, Any]]] = []
+    by_name: dict[str, list[int]] = {}  # an id and its undated forms → indexes in kept_facts
     out = []
     for finding in findings:
         kept = []
         for fact in finding.facts:
+            near = sorted({i for name in _names(fact) for i in by_name.get(name, ())})
             twin = next(
-                (k for rule, k in kept_facts if _same_fact(k, fact, rule != finding.rule)), None
+                (
+                    kept_facts[i][1]
+                    for i in near
+                    if _same_fact(kept_facts[i][1], fact, kept_facts[i][0] != finding.rule)
+                ),
+                None,
             )
             if twin is None:
                 merged = dict(fact)
+                for name in _names(merged):
+                    by_name.setdefault(name, []).append(len(kept_facts))
                 kept_facts.append((finding.rule, merged))
                 kept.append(merged)
                 continue
             if len(str(fact["model"])) > len(str(twin["model"])):
                 twin["model"] = fact["model"]
+                index = next(i for i in near if kept_facts[i][1] is twin)
+                for name in _names(twin):
+                    if index not in by_name.setdefault(name, []):
+                        by_name[name].append(index)
             for name, value in fact.items():
                 twin.setdefault(name, value)
         if kept or not finding.facts:
@@ -127,6 +152,47 @@ def classify_change(
         score=value,
         score_factors=factors,
     )
+
+
+LIFECYCLE_RULES = ("lifecycle.rows", "lifecycle.prose", "launches.columns", "launches.prose")
+
+
+def baseline_facts(text: str, watch: Watch, *, at: datetime) -> tuple[dict[str, Any], ...]:
+    """The lifecycle facts a first version already states (its deprecation tables, its
+    retirement notices): the text read by the lifecycle rules as a change from an empty page."""
+    from monitor.diff import diff_texts
+
+    diff = diff_texts("", text)
+    ctx = build_context(diff, "", text, watch, at=at)
+    _records_as_added(ctx, text)
+    findings: list[Finding] = []
+    for name in LIFECYCLE_RULES:
+        result = RULES[name](diff, ctx)
+        if isinstance(result, Finding):
+            findings.append(result)
+        elif result:
+            findings.extend(result)
+    kinds = ("retirement", "retirement_change", "launch")
+    facts = [fact for finding in merge_facts(findings) for fact in finding.facts]
+    return tuple(fact for fact in facts if fact.get("kind") in kinds)
+
+
+def _records_as_added(ctx: Context, text: str) -> None:
+    """A feed (JSON records, RSS or Atom items) read from an empty page: every record is an
+    added one, as record_changes would say against an empty feed (which does not parse)."""
+    from monitor.classify.records import by_role, parse_records
+    from monitor.classify.tables import RowChange
+
+    feed = parse_records(text)
+    if feed is None:
+        return
+    added = []
+    for same_identity in feed.records.values():
+        for fields in same_identity:
+            cells = by_role(fields)
+            notice = "shutdown" in cells and "status" not in cells
+            added.append(RowChange("added", None, cells, deprecation_table=notice))
+    ctx.memo["records"] = (added, frozenset(), feed.lines)
 
 
 def classify_event(kind: str, watch: Watch, message: str) -> Classification:

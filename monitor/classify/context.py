@@ -5,47 +5,20 @@ bold, list marker, indentation, link target, escapes), are set aside first; what
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
-from monitor import patterns as p
-from monitor.classify.text import core, similarity
+from monitor.classify.lines import Doc, Line
+from monitor.classify.text import reading, similarity
 from monitor.config import Watch
 from monitor.models import TextDiff
 
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+\S")
-_BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)[^*_\n]{2,200}(?:\*\*|__)\s*$")
-_INDENT = re.compile(r"^[ \t]*")
-_SETEXT = re.compile(r"^\s{0,3}(?:={3,}|-{3,})\s*$")
 PAIR_THRESHOLD = 0.5
 IN_PLACE_THRESHOLD = 0.25  # a line rewritten where it stood reads alike at least this much
 MOVED_PAIRS = 400  # residual lines compared across hunks at most (lines moved and edited)
-
-
-@dataclass(frozen=True)
-class Line:
-    text: str  # the line exactly as stored
-    number: int  # 1-based line number in its text
-    trail: tuple[str, ...]  # cores of the headings above, outermost first
-    heading: int  # heading level (1-6; 7 for a line that is all bold), 0 if not a heading
-    depth: int  # list nesting: indentation in steps of two spaces
-    table: bool  # a table row
-
-    @cached_property
-    def core(self) -> str:
-        return core(self.text)
-
-    @property
-    def section(self) -> str | None:
-        return self.trail[-1] if self.trail else None
-
-    @property
-    def list_item(self) -> bool:
-        return bool(re.match(r"^\s*(?:[-*+•]\s*|\d{1,3}[.)]\s+)\S", self.text))
 
 
 @dataclass(frozen=True)
@@ -60,64 +33,41 @@ class Context:
     at: datetime
     old_text: str
     new_text: str
-    old_lines: tuple[Line, ...]
-    new_lines: tuple[Line, ...]
+    old_doc: Doc
+    new_doc: Doc
     added: tuple[Line, ...]  # new lines with no counterpart in the old text
     removed: tuple[Line, ...]  # old lines with no counterpart in the new text
     changed: tuple[Pair, ...]  # an old line and the new line it became
     reformatted: tuple[Pair, ...]  # same words, other formatting
     moved: int  # lines that only changed place
     memo: dict[str, Any] = field(default_factory=dict)  # derived values rules share
+    rewrapped: int = 0  # hunks whose lines were split, joined or unwrapped, read alike
+    repeated: int = 0  # lines of a copied block: added again, or a second copy taken out
 
     @property
     def kind(self) -> str:
         return self.watch.kind
 
     @property
+    def old_lines(self) -> tuple[Line, ...]:
+        """Every line of the old text (parsed on first use: most changes never need it)."""
+        return self.old_doc.lines
+
+    @property
+    def new_lines(self) -> tuple[Line, ...]:
+        return self.new_doc.lines
+
+    @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.reformatted or self.moved)
-
-
-def _heading_level(text: str) -> int:
-    if text.lstrip(" ")[:1] not in ("#", "*", "_"):
-        return 0
-    match = _HEADING.match(text)
-    if match:
-        return len(match.group(1))
-    return 7 if _BOLD_LINE.match(text) else 0
-
-
-def parse_lines(text: str) -> tuple[Line, ...]:
-    """Non-blank lines with their headings; a leading `---` front-matter block gives the title."""
-    lines: list[Line] = []
-    stack: list[tuple[int, str]] = []
-    raw = [line.removesuffix("\r") for line in text.split("\n")]
-    setext = {n for n in range(1, len(raw)) if _SETEXT.match(raw[n]) and raw[n - 1].strip()}
-    front = bool(raw) and raw[0].strip() == "---"
-    for number, line in enumerate(raw, start=1):
-        if front:
-            if number > 1 and line.strip() == "---":
-                front = False
-                continue
-            if not line.startswith("title:"):
-                continue
-        stripped = line.strip()
-        if not stripped or p.SEPARATOR_ROW.match(stripped) and "-" in stripped:
-            continue
-        if number - 1 in setext:
-            continue  # the underline of a setext heading
-        level = 1 if front else 2 if number in setext else _heading_level(line)
-        indent = len(_INDENT.match(line).group(0).expandtabs(4))  # type: ignore[union-attr]
-        trail = tuple(name for _, name in stack)
-        item = Line(line, number, trail, level, indent // 2, stripped.startswith("|"))
-        if front:
-            item.__dict__["core"] = core(line.removeprefix("title:"))
-        lines.append(item)
-        if level:
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, item.core))
-    return tuple(lines)
+        return not (
+            self.added
+            or self.removed
+            or self.changed
+            or self.reformatted
+            or self.moved
+            or self.rewrapped
+            or self.repeated
+        )
 
 
 def _cancel(
@@ -218,13 +168,21 @@ def _in_place(removed: list[Line], added: list[Line]) -> list[Pair]:
 def build_context(
     diff: TextDiff, old_text: str, new_text: str, watch: Watch, *, at: datetime
 ) -> Context:
-    old_lines, new_lines = parse_lines(old_text), parse_lines(new_text)
-    old_count = Counter(line.text for line in old_lines)
-    new_count = Counter(line.text for line in new_lines)
+    old_doc, new_doc = Doc(old_text), Doc(new_text)
+    if diff.hunks:  # only the lines the diff touched are parsed
+        old_side = _hunk_lines(old_doc, ((h.old_start, len(h.removed)) for h in diff.hunks))
+        new_side = _hunk_lines(new_doc, ((h.new_start, len(h.added)) for h in diff.hunks))
+    else:
+        old_side, new_side = list(old_doc.lines), list(new_doc.lines)
+    old_count = Counter(line.text for line in old_side)
+    new_count = Counter(line.text for line in new_side)
     gone, came = old_count - new_count, new_count - old_count
-    removed = [line for line in old_lines if gone[line.text] > 0 and _take(gone, line.text)]
-    added = [line for line in new_lines if came[line.text] > 0 and _take(came, line.text)]
-    moved = _moves(diff, old_lines, new_lines)
+    removed = [line for line in old_side if gone[line.text] > 0 and _take(gone, line.text)]
+    added = [line for line in new_side if came[line.text] > 0 and _take(came, line.text)]
+    moved = _moves(diff, old_doc, new_doc)
+    old_wrapped, new_wrapped, rewrapped = _rewrapped(diff)
+    removed = [line for line in removed if line.number not in old_wrapped]
+    added = [line for line in added if line.number not in new_wrapped]
     markup = [line for line in (*removed, *added) if not line.core and not line.table]
     removed = [line for line in removed if line.core or line.table]
     added = [line for line in added if line.core or line.table]
@@ -233,19 +191,69 @@ def build_context(
     pairs = _by_hunk(diff, removed, added) if diff.hunks else _pair_up(removed, added)
     paired_old = {id(pair.old) for pair in pairs}
     paired_new = {id(pair.new) for pair in pairs}
+    added = [line for line in added if id(line) not in paired_new]
+    removed = [line for line in removed if id(line) not in paired_old]
+    copied_in, copied_out = _copies(added, old_doc), _copies(removed, new_doc)
     return Context(
         watch=watch,
         at=at,
         old_text=old_text,
         new_text=new_text,
-        old_lines=old_lines,
-        new_lines=new_lines,
-        added=tuple(line for line in added if id(line) not in paired_new),
-        removed=tuple(line for line in removed if id(line) not in paired_old),
+        old_doc=old_doc,
+        new_doc=new_doc,
+        added=tuple(line for line in added if line.number not in copied_in),
+        removed=tuple(line for line in removed if line.number not in copied_out),
         changed=tuple(pairs),
         reformatted=tuple(reformatted),
         moved=moved,
+        rewrapped=rewrapped,
+        repeated=len(copied_in) + len(copied_out),
     )
+
+
+COPIED_BLOCK = 3  # lines in a row, at least, to call a repeat a copied block
+COPIED_SHARE = 0.8  # of which at least this share already on the other side
+
+
+def _copies(lines: list[Line], other: Doc) -> set[int]:
+    """Numbers of `lines` that copy a line the other text already has, in runs that are mostly
+    such copies: a page body pasted twice, or the second copy taken out. A line the copy changed
+    is not one of them, and is read as a change."""
+    runs: list[list[Line]] = []
+    for line in sorted(lines, key=lambda item: item.number):
+        if runs and line.number - runs[-1][-1].number <= 2:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    runs = [run for run in runs if len(run) >= COPIED_BLOCK]
+    if not runs:
+        return set()
+    present = set(other.raw)
+    found: set[int] = set()
+    for run in runs:
+        copies = [line.number for line in run if line.text in present]
+        if len(copies) >= COPIED_SHARE * len(run):
+            found.update(copies)
+    return found
+
+
+def _rewrapped(diff: TextDiff) -> tuple[set[int], set[int], int]:
+    """Old and new line numbers of hunks that turned some lines into a different number of
+    lines a reader reads alike (a paragraph rewrapped, a callout unwrapped into its own lines),
+    and how many such hunks. Each hunk is read once: linear in the changed lines."""
+    old: set[int] = set()
+    new: set[int] = set()
+    count = 0
+    for hunk in diff.hunks:
+        removed = [line for line in hunk.removed if line.strip()]
+        added = [line for line in hunk.added if line.strip()]
+        if not removed or not added or len(removed) == len(added):
+            continue
+        if reading(hunk.removed) == reading(hunk.added):
+            old.update(range(hunk.old_start, hunk.old_start + len(hunk.removed)))
+            new.update(range(hunk.new_start, hunk.new_start + len(hunk.added)))
+            count += 1
+    return old, new, count
 
 
 def _take(counter: Counter[str], key: str) -> bool:
@@ -253,12 +261,23 @@ def _take(counter: Counter[str], key: str) -> bool:
     return True
 
 
-def _moves(diff: TextDiff, old_lines: tuple[Line, ...], new_lines: tuple[Line, ...]) -> int:
+def _hunk_lines(doc: Doc, spans: Iterable[tuple[int, int]]) -> list[Line]:
+    out = []
+    for start, count in spans:
+        for number in range(start, start + count):
+            line = doc.line(number)
+            if line is not None:
+                out.append(line)
+    return out
+
+
+def _moves(diff: TextDiff, old_doc: Doc, new_doc: Doc) -> int:
     """How many lines only changed place: removed in one hunk and added back in another."""
     if diff.hunks:
         gone = Counter(line for hunk in diff.hunks for line in hunk.removed if line.strip())
         came = Counter(line for hunk in diff.hunks for line in hunk.added if line.strip())
         return sum((gone & came).values())
+    old_lines, new_lines = old_doc.lines, new_doc.lines
     new_set = {line.text for line in new_lines}
     old_set = {line.text for line in old_lines}
     old_order = [line.text for line in old_lines if line.text in new_set]

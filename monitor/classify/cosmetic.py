@@ -8,6 +8,7 @@ a date written another way, an age counter ticking on, scraper metadata."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from difflib import SequenceMatcher
@@ -15,7 +16,7 @@ from difflib import SequenceMatcher
 from monitor import patterns as p
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import same_dates_rewritten
-from monitor.classify.text import loose, normalise, opcodes, words
+from monitor.classify.text import core, loose, normalise, opcodes, reading, words
 from monitor.models import Finding
 
 
@@ -41,7 +42,7 @@ def is_noise(ctx: Context) -> bool:
         return True
     if ctx.empty:  # only blank lines changed, or volatile tokens on them
         return _mask(ctx.old_text) == _mask(ctx.new_text)
-    if ctx.moved:
+    if ctx.moved or ctx.rewrapped or ctx.repeated:
         return False
     old = [line.text for line in ctx.removed] + [pair.old.text for pair in ctx.changed]
     new = [line.text for line in ctx.added] + [pair.new.text for pair in ctx.changed]
@@ -104,15 +105,102 @@ def pair_reason(pair: Pair) -> str | None:
         return "scraper metadata"
     if loose(old.core) == loose(new.core):
         return "punctuation or case"
-    if same_dates_rewritten(pair):
+    if reading([old.text]) == reading([new.text]):
+        return "link or callout markup"
+    if same_dates_rewritten(pair) or _marker_rewritten(pair):
         return "date format"
     if _age_tick(pair):
         return "age counter ticked"
     if typo_level(old.core, new.core):
         return "typo-level edit"
-    if _link_text_only(old, new):
+    if _link_text_only(old, new) or _link_text_reworded(old.text, new.text):
         return "link text"
     return None
+
+
+def _marker_rewritten(pair: Pair) -> bool:
+    """The lines differ only inside version markers whose values read the same."""
+    from monitor.classify.versions import marker_pair, markers
+
+    if not marker_pair(pair.old, pair.new):
+        return False
+    old, new = markers(pair.old.text), markers(pair.new.text)
+    return len(old) == len(new) and all(a.same(b) for a, b in zip(old, new, strict=True))
+
+
+_GENERIC_LINK_WORDS = frozenset(
+    "here this that link page click more read learn see details below above the our".split()
+)
+_LANGUAGE_SEGMENT = re.compile(r"^[a-z]{2}(?:[-_][a-z]{2,4})?$")
+
+
+def link_target(url: str) -> str:
+    """A link target without what re-exports change: scheme, host, query, language and `docs`
+    path segments, case. '/en/docs/x' and 'https://site/docs/en/x' are both 'x'."""
+    url, _, fragment = url.lower().partition("#")
+    path = url.split("?", 1)[0]
+    if "://" in path:
+        path = path.split("://", 1)[1].partition("/")[2]
+    parts = [
+        part
+        for part in path.split("/")
+        if part and part != "docs" and not _LANGUAGE_SEGMENT.match(part)
+    ]
+    return "/".join(parts) + (f"#{fragment}" if fragment else "")
+
+
+def _generic(text: str) -> bool:
+    """A link text that names nothing ('here', 'read more') or is the URL itself."""
+    words = loose(text).split()
+    return not words or all(w in _GENERIC_LINK_WORDS for w in words) or "://" in text
+
+
+def _only_names(old: str, new: str, target: str) -> bool:
+    """Two texts of one link that only name where it goes (one of them shares a word with its
+    target's path). A link that gains a status,
+    commitment or price word its target's path does not hold ('[Opus](x)' → '[Opus
+    (deprecated)](x)'), loses one without another name in its place, or changes a number, says
+    something; '[our documentation](/model-deprecations)' → '[Model deprecations](…)' does not."""
+    if re.findall(r"\d+", old) != re.findall(r"\d+", new):
+        return False
+    before, after = set(loose(old).split()), set(loose(new).split())
+    added, dropped = after - before, before - after
+    path = set(re.split(r"[^a-z0-9]+", target.lower()))
+
+    def telling(words: set[str]) -> set[str]:
+        return {w for w in words if p.KEY_TERMS.search(w) or p.RETIRE_WORDS.search(w)}
+
+    if telling(added) - path or not (after | before) & path:
+        return False  # a status gained, or a text that does not name the page it points to
+    return bool(added) or not telling(dropped)
+
+
+def _link_text_reworded(old: str, new: str) -> bool:
+    """The only change is the text of links that go where they went: made descriptive or
+    generic ('[here](/pricing)' ↔ '[the pricing page](/pricing)'), or renamed to the page they
+    point to ('in our [search results documentation](x)' → 'in [Search results](x)')."""
+    from monitor.classify.entries import _LINK
+
+    a, b = list(_LINK.finditer(old)), list(_LINK.finditer(new))
+    if not a or len(a) != len(b):
+        return False
+    reworded = False
+    for x, y in zip(a, b, strict=True):
+        if link_target(x.group(2)) != link_target(y.group(2)):
+            return False
+        if loose(x.group(1)) != loose(y.group(1)):
+            if not (_generic(x.group(1)) or _generic(y.group(1))):
+                if not _only_names(x.group(1), y.group(1), y.group(2)):
+                    return False
+            reworded = True
+    if not reworded:
+        return False
+
+    def without_links(text: str) -> list[str]:
+        words = loose(core(_LINK.sub(lambda m: " \x01 ", text))).split()
+        return [w for w in words if w not in _GENERIC_LINK_WORDS and w not in p.FILLER_WORDS]
+
+    return without_links(old) == without_links(new)
 
 
 def _link_text_only(old: Line, new: Line) -> bool:
@@ -139,14 +227,34 @@ def line_reason(ctx: Context, line: Line, other_text: str) -> str | None:
         return "breadcrumbs"
     if len(line.core.split()) <= 3 and line.core in other_text and not line.heading:
         return "repeated label"
+    if line.heading and _title_only(ctx, line):
+        return "title"
     return None
+
+
+def _title_only(ctx: Context, line: Line) -> bool:
+    """The document's title (its first heading) came or went while the text below it stayed:
+    the export's framing, not the document."""
+    if line.heading > 2 or line.trail:
+        return False
+    if "added_ids" not in ctx.memo:
+        ctx.memo["added_ids"] = {id(other) for other in ctx.added}
+    added = id(line) in ctx.memo["added_ids"]
+    doc, changed = (ctx.new_doc, ctx.added) if added else (ctx.old_doc, ctx.removed)
+    if doc.first_heading() is not line:
+        return False
+    following = doc.after(line.number, 5)
+    gone = {id(other) for other in changed}
+    return bool(following) and not any(id(other) in gone for other in following)
 
 
 def reasons(ctx: Context) -> list[str]:
     """Every cosmetic reason the change shows, for the label's finding."""
     found = []
-    if ctx.reformatted:
+    if ctx.reformatted or ctx.rewrapped:
         found.append("formatting")
+    if ctx.repeated:
+        found.append("repeated block")
     if ctx.moved:
         found.append("order")
     for pair in ctx.changed:

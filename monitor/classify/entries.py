@@ -140,10 +140,10 @@ def _feed_entries(ctx: Context) -> list[Finding]:
 def _table_entries(ctx: Context) -> list[Finding]:
     found = []
     inside_new, inside_old = entry_lines(ctx, ctx.added)[1], entry_lines(ctx, ctx.removed)[1]
-    still_listed = header_models(ctx, "new")
     for change in table_changes(ctx):
         for header in change.removed_columns:
             models = [hit.id for hit in find_models(header)]
+            still_listed = header_models(ctx, "new") if models else {}
             if not header or (models and all(m in still_listed for m in models)):
                 continue  # the column moved to another table, or was renamed
             fact = f.fact("entry_removed", item=f"{header} (table column)")

@@ -13,7 +13,7 @@ from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
 from monitor.classify.records import record_changes
-from monitor.classify.text import core, loose, opcodes, sentence_spans, words
+from monitor.classify.text import core, loose, opcodes, reading, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff
 
@@ -51,7 +51,7 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
                 if name in old
                 and name not in LIFECYCLE_ROLES
                 and name != "model"
-                and loose(core(old[name])) != loose(core(new[name]))
+                and reading([old[name]]) != reading([new[name]])
             ]
     return []  # the row changed only by a column added or removed
 

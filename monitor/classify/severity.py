@@ -59,8 +59,9 @@ def label_severity(label: str, findings: list[Finding], watch: Watch, at: dateti
         return "critical"
     if label == "version_bump":
         markers = {fact.get("marker") for f in mine for fact in f.facts}
-        if watch.kind != "policy" and not markers & {"version", "effective"}:
-            return "info"  # a generated "Last updated" line on a tracker
+        if not markers & {"version", "effective"}:
+            # a bare "Last updated" date: a reader checks it, the policy's own version did not move
+            return "minor" if watch.kind == "policy" else "info"
     if label in ("policy_text", "section_added", "section_removed") and watch.kind == "policy":
         return "major"
     return BASE.get(label, "minor")

@@ -84,6 +84,8 @@ def summarise(labels: tuple[str, ...], findings: list[Finding], diff: TextDiff) 
             )
         if fact.get("effective_date"):
             text += f", effective {fact['effective_date']}"
+        if fact.get("rolled_back"):
+            text += " (back to an earlier version)"
         parts.append(text)
     parts += _retirements(by_kind["retirement"])
     for fact in by_kind["retirement_change"][:2]:

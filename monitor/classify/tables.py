@@ -254,7 +254,7 @@ def tables_of(ctx: Context, side: str) -> list[Table]:
     """The tables of the old or new text, parsed once per context."""
     key = f"tables_{side}"
     if key not in ctx.memo:
-        ctx.memo[key] = parse_tables(ctx.old_lines if side == "old" else ctx.new_lines)
+        ctx.memo[key] = parse_tables((ctx.old_doc if side == "old" else ctx.new_doc).table_lines())
     return ctx.memo[key]  # type: ignore[no-any-return]
 
 

@@ -17,6 +17,7 @@ _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|$<>~])")
 _IMAGE = re.compile(r"!\[([^\[\]\n]{0,300}+)\]\([^()\s]{0,2000}+\)")
 _LINK = re.compile(r"\[([^\[\]\n]{0,300}+)\]\((?:[^()\s]++|\([^()\s]{0,200}+\)){0,20}+\)")
 _TAG = re.compile(r"<[^<>\n]{0,300}>")
+_AUTOLINK = re.compile(r"<((?:https?://|mailto:)[^<>\s]{1,2000})>")
 _MARKERS = re.compile(r"^(?:[#>]+\s*|[-*+]\s+|[•●◦▪]\s*|\d{1,3}[.)]\s+)+")
 _EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
 _SYMBOLS = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200b-\u200d]")
@@ -39,7 +40,7 @@ def core(line: str) -> str:
     """The words of a line without its formatting: what a reader would read aloud."""
     text = _ESCAPE.sub(r"\1", normalise(line).strip())
     text = _LINK.sub(r"\1", _IMAGE.sub(r"\1", text))
-    text = _TAG.sub(" ", text)
+    text = _TAG.sub(" ", _AUTOLINK.sub(r"\1", text))
     text = _MARKERS.sub("", text.strip())
     text = _SYMBOLS.sub("", _EMPHASIS.sub("", text))
     text = _SPACE_PUNCT.sub(r"\1", _SPACES.sub(" ", text))
@@ -95,3 +96,23 @@ def similarity(a: str, b: str, threshold: float = 0.5) -> float:
     if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
         return 0.0
     return matcher.quick_ratio() if too_long(left, right) else matcher.ratio()
+
+
+_CALLOUT = re.compile(
+    r"^(?:\[!)?(?:note|tip|info|warning|important|caution|danger|callout)\]?\s*:?\s+", re.I
+)
+
+
+_BARE_URL = re.compile(r"\(?\b(?:https?://|www\.)[^\s()<>]{1,2000}\)?")
+_PLACEHOLDER = re.compile(r"\[(?:TODO|FIXME)\b[^\[\]\n]{0,100}\]|\b(?:TODO|FIXME):")
+
+
+def reading(lines: Sequence[str]) -> list[str]:
+    """The words a reader sees in `lines`, whatever their wrapping or markup: link targets and
+    bare URLs (addresses, not words), tags, list and quote markers, emphasis, a callout's label
+    ("Note:") and authoring placeholders ("[TODO add link]") left out."""
+    out: list[str] = []
+    for line in lines:
+        text = _CALLOUT.sub("", core(_PLACEHOLDER.sub(" ", line)))
+        out += loose(_BARE_URL.sub(" ", text)).split()
+    return out

@@ -6,7 +6,8 @@ age that resets ("21 days ago" → "10 hours ago") is a new version."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from monitor import patterns as p
 from monitor.classify.context import Context, Line
@@ -15,7 +16,12 @@ from monitor.classify.records import record_changes
 from monitor.classify.text import normalise
 from monitor.models import Finding, TextDiff
 
-_GAP = re.compile(r"^[\s:：*_|,(\[-]*(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s*)?$", re.I)
+_GAP = re.compile(
+    r"^[\s:：*_|,(\[-]*(?:(?:on|as of|at|from)\s+)?"
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s*)?$",
+    re.I,
+)
+_NUMERIC_DATE = re.compile(r"(?<![\d/.])(\d{1,4})([/.])(\d{1,2})\2(\d{4}|\d{1,2})(?![\d/.])")
 _AFTER_DATE_TIME = re.compile(r"^[\sT,]*(\d{1,2}:\d{2}(?::\d{2})?)")
 MARKER_LINE_WORDS = 15
 MARKER_LINE_START = 40
@@ -27,6 +33,48 @@ class Marker:
     value: str  # "3.1", "2026-04-02", "2026-03-27T04:35:46", or seconds for an age
     start: int
     end: int
+    alt: str | None = None  # the other reading of an ambiguous numeric date (day/month)
+    order: str | None = None  # "mdy" or "dmy" when a numeric date says which it is
+
+    def same(self, other: Marker) -> bool:
+        """The same value, reading an ambiguous numeric date either way."""
+        mine = {self.value, self.alt} - {None}
+        return bool(mine & ({other.value, other.alt} - {None}))
+
+
+@dataclass(frozen=True)
+class _Numeric:
+    iso: str
+    alt: str | None
+    order: str | None
+    start: int
+    end: int
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    if not (1 <= month <= 12 and 1 <= day <= 31 and 1900 <= year <= 2200):
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def numeric_date(text: str) -> _Numeric | None:
+    """The first numeric date in `text`: YYYY/MM/DD, or MM/DD/YYYY and DD/MM/YYYY told apart by
+    a part above 12; when both readings hold, month first (the US form), the other kept."""
+    for m in _NUMERIC_DATE.finditer(text):
+        a, b, c = m.group(1), m.group(3), m.group(4)
+        if len(a) == 4:
+            iso = _iso(int(a), int(b), int(c)) if len(c) <= 2 else None
+            if iso:
+                return _Numeric(iso, None, "ymd", m.start(), m.end())
+            continue
+        if len(c) != 4 or len(a) > 2:
+            continue
+        us, eu = _iso(int(c), int(a), int(b)), _iso(int(c), int(b), int(a))
+        if us and eu:
+            return _Numeric(us, eu if eu != us else None, None, m.start(), m.end())
+        if us or eu:
+            return _Numeric(us or eu or "", None, "mdy" if us else "dmy", m.start(), m.end())
+    return None
 
 
 def markers(text: str) -> list[Marker]:
@@ -48,16 +96,34 @@ def markers(text: str) -> list[Marker]:
                 found.append(Marker("age", str(seconds), m.start(), m.end() + age.end()))
                 continue
             dates = [hit for hit in find_dates(window) if _GAP.match(window[: hit.start])]
-            if not dates:
+            numeric = numeric_date(window)
+            alt = order = None
+            if (
+                numeric is not None
+                and _GAP.match(window[: numeric.start])
+                and (not dates or numeric.start <= dates[0].start)
+            ):
+                # a numeric date is read here, both ways when ambiguous, whatever the date
+                # reader decides for the page: a marker is compared with its other side
+                iso, hit_end, alt, order = numeric.iso, numeric.end, numeric.alt, numeric.order
+            elif dates:
+                iso, hit_end = dates[0].iso, dates[0].end
+            else:
                 continue
-            hit = dates[0]
-            value = hit.iso
-            time = _AFTER_DATE_TIME.match(window[hit.end :])
-            end = hit.end
+            value, end = iso, hit_end
+            time = _AFTER_DATE_TIME.match(window[hit_end:])
             if time:
-                value, end = f"{hit.iso}T{time.group(1)}", hit.end + time.end()
+                value, end = f"{iso}T{time.group(1)}", hit_end + time.end()
+                alt = f"{alt}T{time.group(1)}" if alt else None
             found.append(
-                Marker("build" if kind == "build" else kind, value, m.start(), m.end() + end)
+                Marker(
+                    "build" if kind == "build" else kind,
+                    value,
+                    m.start(),
+                    m.end() + end,
+                    alt,
+                    order,
+                )
             )
     return found
 
@@ -108,7 +174,8 @@ def bumps(ctx: Context) -> list[tuple[str, Marker, Marker, Line, Line]]:
         if not old_list:
             continue
         (old, old_line), (new, new_line) = old_list[0], new_list[0]
-        if old.value == new.value:
+        old, new = _read_alike(old, new), _read_alike(new, old)
+        if old.same(new):
             continue
         if kind == "age" and int(new.value) >= int(old.value):
             continue  # the counter only ticked on
@@ -116,13 +183,34 @@ def bumps(ctx: Context) -> list[tuple[str, Marker, Marker, Line, Line]]:
     return out
 
 
+def _read_alike(marker: Marker, other: Marker) -> Marker:
+    """An ambiguous numeric date read in the order the other side's date shows."""
+    if marker.alt and other.order == "dmy":
+        return replace(marker, value=marker.alt, alt=None)
+    if marker.alt and other.order == "mdy":
+        return replace(marker, alt=None)
+    return marker
+
+
 def effective_date(ctx: Context) -> str | None:
     """The document's effective date as the new text states it."""
-    for line in ctx.new_lines[:40]:
+    for line in ctx.new_doc.first(40):
         for marker in markers(line.text):
             if marker.kind == "effective":
                 return marker.value[:10]
     return None
+
+
+def _went_back(kind: str, old: Marker, new: Marker) -> bool:
+    """The marker moved to an earlier version or date: the document was rolled back."""
+    if kind == "age":
+        return False
+    if kind == "version":
+        try:
+            return tuple(map(int, new.value.split("."))) < tuple(map(int, old.value.split(".")))
+        except ValueError:
+            return False
+    return new.value < old.value
 
 
 def rule_version(diff: TextDiff, ctx: Context) -> list[Finding]:
@@ -130,6 +218,7 @@ def rule_version(diff: TextDiff, ctx: Context) -> list[Finding]:
     changes = bumps(ctx)
     effective = effective_date(ctx)
     for kind, old, new, _, new_line in changes:
+        fact: dict[str, Any]
         if kind == "age":
             fact = {
                 "kind": "version",
@@ -141,11 +230,14 @@ def rule_version(diff: TextDiff, ctx: Context) -> list[Finding]:
             fact = {"kind": "version", "marker": kind, "from": old.value, "to": new.value}
         if effective and kind in ("version", "effective"):
             fact["effective_date"] = effective
+        if _went_back(kind, old, new):
+            fact["rolled_back"] = True
         found.append(
             Finding(
                 rule=f"version.{kind.replace(' ', '_')}",
                 label="version_bump",
-                reason=f"{kind} {fact['from']} → {fact['to']}",
+                reason=f"{kind} {fact['from']} → {fact['to']}"
+                + (" (back to an earlier version)" if fact.get("rolled_back") else ""),
                 fragment=new_line.text,
                 old=old.value,
                 new=new.value,
@@ -158,3 +250,23 @@ def rule_version(diff: TextDiff, ctx: Context) -> list[Finding]:
             f for f in found if f.rule != "version.version" and f.rule != "version.effective"
         ]
     return found
+
+
+def marker_changes(diff: TextDiff) -> list[tuple[str, str, str]]:
+    """(kind, old value, new value) of each document marker the diff's hunks change, read from
+    the changed lines only. Relative ages are left out: they tick on their own."""
+    old: dict[str, Marker] = {}
+    new: dict[str, Marker] = {}
+    for hunk in diff.hunks:
+        for lines, side in ((hunk.removed, old), (hunk.added, new)):
+            for text in lines:
+                for marker in markers(text):
+                    if marker.kind != "age" and (
+                        len(text.split()) <= MARKER_LINE_WORDS or marker.start <= MARKER_LINE_START
+                    ):
+                        side.setdefault(marker.kind, marker)
+    return [
+        (kind, old[kind].value, new[kind].value)
+        for kind in new
+        if kind in old and not old[kind].same(new[kind])
+    ]

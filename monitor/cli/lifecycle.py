@@ -77,7 +77,7 @@ def models(args: argparse.Namespace) -> int:
         return 0
     table = [[*COLUMNS, "source"]]
     for item in found:
-        source = f"change {item['source_change']}" if item["source_change"] else ""
+        source = item["source"] or ""
         table.append([str(item[name] or "-") for name in COLUMNS] + [source])
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:

@@ -103,8 +103,11 @@ def apply_facts(
     watch_id: str | None,
     provider: str | None,
     at: datetime,
+    baseline: bool = False,
 ) -> None:
-    """Update the registry from a change's facts, inside the change's own transaction."""
+    """Update the registry from a change's facts, inside the change's own transaction.
+    `baseline`: the facts were read from a watch's first version (what the page already listed
+    when monitoring began); each is recorded as a `baseline` event."""
     for fact in facts:
         if fact.get("kind") not in KINDS or not fact.get("model"):
             continue
@@ -115,8 +118,11 @@ def apply_facts(
         event = _apply(row, new, fact, at)
         if new or event != "listed":
             row.source_change_id = change_id
+            row.source = "baseline" if baseline else None
             row.watch_id = watch_id
             row.updated_at = at
+        if baseline:
+            event = "baseline"
         session.add(row)
         session.flush()
         assert row.id is not None
@@ -205,6 +211,8 @@ def as_dict(row: ModelLifecycleRow, today: date) -> dict[str, Any]:
         "qualifier": row.shutdown_qualifier,
         "replacement": row.replacement,
         "source_change": row.source_change_id,
+        "source": row.source
+        or (f"change {row.source_change_id}" if row.source_change_id else None),
         "watch": row.watch_id,
         "updated_at": row.updated_at.isoformat(),
     }

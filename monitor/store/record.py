@@ -304,10 +304,12 @@ def record_version(
     needs_browser: bool | None = None,
     provider: str | None = None,
     page: tuple[FetchResult, str] | None = None,
+    baseline_facts: tuple[dict[str, Any], ...] = (),
 ) -> tuple[int, int | None]:
     """A new version, its snapshot, its change and deliveries, and the check: one transaction.
     `page` (fetch, SHA-256) is the page a followed document was linked from: kept too.
     Raises StaleLatest when another process recorded a version since `expected_latest`.
+    `baseline_facts` (a first version only) seed the model registry, with no change.
     Returns (version id, change id or None)."""
     with writing(engine) as session:
         watch = _watch_row(session, watch_id, url, result.fetched_at)
@@ -346,6 +348,18 @@ def record_version(
                     provider=provider,
                     at=result.fetched_at,
                 )
+        if latest is None and baseline_facts:
+            from monitor.store.lifecycle import apply_facts
+
+            apply_facts(
+                session,
+                facts=baseline_facts,
+                change_id=None,
+                watch_id=watch_id,
+                provider=provider,
+                at=result.fetched_at,
+                baseline=True,
+            )
         outcome = "first" if latest is None else _outcome(change)
         _check(session, watch, result, outcome, raw_sha256=raw_sha256, version_id=version.id)
         _good_fetch(watch, result)

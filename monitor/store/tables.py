@@ -210,6 +210,7 @@ class ModelLifecycleRow(SQLModel, table=True):
     shutdown_qualifier: str | None = None  # "not sooner than", "tentative", "(all regions)"
     replacement: str | None = None
     source_change_id: int | None = Field(default=None, foreign_key="change.id")
+    source: str | None = None  # "baseline": read from a watch's first version, not a change
     watch_id: str | None = None
     updated_at: datetime = utc_column(nullable=False)
 
@@ -271,3 +272,20 @@ class WatchlistRow(SQLModel, table=True):
     name: str
     body: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     first_loaded_at: datetime = utc_column(nullable=False)
+
+
+class VolatileLineRow(SQLModel, table=True):
+    """A line shape of one watch that changes only in numbers, times or ids: a candidate when
+    seen changing once, volatile (masked before classifying, never alerted) once it changed at
+    two checks in a row."""
+
+    __tablename__ = "volatile_line"
+    __table_args__ = (sa.UniqueConstraint("watch_id", "shape"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    watch_id: str = Field(foreign_key="watch.id", index=True)
+    shape: str  # the line with its volatile tokens masked
+    example: str  # the line as last seen
+    volatile: bool = False
+    seen_at: datetime = utc_column(nullable=False)  # the check that last saw it change
+    learnt_at: datetime | None = utc_column()

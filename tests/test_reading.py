@@ -1,0 +1,125 @@
+"""How a change reads: version markers in every date form, a bare "Last updated" bump's
+severity, and link targets normalised the way re-exports move them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.classify import classify_change
+from monitor.classify.cosmetic import link_target
+from monitor.classify.versions import markers
+from monitor.config import Watch
+from monitor.diff import diff_texts
+
+AT = datetime(2026, 5, 4, 9, tzinfo=UTC)
+DOC = "# Usage policy\n{marker}\nYou may not use the service to harm people.\n"
+
+
+def _classify(old: str, new: str, kind: str = "policy") -> tuple[tuple[str, ...], str]:
+    old, new = DOC.format(marker=old), DOC.format(marker=new)
+    watch = Watch(id="w", url="https://example.com/p", kind=kind)
+    result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
+    return result.labels, result.severity
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "alt"),
+    [
+        ("Last updated on 10/02/2024", "2024-10-02", "2024-02-10"),
+        ("Last updated on 15/02/2024", "2024-02-15", None),
+        ("Last updated on 02/15/2024", "2024-02-15", None),
+        ("Effective as of 2024/03/05", "2024-03-05", None),
+        ("Revised on October 2, 2024", "2024-10-02", None),
+        ("Last updated: 2024-10-02 10:42", "2024-10-02T10:42", None),
+    ],
+)
+def test_markers_read_dates_in_every_form(text: str, value: str, alt: str | None) -> None:
+    (marker,) = markers(text)
+    assert (marker.value, marker.alt) == (value, alt)
+
+
+def test_a_bare_last_updated_bump_is_minor_and_a_version_or_effective_bump_major() -> None:
+    assert _classify("Last updated on 10/02/2024", "Last updated on 11/15/2024") == (
+        ("version_bump",),
+        "minor",
+    )
+    assert _classify("Last updated: 2024-10-02", "Last updated: 2024-10-03", "lifecycle") == (
+        ("version_bump",),
+        "info",
+    )
+    assert _classify("Effective: 2024-10-02", "Effective: 2024-11-02") == (
+        ("version_bump",),
+        "major",
+    )
+    assert _classify("Version 3.0", "Version 3.1")[1] == "major"
+
+
+def test_marker_format_flips_and_ticking_counters_are_cosmetic_a_reset_is_a_version() -> None:
+    assert _classify("Last updated on 10/02/2024", "Last updated on 2 October 2024")[0] == (
+        "cosmetic",
+    )
+    assert _classify("Last updated on 10/02/2024", "Last updated on 2024-02-10")[0] == (
+        "cosmetic",
+    )  # day first: the same date read the other way
+    assert _classify("Updated 5 days ago", "Updated 6 days ago")[0] == ("cosmetic",)
+    assert _classify("Updated 21 days ago", "Updated 10 hours ago")[0] == ("version_bump",)
+
+
+def test_link_targets_lose_what_re_exports_change() -> None:
+    assert link_target("/en/docs/build/pricing") == link_target("/docs/en/build/pricing")
+    assert link_target("https://docs.example.com/en/pricing?utm=x#plans") == "pricing#plans"
+    assert link_target("/en/docs/pricing") != link_target("/en/docs/models")
+
+
+def _fixture_texts() -> list[str]:
+    import json
+    from pathlib import Path
+
+    texts = []
+    for path in sorted((Path(__file__).parent / "fixtures" / "classify").rglob("*")):
+        if path.name.startswith(("before", "after")):
+            texts.append(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".json" and path.name != "case.json" and path.parent.name == "classify":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and "before_text" in data:
+                texts += [data["before_text"], data["after_text"]]
+    return texts
+
+
+def test_lines_built_on_demand_are_the_lines_of_the_whole_text() -> None:
+    from monitor.classify.lines import Doc
+
+    texts = _fixture_texts() + [
+        "---\ntitle: Models\nslug: x\n---\n# A\ntext\nSub\n---\nmore\nTitle\n=== \n**Bold**\n"
+        "\t- item\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+        "---\ntitle: never closed\nbody\n",
+        "Intro\r\n===\r\n# Heading\r\n- item\r\n",
+    ]
+    assert len(texts) > 100
+    for text in texts:
+        whole = Doc(text).lines
+        on_demand = Doc(text)
+        for line in reversed(whole):  # far lines first: trails must not depend on order
+            assert on_demand.line(line.number) == line
+        assert on_demand.lines == whole
+
+
+def test_tables_read_from_table_lines_are_the_tables_of_all_lines() -> None:
+    from monitor.classify.lines import Doc
+    from monitor.classify.tables import parse_tables
+
+    def shape(text: str, *, whole: bool) -> list[object]:
+        doc = Doc(text)
+        tables = parse_tables(doc.lines if whole else doc.table_lines())
+        return [(t.head.number, t.header, [(r.line.number, r.raw) for r in t.rows]) for t in tables]
+
+    texts = _fixture_texts() + [
+        "| a | b |\ntext\n| c | d |\n",
+        "| a |\n\n| b |\n",
+        "| a |\n|---|\n| 1 |\n\n\n| x |\n| y |\n",
+    ]
+    assert sum(1 for text in texts if "\n|" in text) > 20
+    for text in texts:
+        assert shape(text, whole=False) == shape(text, whole=True)
