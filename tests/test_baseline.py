@@ -58,6 +58,7 @@ def test_the_first_check_seeds_the_registry_from_what_the_page_lists(
     assert [(m["model"], m["shutdown"], m["source"]) for m in upcoming] == [
         ("claude-opus-4-1-20250805", soon.isoformat(), "baseline")
     ]
+    assert upcoming[0]["announced"] is None  # listed before monitoring began: date not seen
     assert main([*w, "models"]) == 0
     table = capsys.readouterr().out.splitlines()
     by_model = {line.split()[1]: line for line in table[1:]}

@@ -58,8 +58,11 @@ def _row(
     ), True
 
 
-def _apply(row: ModelLifecycleRow, new: bool, fact: dict[str, Any], at: datetime) -> str:
-    """Update `row` from one fact; returns the event's name."""
+def _apply(
+    row: ModelLifecycleRow, new: bool, fact: dict[str, Any], at: datetime, baseline: bool = False
+) -> str:
+    """Update `row` from one fact; returns the event's name. A baseline fact (what a page listed
+    when monitoring began) gives no announcement date of its own: the page was not seen then."""
     kind, event = fact["kind"], str(fact.get("event") or fact["kind"])
     if kind == "launch":
         if new:
@@ -78,7 +81,7 @@ def _apply(row: ModelLifecycleRow, new: bool, fact: dict[str, Any], at: datetime
     row.shutdown_on = shutdown
     row.status = _retirement_status(fact, shutdown, at.date())
     row.announced_on = row.announced_on or _date(fact.get("announced"))
-    if row.announced_on is None and event == "deprecation_announced":
+    if row.announced_on is None and event == "deprecation_announced" and not baseline:
         row.announced_on = at.date()
     row.shutdown_qualifier = fact.get("qualifier") or row.shutdown_qualifier
     row.replacement = fact.get("replacement") or row.replacement
@@ -115,7 +118,7 @@ def apply_facts(
         surface = str(fact.get("surface") or "api")
         row, new = _row(session, key_provider, model_key(fact), surface, at)
         previous = row.shutdown_on
-        event = _apply(row, new, fact, at)
+        event = _apply(row, new, fact, at, baseline)
         if new or event != "listed":
             row.source_change_id = change_id
             row.source = "baseline" if baseline else None
