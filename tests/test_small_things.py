@@ -260,7 +260,7 @@ def test_identical_summary_parts_and_fact_lines_are_said_once() -> None:
              fact | {"shutdown_date": "2026-02-13", "event": "deprecated"})  # fmt: skip
     findings = [Finding("r1", "model_retirement", "x", facts=(f,)) for f in facts]
     summary = summarise(("model_retirement",), findings, diff_texts("a", "b"))
-    assert summary == "gpt-4o retire from ChatGPT on 2026-02-13"
+    assert summary == "gpt-4o retires from ChatGPT on 2026-02-13"
     from datetime import UTC, datetime
 
     alert = Alert(

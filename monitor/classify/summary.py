@@ -52,7 +52,8 @@ def _retirements(facts: list[dict[str, Any]]) -> list[str]:
         elif shutdown:
             qualifier = group[0].get("qualifier")
             when = f"{qualifier} {shutdown}" if qualifier else f"on {shutdown}"
-            text = f"{models} retire{where} {when}"
+            verb = "retires" if len({f.get("model") for f in group}) == 1 else "retire"
+            text = f"{models} {verb}{where} {when}"
         else:
             text = f"{models} deprecated{where}"
         replacement = group[0].get("replacement")
