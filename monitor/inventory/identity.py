@@ -75,7 +75,10 @@ def match(used: str, registry_model: str, aliases: Mapping[str, str] = {}) -> Ma
         theirs = theirs_named
     if mine == theirs:
         rule = "display_name" if theirs_named is not None else "exact"
-        return Match(used, registry_model, rule, f"{used} is {registry_model}")
+        same = used == registry_model
+        return Match(
+            used, registry_model, rule, "the same id" if same else f"{used} is {registry_model}"
+        )
     mine_named = from_display_name(used)
     if mine_named is not None and mine_named == theirs:
         return Match(used, registry_model, "display_name", f"{used} is {registry_model}")
