@@ -149,10 +149,16 @@ def test_api_change_compare_and_models(client: httpx.Client, history: History) -
     assert mixed.status_code == 400 and "one watch" in mixed.json()["error"]
 
     models = client.get("/api/models").json()
-    assert [(m["model"], m["shutdown"], m["replacement"]) for m in models] == [
-        ("claude-opus-4-1-20250805", "2027-03-05", "claude-opus-4-8")
-    ]
-    assert models[0]["source_change"] == history.retirement_change
+    assert [(m["model"], m["shutdown"], m["replacement"], m["source"]) for m in models] == [
+        ("claude-3-sonnet-20240229", "2025-10-28", "claude-sonnet-4-5-20250929", "baseline"),
+        (
+            "claude-opus-4-1-20250805",
+            "2027-03-05",
+            "claude-opus-4-8",
+            "change " + str(history.retirement_change),
+        ),
+    ]  # the first version's table seeds the registry; the later row comes from its change
+    assert models[1]["source_change"] == history.retirement_change
 
 
 def test_posting_a_review(client: httpx.Client, history: History, token: str) -> None:
