@@ -123,3 +123,26 @@ def test_tables_read_from_table_lines_are_the_tables_of_all_lines() -> None:
     assert sum(1 for text in texts if "\n|" in text) > 20
     for text in texts:
         assert shape(text, whole=False) == shape(text, whole=True)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "labels"),
+    [
+        # the same address with its locale moved: a re-export, cosmetic
+        (
+            "Document: https://example.com/en/docs/policy-v3.pdf",
+            "Document: https://example.com/docs/en/policy-v3.pdf",
+            ("cosmetic",),
+        ),
+        # another file behind the link: what the page points to changed
+        (
+            "Document: https://example.com/files/policy-v3.0.pdf",
+            "Document: https://example.com/files/policy-v3.1.pdf",
+            ("policy_text",),
+        ),
+    ],
+)
+def test_a_bare_url_reads_as_the_words_of_its_path(
+    old: str, new: str, labels: tuple[str, ...]
+) -> None:
+    assert _classify(old, new)[0] == labels

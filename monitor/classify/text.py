@@ -107,12 +107,27 @@ _BARE_URL = re.compile(r"\(?\b(?:https?://|www\.)[^\s()<>]{1,2000}\)?")
 _PLACEHOLDER = re.compile(r"\[(?:TODO|FIXME)\b[^\[\]\n]{0,100}\]|\b(?:TODO|FIXME):")
 
 
+def _address(match: re.Match[str]) -> str:
+    """A bare URL as the words of its path, in any order and without host or locale: moving
+    /en/docs/x to /docs/en/x reads the same, pointing at policy-v3.1.pdf instead of v3.0 does not.
+    A URL in parentheses is a link's target written without its brackets: not read."""
+    if match.group(0).startswith("("):
+        return " "
+    path = re.sub(r"^(?:https?://)?[^/]*", "", match.group(0)).lower()
+    parts = sorted(
+        part
+        for part in re.findall(r"[a-z0-9]+(?:\.[0-9]+)*", path)
+        if len(part) > 2 or any(ch.isdigit() for ch in part)
+    )
+    return f" urlpath{'_'.join(parts)} " if parts else " "
+
+
 def reading(lines: Sequence[str]) -> list[str]:
-    """The words a reader sees in `lines`, whatever their wrapping or markup: link targets and
-    bare URLs (addresses, not words), tags, list and quote markers, emphasis, a callout's label
-    ("Note:") and authoring placeholders ("[TODO add link]") left out."""
+    """The words a reader sees in `lines`, whatever their wrapping or markup: link targets,
+    tags, list and quote markers, emphasis, a callout's label ("Note:") and authoring
+    placeholders ("[TODO add link]") left out; a bare URL reads as the words of its path."""
     out: list[str] = []
     for line in lines:
         text = _CALLOUT.sub("", core(_PLACEHOLDER.sub(" ", line)))
-        out += loose(_BARE_URL.sub(" ", text)).split()
+        out += loose(_BARE_URL.sub(_address, text)).split()
     return out
