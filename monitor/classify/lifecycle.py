@@ -307,6 +307,18 @@ class Evidence:
     new_lines: frozenset[int]
 
 
+def _seen(ctx: Context, line: Line) -> bool:
+    """The old text had this line already: a notice moved or copied, not a new announcement.
+    Its exact text anywhere in the old text, or its reading among the lines taken out (a notice
+    moved with its markup changed); never a reading of every old line of a large page."""
+    if "old_raw" not in ctx.memo:
+        ctx.memo["old_raw"] = frozenset(raw.strip() for raw in ctx.old_text.split("\n"))
+        ctx.memo["removed_cores"] = frozenset(removed.core for removed in ctx.removed)
+    if line.text.strip() in ctx.memo["old_raw"]:  # type: ignore[operator]
+        return True
+    return line.core in ctx.memo["removed_cores"]  # type: ignore[operator]
+
+
 def prose_evidence(ctx: Context) -> Evidence:
     """Retirements announced in added prose, and shutdown dates moved in changed prose."""
     if "prose" in ctx.memo:
@@ -314,10 +326,7 @@ def prose_evidence(ctx: Context) -> Evidence:
     found: list[Finding] = []
     old: set[int] = set()
     new: set[int] = set()
-    old_cores = {line.core for line in ctx.old_lines}  # a notice moved, not added
-    added_blocks = blocks(
-        [line for line in prose_lines(ctx, ctx.added) if line.core not in old_cores]
-    )
+    added_blocks = blocks([line for line in prose_lines(ctx, ctx.added) if not _seen(ctx, line)])
     by_notice: Notices | None = None
     for block in added_blocks:
         block_found = _block_findings(ctx, block)
