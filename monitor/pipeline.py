@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from monitor import extract
+from monitor.analysis import PageAnalysis, PageJob, analyse_page
 from monitor.config import Config, Watch
 from monitor.diff import diff_texts, diff_to_json
 from monitor.errors import ExtractError, StoreError
@@ -30,6 +31,7 @@ from monitor.snapshots import SnapshotStore, sha256_hex
 from monitor.store import record
 from monitor.store import state as stored
 from monitor.store.db import open_engine
+from monitor.workers import CpuPool, WorkerCrashed
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -71,6 +73,7 @@ class Checker:
         fetcher: Fetcher,
         engine: sa.Engine | None = None,
         batch_unchanged: bool = False,
+        cpu: CpuPool | None = None,
     ):
         self.config = config
         self.engine = engine if engine is not None else open_engine(config.database_url)
@@ -83,6 +86,7 @@ class Checker:
         self._batch = batch_unchanged
         self._quiet: list[record.Unchanged] = []
         self._pages: dict[str, FetchResult] = {}  # the page a followed document was linked from
+        self.cpu = cpu if cpu is not None else CpuPool(0)  # no pool given: inline, in a thread
 
     def preload(self, watches: Sequence[Watch]) -> None:
         """Read every watch's state in one go, for a pass over many watches."""
@@ -217,31 +221,54 @@ class Checker:
             return self._unchanged(
                 watch, result, "unchanged", raw_sha, rules, needs_browser, restored
             )
-        try:
-            text = self._extract(
-                watch, result.body, result.charset, result.final_url,
-                result.content_type, result.requested_url,
-            )  # fmt: skip
-        except ExtractError as exc:
-            return self._failure(watch, result, "extract", str(exc))
-        text_sha = sha256_hex(text.encode("utf-8"))
-        if latest is not None and text_sha == latest.text_sha256:
-            return self._unchanged(
-                watch, result, "unchanged", raw_sha, rules, needs_browser, restored
-            )
         for _attempt in range(3):
             try:
+                analysis = await self._analyse(watch, state, result, raw_sha)
+            except WorkerCrashed as exc:
+                return self._failure(watch, result, "worker", str(exc))
+            except MemoryError:
+                message = "out of memory while analysing the page; the next check tries again"
+                return self._failure(watch, result, "worker", message)
+            if analysis.outcome == "extract_failed":
+                return self._failure(watch, result, "extract", analysis.error or "no text")
+            if analysis.outcome in ("unchanged", "noise"):
+                event = restored if analysis.outcome == "unchanged" else None
+                return self._unchanged(
+                    watch, result, analysis.outcome, raw_sha, rules, needs_browser, event
+                )
+            try:
                 return await self._new_version(
-                    watch, state, result, text, text_sha, raw_sha, rules, needs_browser
+                    watch, state, result, analysis, raw_sha, rules, needs_browser
                 )
             except record.StaleLatest:
                 # another process recorded a version meanwhile: diff against that one instead
                 state = stored.load_state(self.engine, watch.id)
-                if state.latest is not None and state.latest.text_sha256 == text_sha:
-                    return self._unchanged(
-                        watch, result, "unchanged", raw_sha, rules, needs_browser, None
-                    )
+                restored = None
         raise record.StaleLatest(watch.id)
+
+    async def _analyse(
+        self, watch: Watch, state: stored.WatchState, result: FetchResult, raw_sha: str
+    ) -> PageAnalysis:
+        """Extract, diff and classify off the event loop (see monitor.workers)."""
+        latest = state.latest
+        window = self.config.defaults.revert_window
+        earlier: tuple[tuple[int, str], ...] = ()
+        if latest is not None and window:
+            earlier = tuple(stored.recent_text_hashes(self.engine, watch.id, window + 1)[1:])
+        job = PageJob(
+            watch,
+            result.body,
+            raw_sha,
+            result.charset,
+            result.final_url,
+            result.fetched_at,
+            self.bodies,
+            latest.text_sha256 if latest is not None else None,
+            earlier,
+            result.content_type,
+            result.requested_url,
+        )
+        return await self.cpu.run(analyse_page, job, size=len(result.body))
 
     def _extract(
         self,
@@ -263,33 +290,28 @@ class Checker:
         watch: Watch,
         state: stored.WatchState,
         result: FetchResult,
-        text: str,
-        text_sha: str,
+        analysis: PageAnalysis,
         raw_sha: str,
         rules: str,
         needs_browser: bool | None,
     ) -> CheckReport:
+        """Record the version the worker analysed; its bodies are already written."""
         latest = state.latest
         change = None
-        if latest is not None:
-            old_text = self.bodies.get_text(latest.text_sha256)
-            diff = diff_texts(old_text, text)
-            from monitor.classify import classify_change  # its patterns cost start-up time
-
-            classification = self._revert(watch, latest, text_sha) or classify_change(
-                diff, old_text, text, watch, at=result.fetched_at
-            )
-            if not classification.labels:
-                return self._unchanged(watch, result, "noise", raw_sha, rules, needs_browser, None)
+        c = analysis.classification
+        if latest is not None and c is not None and analysis.diff_json is not None:
             if self.config.inventory:
                 from monitor.inventory.exposure import expose
 
-                classification = expose(classification, self.config.inventory, self.config.aliases)
-            change = _new_change(
-                diff, classification, channels_for(self.config, watch, classification)
+                c = expose(c, self.config.inventory, self.config.aliases)
+            change = record.NewChange(
+                classification=c,
+                diff_json=analysis.diff_json,
+                lines_added=analysis.lines_added,
+                lines_removed=analysis.lines_removed,
+                sections=analysis.sections,
+                channels=channels_for(self.config, watch, c),
             )
-        # bodies land (written and synced, off the event loop) before the rows that name them
-        await asyncio.to_thread(self._put_bodies, result.body, raw_sha, text, text_sha)
         page = self._pages.get(watch.id)
         page_sha = sha256_hex(page.body) if page is not None else ""
         if page is not None:
@@ -300,8 +322,8 @@ class Checker:
             watch.url,
             result,
             raw_sha256=raw_sha,
-            text_sha256=text_sha,
-            text_size=len(text.encode("utf-8")),
+            text_sha256=analysis.text_sha256,
+            text_size=analysis.text_size,
             rules_sha256=rules,
             expected_latest=latest,
             change=change,
@@ -309,13 +331,11 @@ class Checker:
             provider=watch.provider,
             page=(page, page_sha) if page is not None else None,
         )
-        if change is None:
+        if change is None or c is None:
             return CheckReport(watch.id, "first", result.duration_ms, version_id=version_id)
-        c = change.classification
-        outcome = "revert" if "revert" in c.labels else "changed"
         return CheckReport(
             watch.id,
-            outcome,
+            analysis.outcome,
             result.duration_ms,
             change_id,
             version_id,
@@ -323,23 +343,6 @@ class Checker:
             c.severity,
             c.summary,
         )
-
-    def _put_bodies(self, raw: bytes, raw_sha: str, text: str, text_sha: str) -> None:
-        self.bodies.put(raw, raw_sha)
-        self.bodies.put(text.encode("utf-8"), text_sha)
-
-    def _revert(
-        self, watch: Watch, latest: stored.LatestVersion, text_sha: str
-    ) -> Classification | None:
-        window = self.config.defaults.revert_window
-        if window == 0:
-            return None
-        for seq, sha in stored.recent_text_hashes(self.engine, watch.id, window + 1)[1:]:
-            if sha == text_sha:
-                reason = f"text returned to version {seq} (the page flaps between variants)"
-                finding = Finding("revert.earlier_version", "revert", reason, new=str(seq))
-                return Classification(("revert",), "info", f"revert to version {seq}", (finding,))
-        return None
 
     def _apply_rule_change(
         self, watch: Watch, latest: stored.LatestVersion, rules: str
@@ -501,8 +504,9 @@ async def check_watches(
     """One pass over `watches`, concurrently within the fetch limits. Reports in watch order."""
     from monitor.fetch import Fetcher, FetchSettings
 
+    cpu = CpuPool(config.defaults.workers)
     async with Fetcher(FetchSettings.from_defaults(config.defaults)) as fetcher:
-        checker = Checker(config, fetcher=fetcher, batch_unchanged=True)
+        checker = Checker(config, fetcher=fetcher, batch_unchanged=True, cpu=cpu)
         checker.preload(watches)
         try:
 
@@ -514,4 +518,7 @@ async def check_watches(
 
             return list(await asyncio.gather(*(one(w) for w in watches)))
         finally:
-            await checker.close()
+            try:
+                await checker.close()
+            finally:
+                await cpu.close()
