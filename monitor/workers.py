@@ -34,7 +34,6 @@ from monitor.errors import WatchError
 INLINE_BELOW = 32 * 1024  # bytes of page; see the module docstring
 PRELOAD = ["monitor.analysis", "monitor.classify"]
 
-Job = TypeVar("Job")
 Result = TypeVar("Result")
 
 
@@ -109,12 +108,12 @@ class CpuPool:
         self._free: asyncio.Queue[_Lane] | None = None
         self._closed = False
 
-    async def run(self, fn: Callable[[Job], Result], job: Job, *, size: int) -> Result:
-        """`fn(job)` in a worker process (a thread when `size` is under `INLINE_BELOW` bytes or
-        there are no workers). `fn` and `job` must pickle. Raises WorkerCrashed when the
+    async def run(self, fn: Callable[..., Result], *args: Any, size: int) -> Result:
+        """`fn(*args)` in a worker process (a thread when `size` is under `INLINE_BELOW` bytes
+        or there are no workers). `fn` and `args` must pickle. Raises WorkerCrashed when the
         worker died; an exception `fn` raises comes back as it is."""
         if not self._lanes or size < INLINE_BELOW or self._closed:
-            return await asyncio.to_thread(fn, job)
+            return await asyncio.to_thread(fn, *args)
         if self._free is None:
             self._free = asyncio.Queue()
             for lane in self._lanes:
@@ -125,7 +124,7 @@ class CpuPool:
             if lane.executor is None:
                 await asyncio.to_thread(lane.start)
             assert lane.executor is not None
-            submitted = lane.executor.submit(fn, job)
+            submitted = lane.executor.submit(fn, *args)
             return await asyncio.wrap_future(submitted)
         except BrokenProcessPool:
             how = await asyncio.to_thread(lane.exit_description)
