@@ -11,9 +11,10 @@ classify never delays the other watches' checks.
 - *Fork server*: workers are forked from a server process that has imported the CPU stages once
   (forking the main process, which runs threads, could deadlock). Starting a lane happens in a
   thread, so the loop does not wait for it either.
-- *Small pages stay inline* (in a thread, not a process): below `INLINE_BELOW` bytes the trip to
-  a process costs more than the work (figures: `bench/pool_bench.py`). `workers = 0` runs every
-  page inline.
+- *Small pages stay inline* (in a thread, not a process): below `INLINE_BELOW` bytes the stage
+  costs the main process about 2 ms or less and its answer comes sooner than from a process,
+  and a check of a few small pages never waits for the first worker to start (a few hundred
+  ms). Figures: `bench/pool_bench.py`. `workers = 0` runs every page inline.
 - Workers ignore SIGINT and SIGTERM: the main process owns them and stops them in `close`.
 """
 
@@ -31,7 +32,7 @@ from typing import Any, TypeVar
 
 from monitor.errors import WatchError
 
-INLINE_BELOW = 32 * 1024  # bytes of page; see the module docstring
+INLINE_BELOW = 16 * 1024  # bytes of page; see the module docstring
 PRELOAD = ["monitor.analysis", "monitor.classify"]
 
 Result = TypeVar("Result")
