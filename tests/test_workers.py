@@ -241,5 +241,9 @@ def test_the_daemon_checks_other_watches_while_a_long_page_is_classified(
         assert all(count >= 1 for count in during.values()), during
         assert sum(during.values()) >= 4, during
     finally:
-        daemon.proc.send_signal(signal.SIGTERM)
-        assert daemon.proc.wait(timeout=30) == 0
+        code = daemon.stop()  # SIGTERM while the page's next version is in a worker
+        daemon.kill()
+        for stream in (daemon.proc.stdout, daemon.proc.stderr):
+            if stream is not None:
+                stream.close()
+    assert code == 0
