@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.errors import WatchError
+
+if TYPE_CHECKING:  # imported when the first worker starts: a check of small pages never needs them
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 INLINE_BELOW = 16 * 1024  # bytes of page; see the module docstring
 PRELOAD = ["monitor.analysis", "monitor.classify"]
@@ -65,6 +65,9 @@ class _Lane:
         """Start the process and wait until it answers (blocking: call it in a thread)."""
         if self.executor is not None:
             return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
         executor = ProcessPoolExecutor(1, context, initializer=_ignore_stop_signals)
@@ -119,6 +122,8 @@ class CpuPool:
             self._free = asyncio.Queue()
             for lane in self._lanes:
                 self._free.put_nowait(lane)
+        from concurrent.futures.process import BrokenProcessPool
+
         lane = await self._free.get()
         submitted: Future[Result] | None = None
         try:
