@@ -18,7 +18,8 @@ from /proc, its checks from its log lines. Three phases:
    page, extracts it and stores the snapshot and its text (fsync'd files) plus the version.
 
 With `--big-page`, instead: the daemon's lateness beside a page that is slow to classify.
-100 healthy watches (`--healthy`) on a 10 s interval (`--interval`), no jitter, run for
+100 healthy watches (`--healthy`) on a 10 s interval (`--interval`), no jitter, their checks
+spread evenly over the interval (as after a while of running), run for
 `--seconds` twice: once alone, once with one more watch on a 2 MB page that changes all through
 at every request (so every one of its checks classifies about 800 changed hunks). Lateness is
 the gap between two consecutive checks of a healthy watch minus the interval (and, for a check
@@ -399,7 +400,9 @@ def lateness_run(tmp: Path, hosts: list[str], port: int, args: Any, big: bool) -
         url = f"http://{hosts[0]}:{port}/big/{args.big_kb}"
         lines += ["[[watch]]", 'id = "big"', f'url = "{url}"', 'kind = "policy"', ""]
     watchlist.write_text("\n".join(lines), encoding="utf-8")
-    os.environ["MONITOR_DATABASE_URL"] = f"sqlite:///{tmp / watchlist.stem}.db"
+    database = f"sqlite:///{tmp / watchlist.stem}.db"
+    spread(database, args.healthy, args.interval)
+    os.environ["MONITOR_DATABASE_URL"] = database
     os.environ["MONITOR_SNAPSHOTS"] = str(tmp / f"{watchlist.stem}-snapshots")
     try:
         daemon = start_daemon_env(watchlist)
@@ -428,6 +431,34 @@ def lateness_run(tmp: Path, hosts: list[str], port: int, args: Any, big: bool) -
         + (f"; {len(daemon.problems)} warnings" if daemon.problems else "")
     )
     return late
+
+
+def spread(database: str, healthy: int, interval: float) -> None:
+    """Watch rows whose next checks fall evenly over one interval from a few seconds on, as a
+    daemon that has run a while has them: so a stalled loop delays some watch whenever it
+    stalls (watches all due at the same instant would hide a stall between two instants)."""
+    from datetime import UTC, timedelta
+
+    from sqlmodel import insert
+
+    from monitor.store.db import open_engine, writing
+    from monitor.store.tables import WatchRow
+
+    engine = open_engine(database)
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": f"w{i:05d}",
+            "url": "http://127.0.0.1/",
+            "created_at": now - timedelta(days=1),
+            "last_check_at": now + timedelta(seconds=3 + i * interval / healthy - interval),
+            "last_outcome": "unchanged",
+        }
+        for i in range(healthy)
+    ]
+    with writing(engine) as session:
+        session.execute(insert(WatchRow), rows)
+    engine.dispose()
 
 
 def p95(values: list[float]) -> float:
