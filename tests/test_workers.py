@@ -70,6 +70,20 @@ def test_a_killed_worker_fails_only_its_job_and_its_lane_gets_a_new_process() ->
     asyncio.run(main())
 
 
+def test_a_memory_error_in_a_worker_comes_back_as_one_and_the_worker_goes_on() -> None:
+    async def main() -> None:
+        pool = CpuPool(1)
+        try:
+            pid = await pool.run(os.getpid, size=BIG)
+            with pytest.raises(MemoryError):
+                await pool.run(bytearray, 2**62, size=BIG)
+            assert await pool.run(os.getpid, size=BIG) == pid
+        finally:
+            await pool.close()
+
+    asyncio.run(main())
+
+
 def test_close_stops_a_busy_worker_at_once() -> None:
     async def main() -> None:
         pool = CpuPool(1)
