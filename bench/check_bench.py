@@ -117,7 +117,10 @@ MAIN_CPU: list[float] = []  # CPU seconds of the main process alone, one per `ti
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
     """(wall s, CPU s, peak memory MB, stdout) of one child process and its descendants."""
     started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    cwd = (env or {}).get("PYTHONPATH")  # `-m` looks in the working directory first
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd
+    )
     sampler = TreeSampler(proc.pid)
     sampler.start()
     assert proc.stdout is not None and proc.stderr is not None

@@ -181,8 +181,13 @@ def start_daemon_env(watchlist: Path) -> Daemon:
 def _start(watchlist: Path, env: dict[str, str]) -> Daemon:
     env["PYTHONPATH"] = str(CODE[0])
     command = [sys.executable, "-m", "monitor", "-w", str(watchlist), "run", "--log-format", "json"]
-    proc = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    proc = subprocess.Popen(  # `-m` looks in the working directory first
+        command,
+        env=env,
+        cwd=CODE[0],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     daemon = Daemon(proc)
     threading.Thread(target=daemon.read, daemon=True).start()
