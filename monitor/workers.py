@@ -16,6 +16,9 @@ classify never delays the other watches' checks.
   and a check of a few small pages never waits for the first worker to start (a few hundred
   ms). Figures: `bench/pool_bench.py`. `workers = 0` runs every page inline.
 - Workers ignore SIGINT and SIGTERM: the main process owns them and stops them in `close`.
+- As with any multiprocessing program, a script that runs checks itself must guard its main
+  module (`if __name__ == "__main__":`): a worker imports it. `monitor` and `python -m monitor`
+  need nothing.
 """
 
 from __future__ import annotations
