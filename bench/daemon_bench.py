@@ -22,8 +22,9 @@ With `--big-page`, instead: the daemon's lateness beside a page that is slow to 
 spread evenly over the interval (as after a while of running), run for
 `--seconds` twice: once alone, once with one more watch on a 2 MB page that changes all through
 at every request (so every one of its checks classifies about 800 changed hunks). Lateness is
-the gap between two consecutive checks of a healthy watch minus the interval (and, for a check
-overdue when the run ends, how long it has been overdue); the p95 of both
+how long after its due time a healthy watch's check ended (its due times are its phase plus
+whole intervals, its phase what its least delayed check shows; a check overdue when the run
+ends counts as late by how long it has been overdue); the p95 of both
 runs and their difference are printed (the goal: within 1 s).
 
 Figures depend on the machine's load: the load average is printed with them.
@@ -418,20 +419,21 @@ def lateness_run(tmp: Path, hosts: list[str], port: int, args: Any, big: bool) -
     ended = time.monotonic()
     daemon.proc.terminate()
     code = daemon.proc.wait(timeout=60)
-    late = [
-        later - earlier - args.interval
-        for watch, times in daemon.by_watch.items()
-        if watch != "big"
-        for earlier, later in zip(times, times[1:], strict=False)
-    ]
-    # a check overdue when the run ended is late by at least that much
-    late += [
-        ended - times[-1] - args.interval
-        for watch, times in daemon.by_watch.items()
-        if watch != "big" and ended - times[-1] > args.interval
-    ]
+    # A watch's k-th check is due at its phase + k intervals (no jitter); its phase is where its
+    # least delayed check says. Late: how long after that each check ended, and for a check
+    # overdue when the run ended, how long it had been overdue.
+    late: list[float] = []
+    for watch, times in daemon.by_watch.items():
+        if watch == "big":
+            continue
+        offsets = [t - k * args.interval for k, t in enumerate(times)]
+        phase = min(offsets)
+        late += [offset - phase for offset in offsets]
+        overdue = ended - (phase + len(times) * args.interval)
+        if overdue > 0:
+            late.append(overdue)
     print(
-        f"  {'with' if big else 'without'} the {args.big_kb} KB page: {len(late)} gaps, "
+        f"  {'with' if big else 'without'} the {args.big_kb} KB page: {len(late)} checks, "
         f"checks of the big page: {', '.join(daemon.big) or 'none'}; exit code at SIGTERM {code}"
         + (f"; {len(daemon.problems)} warnings" if daemon.problems else "")
     )
