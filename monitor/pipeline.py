@@ -510,8 +510,13 @@ async def check_watches(
         checker.preload(watches)
         try:
 
+            # checks started at once: a few times the fetch limit, as the daemon's gates, so
+            # pages fetched faster than the workers analyse them do not pile up in memory
+            started = asyncio.Semaphore(config.defaults.concurrency * 4)
+
             async def one(watch: Watch) -> CheckReport:
-                report = await checker.check(watch)
+                async with started:
+                    report = await checker.check(watch)
                 if on_done is not None:
                     on_done(report)
                 return report
