@@ -509,7 +509,6 @@ async def check_watches(
         checker = Checker(config, fetcher=fetcher, batch_unchanged=True, cpu=cpu)
         checker.preload(watches)
         try:
-
             # checks started at once: a few times the fetch limit, as the daemon's gates, so
             # pages fetched faster than the workers analyse them do not pile up in memory
             started = asyncio.Semaphore(config.defaults.concurrency * 4)
