@@ -17,6 +17,16 @@ from /proc, its checks from its log lines. Three phases:
 3. saturation, new pages: the same with no ETag and no version yet, so each check fetches a
    page, extracts it and stores the snapshot and its text (fsync'd files) plus the version.
 
+With `--big-page`, instead: the daemon's lateness beside a page that is slow to classify.
+100 healthy watches (`--healthy`) on a 10 s interval (`--interval`), no jitter, their checks
+spread evenly over the interval (as after a while of running), run for
+`--seconds` twice: once alone, once with one more watch on a 2 MB page that changes all through
+at every request (so every one of its checks classifies about 800 changed hunks). Lateness is
+how long after its due time a healthy watch's check ended (its due times are its phase plus
+whole intervals, its phase what its least delayed check shows; a check overdue when the run
+ends counts as late by how long it has been overdue); the p95 of both
+runs and their difference are printed (the goal: within 1 s).
+
 Figures depend on the machine's load: the load average is printed with them.
 """
 
@@ -40,6 +50,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
+CODE = [ROOT]  # the source tree the daemon runs from (--code)
 
 
 # The page server (run as `daemon_bench.py --serve PORT HOSTS`).
@@ -72,12 +83,28 @@ async def _serve(port: int, hosts: list[str], realistic: bool) -> None:
         await server.serve_forever()
 
 
+BIG_VERSIONS = [0]
+
+
 async def _handle_small(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         while True:
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
             target = head.split(" ", 2)[1]
             index = int(target.rsplit("/", 1)[1])
+            if target.startswith("/big/"):
+                sys.path.insert(0, str(ROOT))
+                from bench.pageserver import big_page
+
+                BIG_VERSIONS[0] += 1
+                body = big_page(index, BIG_VERSIONS[0])
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+                continue
             etag = f'"v1-{index}"'
             if f"if-none-match: {etag}" in head.lower():
                 writer.write(f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n".encode())
@@ -115,6 +142,8 @@ class Daemon:
     proc: subprocess.Popen[str]
     started_at: float = field(default_factory=time.monotonic)
     checks: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, outcome)
+    by_watch: dict[str, list[float]] = field(default_factory=dict)  # monotonic times of checks
+    big: list[str] = field(default_factory=list)  # outcome and duration of the big page's checks
     ready_at: float | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -127,7 +156,13 @@ class Daemon:
                 self.problems.append(line.rstrip())
                 continue
             if event.get("event") == "check":
-                self.checks.append((time.monotonic(), event["outcome"]))
+                now = time.monotonic()
+                self.checks.append((now, event["outcome"]))
+                self.by_watch.setdefault(event.get("watch", ""), []).append(now)
+                if event.get("watch") == "big":
+                    self.big.append(
+                        f"{event['outcome']} in {event.get('duration_ms', 0) / 1000:.1f} s"
+                    )
             elif event.get("event") == "started":
                 self.ready_at = time.monotonic()
             elif event.get("level") in ("warning", "error"):
@@ -136,10 +171,24 @@ class Daemon:
 
 def start_daemon(watchlist: Path) -> Daemon:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    env["PYTHONPATH"] = str(ROOT)
+    return _start(watchlist, env)
+
+
+def start_daemon_env(watchlist: Path) -> Daemon:
+    """The daemon with this process's MONITOR_ variables."""
+    return _start(watchlist, dict(os.environ))
+
+
+def _start(watchlist: Path, env: dict[str, str]) -> Daemon:
+    env["PYTHONPATH"] = str(CODE[0])
     command = [sys.executable, "-m", "monitor", "-w", str(watchlist), "run", "--log-format", "json"]
-    proc = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    proc = subprocess.Popen(  # `-m` looks in the working directory first
+        command,
+        env=env,
+        cwd=CODE[0],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     daemon = Daemon(proc)
     threading.Thread(target=daemon.read, daemon=True).start()
@@ -197,6 +246,13 @@ def main() -> None:
     parser.add_argument("--per-host", type=int, default=2, help="defaults.per_host")
     parser.add_argument("--jitter", default="5s", help="defaults.jitter: how fast load comes")
     parser.add_argument("--realistic", action="store_true", help="60–150 KB generated pages")
+    parser.add_argument("--big-page", action="store_true", help="lateness beside a 2 MB page")
+    parser.add_argument("--healthy", type=int, default=100, help="with --big-page")
+    parser.add_argument("--interval", type=float, default=10, help="with --big-page, seconds")
+    parser.add_argument("--big-kb", type=int, default=2048, help="with --big-page")
+    parser.add_argument(
+        "--code", type=Path, default=ROOT, help="run monitor from this source tree (before/after)"
+    )
     parser.add_argument("--serve", nargs=2, metavar=("PORT", "HOSTS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -205,6 +261,7 @@ def main() -> None:
         asyncio.run(_serve(port, hosts, args.realistic))
         return
 
+    CODE[0] = args.code.resolve()
     port = free_port()
     hosts = [f"127.0.0.{i}" for i in range(1, args.hosts + 1)]
     serve = [sys.executable, __file__, "--serve", str(port), str(args.hosts)]
@@ -216,7 +273,10 @@ def main() -> None:
         raise SystemExit("the page server did not start")
     try:
         with tempfile.TemporaryDirectory(prefix="daemon-bench-") as tmp:
-            run(Path(tmp), hosts, port, args)
+            if args.big_page:
+                lateness(Path(tmp), hosts, port, args)
+            else:
+                run(Path(tmp), hosts, port, args)
     finally:
         server.terminate()
         server.wait()
@@ -333,6 +393,99 @@ def run(tmp: Path, hosts: list[str], port: int, args: Any) -> None:
     overdue(tmp, keep_etag=False)
     saturate(watchlist, n, args.seconds, "saturation, new pages (200, stored)")
     print(f"finished {datetime.now():%Y-%m-%d %H:%M}, load average {os.getloadavg()[0]:.1f}")
+
+
+def lateness_run(tmp: Path, hosts: list[str], port: int, args: Any, big: bool) -> list[float]:
+    """Seconds late of every check of a healthy watch after its first, in one daemon run."""
+    watchlist = tmp / ("big.toml" if big else "alone.toml")
+    lines = ["[defaults]", f'interval = "{args.interval}s"', "jitter = 0", "retries = 0", ""]
+    for i in range(args.healthy):
+        host = hosts[i % len(hosts)]
+        lines += ["[[watch]]", f'id = "w{i:05d}"', f'url = "http://{host}:{port}/p/{i}"', ""]
+    if big:
+        url = f"http://{hosts[0]}:{port}/big/{args.big_kb}"
+        lines += ["[[watch]]", 'id = "big"', f'url = "{url}"', 'kind = "policy"', ""]
+    watchlist.write_text("\n".join(lines), encoding="utf-8")
+    database = f"sqlite:///{tmp / watchlist.stem}.db"
+    spread(database, args.healthy, args.interval)
+    os.environ["MONITOR_DATABASE_URL"] = database
+    os.environ["MONITOR_SNAPSHOTS"] = str(tmp / f"{watchlist.stem}-snapshots")
+    try:
+        daemon = start_daemon_env(watchlist)
+    finally:
+        del os.environ["MONITOR_DATABASE_URL"], os.environ["MONITOR_SNAPSHOTS"]
+    started(daemon)
+    time.sleep(args.seconds)
+    ended = time.monotonic()
+    daemon.proc.terminate()
+    code = daemon.proc.wait(timeout=60)
+    # A watch's k-th check is due at its phase + k intervals (no jitter); its phase is where its
+    # least delayed check says. Late: how long after that each check ended, and for a check
+    # overdue when the run ended, how long it had been overdue.
+    late: list[float] = []
+    for watch, times in daemon.by_watch.items():
+        if watch == "big":
+            continue
+        offsets = [t - k * args.interval for k, t in enumerate(times)]
+        phase = min(offsets)
+        late += [offset - phase for offset in offsets]
+        overdue = ended - (phase + len(times) * args.interval)
+        if overdue > 0:
+            late.append(overdue)
+    print(
+        f"  {'with' if big else 'without'} the {args.big_kb} KB page: {len(late)} checks, "
+        f"checks of the big page: {', '.join(daemon.big) or 'none'}; exit code at SIGTERM {code}"
+        + (f"; {len(daemon.problems)} warnings" if daemon.problems else "")
+    )
+    return late
+
+
+def spread(database: str, healthy: int, interval: float) -> None:
+    """Watch rows whose next checks fall evenly over one interval from a few seconds on, as a
+    daemon that has run a while has them: so a stalled loop delays some watch whenever it
+    stalls (watches all due at the same instant would hide a stall between two instants)."""
+    from datetime import UTC, timedelta
+
+    from sqlmodel import insert
+
+    from monitor.store.db import open_engine, writing
+    from monitor.store.tables import WatchRow
+
+    engine = open_engine(database)
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": f"w{i:05d}",
+            "url": "http://127.0.0.1/",
+            "created_at": now - timedelta(days=1),
+            "last_check_at": now + timedelta(seconds=3 + i * interval / healthy - interval),
+            "last_outcome": "unchanged",
+        }
+        for i in range(healthy)
+    ]
+    with writing(engine) as session:
+        session.execute(insert(WatchRow), rows)
+    engine.dispose()
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else float("nan")
+
+
+def lateness(tmp: Path, hosts: list[str], port: int, args: Any) -> None:
+    print(
+        f"{args.healthy} watches every {args.interval:g} s, no jitter, {args.seconds:g} s per "
+        f"run, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
+    alone = lateness_run(tmp, hosts, port, args, big=False)
+    beside = lateness_run(tmp, hosts, port, args, big=True)
+    a, b = p95(alone), p95(beside)
+    print(
+        f"p95 lateness: {a:.2f} s alone, {b:.2f} s beside the {args.big_kb} KB page "
+        f"(difference {b - a:+.2f} s); max {max(alone, default=0):.2f} s and "
+        f"{max(beside, default=0):.2f} s; load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

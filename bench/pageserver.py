@@ -4,14 +4,18 @@ with per-request noise (script nonce, CSRF meta) and a stable ETag per content v
     python -m bench.pageserver --pages 1000 --port 0   # prints "READY <port>" then serves
 
 POST /_change?percent=10 changes that share of the pages (deterministically) and answers with
-their paths, one per line."""
+their paths, one per line. GET /big/KB answers a page of about KB kilobytes that changes all
+through (every tenth heading, a table cell in every section) at each request: the page that is
+slow to classify. GET /_stats answers the number of page requests served so far."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import hashlib
 import random
+import re
 import uuid
 
 WORDS = (
@@ -54,6 +58,23 @@ def content(index: int, version: int) -> str:
     return "\n".join(parts)
 
 
+@functools.cache
+def _big_base(kb: int) -> str:
+    parts, size, index = [], 0, 0
+    while size < kb * 1024:
+        parts.append(content(10_000 + index, 1))
+        size += len(parts[-1])
+        index += 1
+    return "\n".join(parts)
+
+
+def big_page(kb: int, version: int) -> bytes:
+    """A page of about `kb` KB whose version `version` differs from the others all through."""
+    body = re.sub(r"Section (\d+)0<", rf"Section \g<1>0 (revision {version})<", _big_base(kb))
+    body = re.sub(r"model-(\d+)-1<", rf"model-\g<1>-1 v{version}<", body)
+    return SHELL.format(index=kb, nonce=uuid.uuid4().hex, content=body).encode()
+
+
 SHELL = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Doc {index}</title>
 <meta name="csrf-token" content="{nonce}"><meta name="request-id" content="{nonce}">
 <link rel="stylesheet" href="/static/site.css"><script nonce="{nonce}">window.__STATE__={{"id":"{nonce}"}}</script>
@@ -69,6 +90,8 @@ class Pages:
         self.versions = [1] * count
         self.cache: dict[int, tuple[str, str]] = {}
         self.changes = 0
+        self.served = 0
+        self.big_versions = 0
 
     def page(self, index: int) -> tuple[str, str]:
         """(content HTML, etag) for the page's current version."""
@@ -123,6 +146,13 @@ def route(
             "Content-Type: text/plain\r\n",
             "".join(f"/p/{i}\n" for i in chosen).encode(),
         )
+    if path == "/_stats":
+        return "200 OK", "Content-Type: text/plain\r\n", str(pages.served).encode()
+    pages.served += 1
+    if path.startswith("/big/"):
+        pages.big_versions += 1
+        html = big_page(int(path[5:]), pages.big_versions)
+        return "200 OK", "Content-Type: text/html; charset=utf-8\r\n", html
     if not path.startswith("/p/"):
         return "404 Not Found", "", b"not found"
     index = int(path[3:])

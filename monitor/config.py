@@ -81,6 +81,7 @@ class Defaults(_Frozen):
     revert_window: Annotated[int, Field(ge=0, le=100)] = 5
     browser_pages: Annotated[int, Field(ge=1, le=16)] = 2
     base_url: str | None = None  # where `monitor serve` is reached; alerts link to change pages
+    workers: Annotated[int, Field(ge=0, le=64)] | None = None  # None: one per core
 
     @field_validator("base_url")
     @classmethod

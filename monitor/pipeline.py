@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from monitor import extract
+from monitor.analysis import PageAnalysis, PageJob, analyse_page
 from monitor.config import Config, Watch
 from monitor.diff import diff_texts, diff_to_json
 from monitor.errors import ExtractError, StoreError
@@ -30,6 +31,7 @@ from monitor.snapshots import SnapshotStore, sha256_hex
 from monitor.store import record
 from monitor.store import state as stored
 from monitor.store.db import open_engine
+from monitor.workers import CpuPool, WorkerCrashed
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -71,6 +73,7 @@ class Checker:
         fetcher: Fetcher,
         engine: sa.Engine | None = None,
         batch_unchanged: bool = False,
+        cpu: CpuPool | None = None,
     ):
         self.config = config
         self.engine = engine if engine is not None else open_engine(config.database_url)
@@ -83,6 +86,7 @@ class Checker:
         self._batch = batch_unchanged
         self._quiet: list[record.Unchanged] = []
         self._pages: dict[str, FetchResult] = {}  # the page a followed document was linked from
+        self.cpu = cpu if cpu is not None else CpuPool(0)  # no pool given: inline, in a thread
         self._note_watchlist()
 
     def _note_watchlist(self) -> None:
@@ -229,31 +233,73 @@ class Checker:
             return self._unchanged(
                 watch, result, "unchanged", raw_sha, rules, needs_browser, restored
             )
-        try:
-            text = self._extract(
-                watch, result.body, result.charset, result.final_url,
-                result.content_type, result.requested_url,
-            )  # fmt: skip
-        except ExtractError as exc:
-            return self._failure(watch, result, "extract", str(exc))
-        text_sha = sha256_hex(text.encode("utf-8"))
-        if latest is not None and text_sha == latest.text_sha256:
-            return self._unchanged(
-                watch, result, "unchanged", raw_sha, rules, needs_browser, restored
-            )
         for _attempt in range(3):
             try:
+                analysis = await self._analyse(watch, state, result, raw_sha)
+            except WorkerCrashed as exc:
+                return self._failure(watch, result, "worker", str(exc))
+            except MemoryError:
+                message = "out of memory while analysing the page; the next check tries again"
+                return self._failure(watch, result, "worker", message)
+            if analysis.outcome == "extract_failed":
+                return self._failure(watch, result, "extract", analysis.error or "no text")
+            if analysis.outcome in ("unchanged", "noise"):
+                event = restored if analysis.outcome == "unchanged" else None
+                return self._unchanged(
+                    watch, result, analysis.outcome, raw_sha, rules, needs_browser, event
+                )
+            try:
                 return await self._new_version(
-                    watch, state, result, text, text_sha, raw_sha, rules, needs_browser
+                    watch, state, result, analysis, raw_sha, rules, needs_browser
                 )
             except record.StaleLatest:
                 # another process recorded a version meanwhile: diff against that one instead
                 state = stored.load_state(self.engine, watch.id)
-                if state.latest is not None and state.latest.text_sha256 == text_sha:
-                    return self._unchanged(
-                        watch, result, "unchanged", raw_sha, rules, needs_browser, None
-                    )
+                restored = None
         raise record.StaleLatest(watch.id)
+
+    async def _analyse(
+        self, watch: Watch, state: stored.WatchState, result: FetchResult, raw_sha: str
+    ) -> PageAnalysis:
+        """Extract, diff and classify off the event loop (see monitor.workers)."""
+        latest = state.latest
+        window = self.config.defaults.revert_window
+        earlier: tuple[tuple[int, str], ...] = ()
+        if latest is not None and window:
+            earlier = tuple(stored.recent_text_hashes(self.engine, watch.id, window + 1)[1:])
+        job = PageJob(
+            watch,
+            result.body,
+            raw_sha,
+            result.charset,
+            result.final_url,
+            result.fetched_at,
+            self.bodies,
+            latest.text_sha256 if latest is not None else None,
+            earlier,
+            result.content_type,
+            result.requested_url,
+            *self._learnt_lines(watch, latest),
+        )
+        analysis = await self.cpu.run(analyse_page, job, size=len(result.body))
+        if analysis.changed_shapes is not None:
+            from monitor.store import volatile as learnt_lines
+
+            learnt_lines.learn(self.engine, watch.id, analysis.changed_shapes, at=result.fetched_at)
+        return analysis
+
+    def _learnt_lines(
+        self, watch: Watch, latest: stored.LatestVersion | None
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """The watch's lines learnt as volatile, and those seen changing at the previous check:
+        the worker masks them before classifying (a line that changes only in numbers, times or
+        ids at two checks in a row is per-request noise)."""
+        if latest is None:
+            return frozenset(), frozenset()
+        from monitor.store import volatile as learnt_lines
+
+        learnt = learnt_lines.load(self.engine, watch.id)
+        return frozenset(learnt.volatile), frozenset(learnt.previous)
 
     def _extract(
         self,
@@ -275,39 +321,29 @@ class Checker:
         watch: Watch,
         state: stored.WatchState,
         result: FetchResult,
-        text: str,
-        text_sha: str,
+        analysis: PageAnalysis,
         raw_sha: str,
         rules: str,
         needs_browser: bool | None,
     ) -> CheckReport:
+        """Record the version the worker analysed; its bodies are already written."""
         latest = state.latest
         change = None
-        baseline: tuple[dict[str, Any], ...] = ()
-        if latest is None:
-            baseline = _baseline_facts(watch, text, result.fetched_at)
-        else:
-            old_text = self.bodies.get_text(latest.text_sha256)
-            diff = diff_texts(old_text, text)
-            from monitor.classify import classify_change  # its patterns cost start-up time
-
-            seen_old, seen_new, seen_diff = self._without_volatile(
-                watch, old_text, text, diff, result.fetched_at
-            )
-            classification = self._revert(watch, latest, text_sha, diff) or classify_change(
-                seen_diff, seen_old, seen_new, watch, at=result.fetched_at
-            )
-            if not classification.labels:
-                return self._unchanged(watch, result, "noise", raw_sha, rules, needs_browser, None)
+        c = analysis.classification
+        baseline = analysis.baseline_facts
+        if latest is not None and c is not None and analysis.diff_json is not None:
             if self.config.inventory:
                 from monitor.inventory.exposure import expose
 
-                classification = expose(classification, self.config.inventory, self.config.aliases)
-            change = _new_change(
-                diff, classification, channels_for(self.config, watch, classification)
+                c = expose(c, self.config.inventory, self.config.aliases)
+            change = record.NewChange(
+                classification=c,
+                diff_json=analysis.diff_json,
+                lines_added=analysis.lines_added,
+                lines_removed=analysis.lines_removed,
+                sections=analysis.sections,
+                channels=channels_for(self.config, watch, c),
             )
-        # bodies land (written and synced, off the event loop) before the rows that name them
-        await asyncio.to_thread(self._put_bodies, result.body, raw_sha, text, text_sha)
         page = self._pages.get(watch.id)
         page_sha = sha256_hex(page.body) if page is not None else ""
         if page is not None:
@@ -318,8 +354,8 @@ class Checker:
             watch.url,
             result,
             raw_sha256=raw_sha,
-            text_sha256=text_sha,
-            text_size=len(text.encode("utf-8")),
+            text_sha256=analysis.text_sha256,
+            text_size=analysis.text_size,
             rules_sha256=rules,
             expected_latest=latest,
             change=change,
@@ -328,13 +364,11 @@ class Checker:
             page=(page, page_sha) if page is not None else None,
             baseline_facts=baseline,
         )
-        if change is None:
+        if change is None or c is None:
             return CheckReport(watch.id, "first", result.duration_ms, version_id=version_id)
-        c = change.classification
-        outcome = "revert" if "revert" in c.labels else "changed"
         return CheckReport(
             watch.id,
-            outcome,
+            analysis.outcome,
             result.duration_ms,
             change_id,
             version_id,
@@ -342,45 +376,6 @@ class Checker:
             c.severity,
             c.summary,
         )
-
-    def _without_volatile(
-        self, watch: Watch, old_text: str, text: str, diff: TextDiff, at: datetime
-    ) -> tuple[str, str, TextDiff]:
-        """The two texts and their diff with the watch's volatile lines masked; lines that
-        changed only in numbers, times or ids are remembered, and learnt volatile when they
-        also changed at the previous check."""
-        from monitor.classify import volatile
-        from monitor.store import volatile as learnt_lines
-
-        changed = volatile.changed_shapes(diff)
-        learnt = learnt_lines.load(self.engine, watch.id)
-        shapes = learnt.volatile | (learnt.previous & changed.keys())
-        learnt_lines.learn(self.engine, watch.id, changed, at=at)
-        if not shapes & changed.keys():
-            return old_text, text, diff
-        old_masked, new_masked = volatile.mask(old_text, shapes), volatile.mask(text, shapes)
-        return old_masked, new_masked, diff_texts(old_masked, new_masked)
-
-    def _put_bodies(self, raw: bytes, raw_sha: str, text: str, text_sha: str) -> None:
-        self.bodies.put(raw, raw_sha)
-        self.bodies.put(text.encode("utf-8"), text_sha)
-
-    def _revert(
-        self, watch: Watch, latest: stored.LatestVersion, text_sha: str, diff: TextDiff
-    ) -> Classification | None:
-        """A text seen among the last versions again is a flap, unless the document's own
-        version marker went back (3.1 → 3.0): a document that really went back is alerted."""
-        from monitor.classify.versions import marker_changes
-
-        window = self.config.defaults.revert_window
-        if window == 0 or marker_changes(diff):
-            return None
-        for seq, sha in stored.recent_text_hashes(self.engine, watch.id, window + 1)[1:]:
-            if sha == text_sha:
-                reason = f"text returned to version {seq} (the page flaps between variants)"
-                finding = Finding("revert.earlier_version", "revert", reason, new=str(seq))
-                return Classification(("revert",), "info", f"revert to version {seq}", (finding,))
-        return None
 
     def _apply_rule_change(
         self, watch: Watch, latest: stored.LatestVersion, rules: str
@@ -557,17 +552,25 @@ async def check_watches(
     """One pass over `watches`, concurrently within the fetch limits. Reports in watch order."""
     from monitor.fetch import Fetcher, FetchSettings
 
+    cpu = CpuPool(config.defaults.workers)
     async with Fetcher(FetchSettings.from_defaults(config.defaults)) as fetcher:
-        checker = Checker(config, fetcher=fetcher, batch_unchanged=True)
+        checker = Checker(config, fetcher=fetcher, batch_unchanged=True, cpu=cpu)
         checker.preload(watches)
         try:
+            # checks started at once: a few times the fetch limit, as the daemon's gates, so
+            # pages fetched faster than the workers analyse them do not pile up in memory
+            started = asyncio.Semaphore(config.defaults.concurrency * 4)
 
             async def one(watch: Watch) -> CheckReport:
-                report = await checker.check(watch)
+                async with started:
+                    report = await checker.check(watch)
                 if on_done is not None:
                     on_done(report)
                 return report
 
             return list(await asyncio.gather(*(one(w) for w in watches)))
         finally:
-            await checker.close()
+            try:
+                await checker.close()
+            finally:
+                await cpu.close()

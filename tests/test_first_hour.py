@@ -124,15 +124,16 @@ def test_an_exception_in_one_watch_is_that_watch_s_failed_check(
     path = _watchlist(
         tmp_path, page_server, f'\n[[watch]]\nid = "boom"\nurl = "{page_server.url("/boom")}"\n'
     )
-    real_extract = Checker._extract
+    real_analyse = Checker._analyse
 
-    def extract_or_raise(self: Checker, watch, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def analyse_or_raise(self: Checker, watch, *args, **kwargs):  # type: ignore[no-untyped-def]
         if watch.id == "boom":
             raise RuntimeError("a bug in one stage\nwith a second line")
-        return real_extract(self, watch, *args, **kwargs)
+        return await real_analyse(self, watch, *args, **kwargs)
 
-    # stands in for a bug in any stage: nothing real raises on purpose
-    monkeypatch.setattr(Checker, "_extract", extract_or_raise)
+    # stands in for a bug in any stage (extract, diff and classify run behind _analyse):
+    # nothing real raises on purpose
+    monkeypatch.setattr(Checker, "_analyse", analyse_or_raise)
     monkeypatch.setenv("MONITOR_CHROMIUM", str(tmp_path / "no-such-chromium"))
     code = main(["--watchlist", str(path), "check", "--no-progress"])
     out = capsys.readouterr()

@@ -263,7 +263,7 @@ class Daemon:
             if tasks:
                 still.append((tasks, tools, keep))
                 continue
-            closing = asyncio.ensure_future(tools.close(keep_fetcher=keep))
+            closing = asyncio.ensure_future(tools.close(keep_fetcher=keep, keep_cpu=True))
             self._background.add(closing)
             closing.add_done_callback(self._background.discard)
         self._retired = still
@@ -288,7 +288,7 @@ class Daemon:
         await self._flush_next()
         await asyncio.gather(*self._background, return_exceptions=True)
         for _tasks, tools, keep in self._retired:
-            await tools.close(keep_fetcher=keep)
+            await tools.close(keep_fetcher=keep, keep_cpu=True)
         self._retired = []
         if self._tools is not None:
             await self._tools.close()

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from monitor.fetch import Fetcher, FetchSettings
     from monitor.pipeline import Checker, CheckReport
     from monitor.scheduler import StoredSchedule
+    from monitor.workers import CpuPool
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -130,29 +131,40 @@ def signature(path: Path) -> tuple[int, int, int] | None:
 
 
 class Tools:
-    """One Fetcher and the Checker of one version of the watchlist."""
+    """One Fetcher and the Checker of one version of the watchlist, and the worker processes
+    every version shares (`workers` is read at start; a reload keeps the running ones)."""
 
-    def __init__(self, settings: FetchSettings, fetcher: Fetcher, checker: Checker) -> None:
+    def __init__(
+        self, settings: FetchSettings, fetcher: Fetcher, checker: Checker, cpu: CpuPool
+    ) -> None:
         self.settings, self.fetcher, self.checker = settings, fetcher, checker
+        self.cpu = cpu
 
     @classmethod
     async def open(cls, config: Config, engine: sa.Engine, reuse: Tools | None = None) -> Tools:
         from monitor.fetch import Fetcher, FetchSettings
         from monitor.pipeline import Checker
+        from monitor.workers import CpuPool
 
+        cpu = reuse.cpu if reuse is not None else CpuPool(config.defaults.workers)
         settings = FetchSettings.from_defaults(config.defaults)
         if reuse is not None and reuse.settings == settings:
             fetcher = reuse.fetcher
         else:
             fetcher = await Fetcher(settings).__aenter__()
-        return cls(settings, fetcher, Checker(config, fetcher=fetcher, engine=engine))
+        checker = Checker(config, fetcher=fetcher, engine=engine, cpu=cpu)
+        return cls(settings, fetcher, checker, cpu)
 
-    async def close(self, *, keep_fetcher: bool = False) -> None:
+    async def close(self, *, keep_fetcher: bool = False, keep_cpu: bool = False) -> None:
         try:
             await self.checker.close()
         finally:
-            if not keep_fetcher:
-                await self.fetcher.__aexit__(None, None, None)
+            try:
+                if not keep_fetcher:
+                    await self.fetcher.__aexit__(None, None, None)
+            finally:
+                if not keep_cpu:
+                    await self.cpu.close()
 
 
 class Gates:
