@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "monitor.cli.alerts",
     "monitor.cli.daemon",
     "monitor.cli.lifecycle",
+    "monitor.cli.db",
 )
 
 
