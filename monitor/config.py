@@ -265,6 +265,12 @@ class Config(_Frozen):
     watches: tuple[Watch, ...]
     database_url: str
     snapshots_dir: Path
+    snapshots_url: str | None = None  # s3://bucket/prefix: bodies live there, not in the folder
+
+    @property
+    def snapshots(self) -> str:
+        """Where snapshot bodies live: s3://bucket/prefix or the local folder."""
+        return self.snapshots_url or str(self.snapshots_dir)
 
     def watch(self, watch_id: str) -> Watch:
         for watch in self.watches:
@@ -384,7 +390,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
 
     base = path.parent
     database_url = os.environ.get("MONITOR_DATABASE_URL") or f"sqlite:///{base / 'monitor.db'}"
-    snapshots_dir = Path(os.environ.get("MONITOR_SNAPSHOTS") or base / "snapshots")
+    snapshots = os.environ.get("MONITOR_SNAPSHOTS") or str(base / "snapshots")
+    snapshots_dir = base / "snapshots" if snapshots.startswith("s3://") else Path(snapshots)
     return Config(
         path=path,
         defaults=defaults,
@@ -392,6 +399,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         watches=tuple(watches),
         database_url=database_url,
         snapshots_dir=snapshots_dir,
+        snapshots_url=snapshots if snapshots.startswith("s3://") else None,
     )
 
 

@@ -18,7 +18,7 @@ from monitor.diff import diff_texts, diff_to_json
 from monitor.errors import ExtractError
 from monitor.models import Classification, FetchResult, Finding, TextDiff
 from monitor.routing import channels_for
-from monitor.snapshots import SnapshotStore, sha256_hex
+from monitor.snapshots import open_bodies, sha256_hex
 from monitor.store import record
 from monitor.store import state as stored
 from monitor.store.db import open_engine
@@ -64,7 +64,7 @@ class Checker:
     ):
         self.config = config
         self.engine = engine if engine is not None else open_engine(config.database_url)
-        self.bodies = SnapshotStore(config.snapshots_dir)
+        self.bodies = open_bodies(config.snapshots)
         self.fetcher = fetcher
         self._browser: BrowserFetcher | None = None
         self._browser_lock = asyncio.Lock()

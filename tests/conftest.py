@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest_plugins = ["tests.pageserver", "tests.slack_server", "tests.databases"]
+pytest_plugins = ["tests.pageserver", "tests.slack_server", "tests.databases", "tests.s3_server"]
 
 
 @pytest.fixture(autouse=True)

@@ -141,3 +141,28 @@ def test_start_up_on_a_current_database_does_not_load_alembic(database_url: str)
         assert done.returncode == 0, done.stderr
         loaded.append(done.stdout.strip())
     assert loaded == ["True", "False"]  # the first start migrates, the next one only reads
+
+
+def test_a_url_whose_driver_is_missing_names_the_extra(tmp_path: Path) -> None:
+    hide_psycopg = (
+        "import sys; sys.modules['psycopg'] = None; from monitor.cli import main; "
+        "raise SystemExit(main(sys.argv[1:]))"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MONITOR_DATABASE_URL": "postgresql+psycopg://monitor@/monitor?host=/nowhere",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", hide_psycopg, "-w", str(watchlist(tmp_path)), "history"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: the database URL postgresql+psycopg://monitor@/monitor?host=%2Fnowhere needs "
+        "the Python module 'psycopg': pip install 'monitor[postgres]' and write the URL as "
+        "postgresql+psycopg://…"
+    ]

@@ -168,7 +168,7 @@ def versions(args: argparse.Namespace) -> int:
 
 def cat(args: argparse.Namespace) -> int:
     from monitor.errors import MonitorError
-    from monitor.snapshots import SnapshotStore
+    from monitor.snapshots import open_bodies
     from monitor.store import queries
     from monitor.store.db import open_engine
 
@@ -177,7 +177,7 @@ def cat(args: argparse.Namespace) -> int:
     if found is None:
         raise MonitorError(f"no version {args.version_id}; `monitor versions WATCH` lists them")
     version, snapshot = found
-    bodies = SnapshotStore(config.snapshots_dir)
+    bodies = open_bodies(config.snapshots)
     if args.raw:
         sys.stdout.buffer.write(bodies.get(snapshot.sha256))
     else:
@@ -189,7 +189,7 @@ def cat(args: argparse.Namespace) -> int:
 def at(args: argparse.Namespace) -> int:
     from monitor import report
     from monitor.errors import MonitorError
-    from monitor.snapshots import SnapshotStore
+    from monitor.snapshots import open_bodies
     from monitor.store import queries
     from monitor.store.db import open_engine
 
@@ -203,7 +203,7 @@ def at(args: argparse.Namespace) -> int:
         f"# {args.watch}: version {version.seq} (id {version.id}), seen {version.seen_at:%Y-%m-%d %H:%M} UTC",
         file=sys.stderr,
     )
-    sys.stdout.write(SnapshotStore(config.snapshots_dir).get_text(version.text_sha256))
+    sys.stdout.write(open_bodies(config.snapshots).get_text(version.text_sha256))
     return 0
 
 
