@@ -64,14 +64,16 @@ def write_watchlist(
 class DaemonProcess:
     """`python -m monitor -w WATCHLIST run --log-format json ...`, its stderr parsed as it comes."""
 
-    def __init__(self, watchlist: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, watchlist: Path, *args: str, env: dict[str, str] | None = None, verb: str = "run"
+    ) -> None:
         environ = {
             k: v
             for k, v in os.environ.items()
             if not k.startswith("MONITOR_") or k == "MONITOR_DATABASE_URL"
         }
         environ |= {"PYTHONPATH": str(ROOT), **(env or {})}
-        command = [sys.executable, "-m", "monitor", "-w", str(watchlist), "run"]
+        command = [sys.executable, "-m", "monitor", "-w", str(watchlist), verb]
         self.proc = subprocess.Popen(
             [*command, "--log-format", "json", *args],
             env=environ,

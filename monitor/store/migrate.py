@@ -108,9 +108,15 @@ def differences(engine: sa.Engine) -> list[Any]:
     """What the database's schema lacks or has beyond the tables in monitor/store/tables.py."""
     with engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_item": render_item}
+            connection,
+            opts={"compare_type": True, "render_item": render_item, "include_name": ours},
         )
         return list(compare_metadata(context, SQLModel.metadata))
+
+
+def ours(name: str | None, kind: str, parent_names: Any) -> bool:
+    """The task queue's tables (procrastinate_*) are its own, with its own schema upgrades."""
+    return not (kind == "table" and (name or "").startswith("procrastinate_"))
 
 
 def render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:

@@ -7,7 +7,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from monitor.store import tables  # noqa: F401  (registers the tables)
-from monitor.store.migrate import render_item
+from monitor.store.migrate import ours, render_item
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -15,6 +15,7 @@ context.configure(
     target_metadata=SQLModel.metadata,
     render_as_batch=True,  # SQLite alters a table by copying it
     render_item=render_item,
+    include_name=ours,
     compare_type=True,
 )
 with context.begin_transaction():
