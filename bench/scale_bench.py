@@ -17,7 +17,8 @@ jitter, then two phases read back from the check rows:
    checks per second while the second checks run, and the p95 lateness of each second check
    against its due time (its first check's time plus I).
 PostgreSQL connections: the most seen at once in pg_stat_activity for the database (sampled
-every 0.5 s), dispatcher, workers and their pools together.
+every 0.5 s), dispatcher, workers and their pools together. Also the peak RSS of the dispatcher
+and of the largest worker, and the check table's bytes on disk per row (indexes included).
 """
 
 from __future__ import annotations
@@ -103,6 +104,23 @@ def checks_by_watch(url: str) -> dict[str, list[datetime]]:
     return found
 
 
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bytes_per_check(url: str) -> float:
+    """The check table's size on disk (indexes included) per row."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.connect() as connection:
+        size = connection.exec_driver_sql("SELECT pg_total_relation_size('\"check\"')").scalar()
+        rows = connection.exec_driver_sql('SELECT count(*) FROM "check"').scalar()
+    engine.dispose()
+    return (size or 0) / rows if rows else float("nan")
+
+
 def run_one(workers: int, args: Any, admin_url: str, port: int, tmp: Path) -> dict[str, Any]:
     from tests.databases import create_postgres_database, drop_database
 
@@ -139,6 +157,7 @@ def run_one(workers: int, args: Any, admin_url: str, port: int, tmp: Path) -> di
             if len(seen) == args.watches and all(len(v) >= 2 for v in seen.values()):
                 break
     finally:
+        rss = [peak_rss_mb(proc.pid) for proc in procs]
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
@@ -146,6 +165,7 @@ def run_one(workers: int, args: Any, admin_url: str, port: int, tmp: Path) -> di
         sampler.stop.set()
         sampler.join()
     seen = checks_by_watch(url)
+    row_bytes = bytes_per_check(url)
     drop_database(url)
     begin = datetime.fromtimestamp(started).astimezone()
     firsts = [times[0] for times in seen.values()]
@@ -166,6 +186,9 @@ def run_one(workers: int, args: Any, admin_url: str, port: int, tmp: Path) -> di
         "second_rate": len(seconds) / second_span if second_span else float("nan"),
         "p95_late": p95(lateness),
         "connections": sampler.most,
+        "dispatcher_mb": rss[0],
+        "worker_mb": max(rss[1:]),
+        "check_row_bytes": row_bytes,
     }
 
 
@@ -247,13 +270,15 @@ def main() -> None:
     )
     print(
         f"{'workers':>7} | {'first checks/s':>14} {'p95 wait s':>10} | "
-        f"{'on-schedule checks/s':>20} {'p95 late s':>10} {'checked':>9} | {'PG conns':>8}"
+        f"{'on-schedule checks/s':>20} {'p95 late s':>10} {'checked':>9} | {'PG conns':>8} "
+        f"{'RSS MB dispatcher/worker':>24} {'B/check row':>11}"
     )
     for r in rows:
         print(
             f"{r['workers']:>7} | {r['first_rate']:>14.1f} {r['first_p95_wait']:>10.1f} | "
             f"{r['second_rate']:>20.1f} {r['p95_late']:>10.2f} "
-            f"{r['second_checked']:>4}/{args.watches:<4} | {r['connections']:>8}"
+            f"{r['second_checked']:>4}/{args.watches:<4} | {r['connections']:>8} "
+            f"{r['dispatcher_mb']:>12.0f}/{r['worker_mb']:<11.0f} {r['check_row_bytes']:>11.0f}"
         )
 
 

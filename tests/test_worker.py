@@ -208,3 +208,28 @@ def test_the_queue_tables_do_not_count_as_schema_differences(queue_database: str
     assert queue.install_schema(engine) is True
     assert queue.install_schema(engine) is False
     assert migrate.differences(engine) == []
+
+
+def test_the_queue_without_its_library_names_the_extra(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    hide = (
+        "import sys; sys.modules['procrastinate'] = None; from monitor.cli import main; "
+        "raise SystemExit(main(sys.argv[1:]))"
+    )
+    path = tmp_path / "watchlist.toml"
+    path.write_text('[[watch]]\nid = "p"\nurl = "http://127.0.0.1:9/p"\n', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", hide, "-w", str(path), "worker"],
+        cwd=Path(__file__).parent.parent,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        "error: the task queue needs the Python module 'procrastinate': "
+        "pip install 'monitor[scale]'"
+    )

@@ -21,12 +21,13 @@ import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from monitor.config import Config, load_config
 from monitor.daemon.logs import log, log_check
 from monitor.daemon.parts import Tools, deliver_alerts, error_report, signature
-from monitor.errors import ConfigError, StoreError
+from monitor.errors import ConfigError, MonitorError, StoreError
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -46,12 +47,22 @@ class WorkerOptions:
     heartbeat: float = 10.0  # seconds between two of this worker's heartbeats
 
 
+def _queue() -> ModuleType:
+    try:
+        from monitor import queue
+    except ImportError as exc:
+        raise MonitorError(
+            f"the task queue needs the Python module {exc.name!r}: pip install 'monitor[scale]'"
+        ) from None
+    return queue
+
+
 async def dispatch(config_path: str | Path, options: DispatchOptions) -> int:
-    from monitor import queue
     from monitor.scheduler import due_at
     from monitor.store.db import open_engine
     from monitor.store.schedule import schedule_states
 
+    queue = _queue()
     config = load_config(config_path)
     engine = open_engine(config.database_url)
     queue.conninfo(config.database_url)  # PostgreSQL or one clear line
@@ -195,9 +206,9 @@ class WorkerState:
 
 
 async def work(config_path: str | Path, options: WorkerOptions) -> int:
-    from monitor import queue
     from monitor.store.db import open_engine
 
+    queue = _queue()
     config = load_config(config_path)
     for line in config.missing_secrets():
         log.warning(line)
