@@ -18,7 +18,9 @@ jitter, then two phases read back from the check rows:
    against its due time (its first check's time plus I).
 PostgreSQL connections: the most seen at once in pg_stat_activity for the database (sampled
 every 0.5 s), dispatcher, workers and their pools together. Also the peak RSS of the dispatcher
-and of the largest worker, and the check table's bytes on disk per row (indexes included).
+and of the largest worker, the check table's bytes on disk per row (indexes included), and the
+CPU the PostgreSQL server spent per check (its processes alive at the end, when it runs on this
+machine).
 """
 
 from __future__ import annotations
@@ -111,6 +113,40 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def server_cpu(postmaster: int | None) -> dict[str, float]:
+    """CPU seconds of each of the PostgreSQL server's processes (when it runs on this machine)."""
+    if postmaster is None:
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster or stat.parent.name == str(postmaster):
+            found[stat.parent.name] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def cpu_since(before: dict[str, float], after: dict[str, float]) -> float:
+    """CPU spent between two looks by the processes alive at the second."""
+    if not after:
+        return float("nan")
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+def postmaster_of(url: str) -> int | None:
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.connect() as connection:
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    engine.dispose()
+    try:
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return None
+
+
 def bytes_per_check(url: str) -> float:
     """The check table's size on disk (indexes included) per row."""
     engine = sa.create_engine(url, poolclass=sa.NullPool)
@@ -138,6 +174,8 @@ def run_one(workers: int, args: Any, admin_url: str, port: int, tmp: Path) -> di
     monitor = [sys.executable, "-m", "monitor", "-w", str(watchlist)]
     subprocess.run([*monitor, "db", "upgrade"], env=env, check=True, capture_output=True)
     interval = args.interval_seconds
+    postmaster = postmaster_of(url)
+    cpu_before = server_cpu(postmaster)
     sampler = Connections(admin_url, database)
     sampler.start()
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -158,6 +196,7 @@ def run_one(workers: int, args: Any, admin_url: str, port: int, tmp: Path) -> di
                 break
     finally:
         rss = [peak_rss_mb(proc.pid) for proc in procs]
+        server_seconds = cpu_since(cpu_before, server_cpu(postmaster))
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
@@ -189,6 +228,7 @@ def run_one(workers: int, args: Any, admin_url: str, port: int, tmp: Path) -> di
         "dispatcher_mb": rss[0],
         "worker_mb": max(rss[1:]),
         "check_row_bytes": row_bytes,
+        "pg_cpu_ms_per_check": 1000 * server_seconds / max(1, len(firsts) + len(seconds)),
     }
 
 
@@ -271,14 +311,15 @@ def main() -> None:
     print(
         f"{'workers':>7} | {'first checks/s':>14} {'p95 wait s':>10} | "
         f"{'on-schedule checks/s':>20} {'p95 late s':>10} {'checked':>9} | {'PG conns':>8} "
-        f"{'RSS MB dispatcher/worker':>24} {'B/check row':>11}"
+        f"{'RSS MB dispatcher/worker':>24} {'B/check row':>11} {'PG CPU ms/check':>15}"
     )
     for r in rows:
         print(
             f"{r['workers']:>7} | {r['first_rate']:>14.1f} {r['first_p95_wait']:>10.1f} | "
             f"{r['second_rate']:>20.1f} {r['p95_late']:>10.2f} "
             f"{r['second_checked']:>4}/{args.watches:<4} | {r['connections']:>8} "
-            f"{r['dispatcher_mb']:>12.0f}/{r['worker_mb']:<11.0f} {r['check_row_bytes']:>11.0f}"
+            f"{r['dispatcher_mb']:>12.0f}/{r['worker_mb']:<11.0f} {r['check_row_bytes']:>11.0f} "
+            f"{r['pg_cpu_ms_per_check']:>15.2f}"
         )
 
 
