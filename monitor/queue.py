@@ -4,10 +4,11 @@ uses (the only module that imports procrastinate).
 Tasks:
 - `check(watch_id, due_at)`: one check of one watch. Deferred with the queueing lock
   `check:<watch>` (at most one waiting per watch) and the lock `watch:<watch>` (at most one
-  running per watch, across every worker). `due_at` is when the dispatcher found the watch due:
-  a job whose watch was checked at or after that time (by a worker killed after it recorded,
-  or a duplicate deferred by a restarted dispatcher) does nothing, so nothing is recorded
-  twice.
+  running per watch, across every worker). `due_at` is when the dispatcher found the watch due.
+  The worker checks only a watch the store says is due now: a job retried after its check was
+  recorded (a worker killed after the commit) or a duplicate from a second dispatcher does
+  nothing, so nothing is recorded twice; a job that waited while the watch fell due again
+  checks it.
 - `deliver()`: send the due alerts (the outbox already claims each delivery for one sender).
 
 A job is retried when it raises or is cancelled at a worker's shutdown; a job left `doing` by a

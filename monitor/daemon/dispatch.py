@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
 
+DUE_SLACK = 1.0  # seconds: a job may start this much before its due time (clocks differ)
+
+
 @dataclass(frozen=True)
 class DispatchOptions:
     tick: float = 1.0  # seconds between two looks at the schedule
@@ -154,18 +157,14 @@ class WorkerState:
         return self.config
 
     async def check(self, watch_id: str, due: datetime | None) -> None:
-        from monitor.store.schedule import schedule_states
-
         config = await self._current()
         try:
             watch = config.watch(watch_id)
         except ConfigError:
             log.warning("%s: not in this worker's watchlist; skipped", watch_id)
             return
-        state = (await asyncio.to_thread(schedule_states, self.engine, [watch_id])).get(watch_id)
-        last = state.last_check_at if state else None
-        if last is not None and (due is None or last >= due):
-            return  # checked since this job was enqueued: once is enough
+        if not await asyncio.to_thread(self._due_now, config, watch_id):
+            return  # checked since this job was enqueued (a retry, a duplicate): once is enough
         try:
             report = await self.tools.checker.check(watch)
         except asyncio.CancelledError:
@@ -183,6 +182,24 @@ class WorkerState:
         if report.failed:
             failures, next_at = await asyncio.to_thread(self._after_failure, config, watch_id)
         log_check(report, next_at=next_at, failures=failures)
+
+    def _due_now(self, config: Config, watch_id: str) -> bool:
+        """Whether the store says the watch is due now. A job runs only then: a job retried
+        after its check was recorded, or a second job for the same due time, finds the watch
+        not due and does nothing; a job that waited while the watch fell due again checks it."""
+        from monitor.scheduler import due_at, period_of
+        from monitor.store.schedule import schedule_states
+
+        state = schedule_states(self.engine, [watch_id]).get(watch_id)
+        if state is None:
+            return True
+        watch = config.watch(watch_id)
+        when = due_at(
+            config, watch, state.last_check_at, state.next_check_at, state.failures_in_row
+        )
+        now = datetime.now(UTC)
+        slack = timedelta(seconds=min(DUE_SLACK, period_of(config, watch, now) / 10))
+        return when is None or when <= now + slack
 
     def _after_failure(self, config: Config, watch_id: str) -> tuple[int, datetime]:
         """Record when a failed watch is tried again, as `monitor run` schedules it."""
