@@ -29,6 +29,8 @@ from procrastinate.schema import SchemaManager
 
 from monitor.errors import StoreError
 
+QueueError = queue_errors.ProcrastinateException  # the database behind the queue failed
+
 CHECK = "monitor:check"
 DELIVER = "monitor:deliver"
 STATE_KEY = "monitor"  # the worker's state, in each job's context

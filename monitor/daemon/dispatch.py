@@ -61,9 +61,7 @@ def _queue() -> ModuleType:
 
 
 async def dispatch(config_path: str | Path, options: DispatchOptions) -> int:
-    from monitor.scheduler import due_at
     from monitor.store.db import open_engine
-    from monitor.store.schedule import schedule_states
 
     queue = _queue()
     config = load_config(config_path)
@@ -76,7 +74,7 @@ async def dispatch(config_path: str | Path, options: DispatchOptions) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     app = queue.make_app(config.database_url, pool_size=2)
-    sent: dict[str, datetime | None] = {}  # the due time each watch's latest job was for
+    sent: dict[str, tuple[datetime | None, datetime]] = {}  # watch → (due time, enqueued at)
     last_alerts = 0.0
     last_signature = signature(config.path)
     log.info(
@@ -89,31 +87,22 @@ async def dispatch(config_path: str | Path, options: DispatchOptions) -> int:
                 if signature(config.path) != last_signature:
                     last_signature = signature(config.path)
                     config = _reloaded(config)
-                now = datetime.now(UTC)
-                states = await asyncio.to_thread(schedule_states, engine)
-                due: list[tuple[str, datetime | None]] = []
-                for watch in config.watches:
-                    s = states.get(watch.id)
-                    when = (
-                        due_at(config, watch, s.last_check_at, s.next_check_at, s.failures_in_row)
-                        if s is not None
-                        else None
-                    )
-                    if (when is None or when <= now) and (
-                        watch.id not in sent or sent[watch.id] != when
-                    ):
-                        due.append((watch.id, when))
-                if due:
-                    deferred = await queue.defer_checks(app, due)
-                    sent.update(due)
-                    log.info("enqueued %d checks", deferred, extra={"event": "dispatched"})
-                if loop.time() - last_alerts >= options.alerts_every:
-                    last_alerts = loop.time()
-                    await queue.defer_delivery(app)
-                for label in await queue.retry_stalled(app, options.stall_timeout):
-                    log.warning(
-                        "put back %s: its worker stopped", label, extra={"event": "stalled"}
-                    )
+                try:
+                    due = await asyncio.to_thread(_due, config, engine, sent)
+                    if due:
+                        deferred = await queue.defer_checks(app, due)
+                        now = datetime.now(UTC)
+                        sent.update({watch_id: (when, now) for watch_id, when in due})
+                        log.info("enqueued %d checks", deferred, extra={"event": "dispatched"})
+                    if loop.time() - last_alerts >= options.alerts_every:
+                        last_alerts = loop.time()
+                        await queue.defer_delivery(app)
+                    for label in await queue.retry_stalled(app, options.stall_timeout):
+                        log.warning(
+                            "put back %s: its worker stopped", label, extra={"event": "stalled"}
+                        )
+                except (StoreError, queue.QueueError) as exc:
+                    log.error("dispatching failed, trying again: %s", exc, extra={"event": "queue"})
                 try:
                     await asyncio.wait_for(stop.wait(), options.tick)
                 except TimeoutError:
@@ -123,6 +112,35 @@ async def dispatch(config_path: str | Path, options: DispatchOptions) -> int:
             loop.remove_signal_handler(sig)
     log.info("stopped", extra={"event": "stopped"})
     return 0
+
+
+def _due(
+    config: Config, engine: sa.Engine, sent: dict[str, tuple[datetime | None, datetime]]
+) -> list[tuple[str, datetime | None]]:
+    """The watches due now, each with its due time, less those already enqueued for that due
+    time. A job that never recorded a check (a crash in a stage, a job given up) is enqueued
+    again a period later, as `monitor run` would check the watch again."""
+    from monitor.scheduler import due_at, period_of
+    from monitor.store.schedule import schedule_states
+
+    now = datetime.now(UTC)
+    states = schedule_states(engine)
+    due: list[tuple[str, datetime | None]] = []
+    for watch in config.watches:
+        s = states.get(watch.id)
+        when = (
+            due_at(config, watch, s.last_check_at, s.next_check_at, s.failures_in_row)
+            if s is not None
+            else None
+        )
+        if when is not None and when > now:
+            continue
+        previous = sent.get(watch.id)
+        if previous is not None and previous[0] == when:
+            if now - previous[1] < timedelta(seconds=period_of(config, watch, now)):
+                continue
+        due.append((watch.id, when))
+    return due
 
 
 def _reloaded(config: Config) -> Config:
@@ -249,6 +267,8 @@ async def work(config_path: str | Path, options: WorkerOptions) -> int:
                 grace=options.grace,
                 heartbeat=options.heartbeat,
             )
+    except queue.QueueError as exc:
+        raise StoreError(f"the task queue's database failed: {exc}") from exc
     finally:
         for old in state.retired:
             await old.close(keep_fetcher=old.fetcher is state.tools.fetcher)
