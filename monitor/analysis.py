@@ -19,7 +19,7 @@ from monitor.config import Watch
 from monitor.diff import diff_texts, diff_to_json
 from monitor.errors import ExtractError
 from monitor.models import Classification, Finding, TextDiff
-from monitor.snapshots import SnapshotStore, sha256_hex
+from monitor.snapshots import Bodies, sha256_hex
 
 Outcome = Literal["first", "changed", "revert", "unchanged", "noise", "extract_failed"]
 
@@ -34,7 +34,7 @@ class PageJob:
     charset: str | None
     final_url: str
     fetched_at: datetime
-    bodies: SnapshotStore
+    bodies: Bodies
     latest_text_sha256: str | None  # None: the watch has no version yet
     earlier_versions: tuple[tuple[int, str], ...] = ()  # (seq, text sha256) before the latest
     content_type: str | None = None

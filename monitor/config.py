@@ -312,6 +312,12 @@ class Config(_Frozen):
     snapshots_dir: Path
     inventory: tuple[InventoryEntry, ...] = ()
     aliases: dict[str, str] = Field(default_factory=dict)  # alias or -latest id → snapshot id
+    snapshots_url: str | None = None  # s3://bucket/prefix: bodies live there, not in the folder
+
+    @property
+    def snapshots(self) -> str:
+        """Where snapshot bodies live: s3://bucket/prefix or the local folder."""
+        return self.snapshots_url or str(self.snapshots_dir)
 
     def watch(self, watch_id: str) -> Watch:
         for watch in self.watches:
@@ -433,7 +439,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
 
     base = path.parent
     database_url = os.environ.get("MONITOR_DATABASE_URL") or f"sqlite:///{base / 'monitor.db'}"
-    snapshots_dir = Path(os.environ.get("MONITOR_SNAPSHOTS") or base / "snapshots")
+    snapshots = os.environ.get("MONITOR_SNAPSHOTS") or str(base / "snapshots")
+    snapshots_dir = base / "snapshots" if snapshots.startswith("s3://") else Path(snapshots)
     return Config(
         path=path,
         defaults=defaults,
@@ -443,6 +450,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         snapshots_dir=snapshots_dir,
         inventory=inventory,
         aliases=aliases,
+        snapshots_url=snapshots if snapshots.startswith("s3://") else None,
     )
 
 

@@ -27,7 +27,7 @@ from monitor.models import (
     TextDiff,
 )
 from monitor.routing import channels_for
-from monitor.snapshots import SnapshotStore, sha256_hex
+from monitor.snapshots import open_bodies, sha256_hex
 from monitor.store import record
 from monitor.store import state as stored
 from monitor.store.db import open_engine
@@ -77,7 +77,7 @@ class Checker:
     ):
         self.config = config
         self.engine = engine if engine is not None else open_engine(config.database_url)
-        self.bodies = SnapshotStore(config.snapshots_dir)
+        self.bodies = open_bodies(config.snapshots)
         self.bodies.remove_stale_temporaries()  # left by a writer killed mid-write
         self.fetcher = fetcher
         self._browser: BrowserFetcher | None = None

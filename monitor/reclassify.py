@@ -10,7 +10,7 @@ from monitor.config import Config
 from monitor.diff import diff_texts
 from monitor.pipeline import _new_change
 from monitor.routing import channels_for
-from monitor.snapshots import SnapshotStore
+from monitor.snapshots import open_bodies
 from monitor.store import record, rewrite
 from monitor.store.db import open_engine
 from monitor.store.tables import ChangeRow, VersionRow
@@ -20,7 +20,7 @@ def reclassify(config: Config, watch_ids: Sequence[str] | None = None) -> tuple[
     """Returns (changes examined, changes whose labels, facts, severity or summary changed).
     Watches no longer in the watchlist keep their recorded classification."""
     engine = open_engine(config.database_url)
-    bodies = SnapshotStore(config.snapshots_dir)
+    bodies = open_bodies(config.snapshots)
     watches = {w.id: w for w in config.watches}
 
     def recompute(change: ChangeRow, old: VersionRow, new: VersionRow) -> record.NewChange | None:

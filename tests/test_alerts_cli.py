@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from monitor.cli import main
+from monitor.config import load_config
 from monitor.store.db import dispose_engines, open_engine
 from tests.slack_server import (
     HOOK_PATH,
@@ -23,6 +24,7 @@ from tests.slack_server import (
     write_watchlist,
 )
 
+pytestmark = pytest.mark.usefixtures("database_url")
 CHANNELS = """
 [channels.policy-team]
 type = "slack"
@@ -39,7 +41,6 @@ secret_env = "TEST_HOOK_SECRET"
 def watchlist(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slack: SlackServer
 ) -> Iterator[Path]:
-    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
     monkeypatch.setenv("TEST_SLACK_WEBHOOK", slack.webhook_url)
     monkeypatch.setenv("TEST_HOOK_URL", slack.hook_url)
     monkeypatch.setenv("TEST_HOOK_SECRET", HOOK_SECRET)
@@ -48,7 +49,7 @@ def watchlist(
 
 
 def _engine(watchlist: Path) -> Any:
-    return open_engine(f"sqlite:///{watchlist.parent / 'monitor.db'}")
+    return open_engine(load_config(watchlist).database_url)
 
 
 def test_alerts_lists_deliveries_and_retry_delivers_them(

@@ -29,6 +29,7 @@ from tests.slack_server import (
     write_watchlist,
 )
 
+pytestmark = pytest.mark.usefixtures("database_url")
 ROOT = Path(__file__).resolve().parents[1]
 SENDER = """
 import sys
@@ -99,7 +100,6 @@ def test_a_sender_killed_mid_delivery_loses_nothing(
     threaded: bool,
     copies: int,
 ) -> None:
-    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
     monkeypatch.setenv("TEST_SLACK_WEBHOOK", slack.webhook_url)
     monkeypatch.setenv("TEST_SLACK_TOKEN", TOKEN)
     monkeypatch.setenv("TEST_HOOK_URL", slack.hook_url)

@@ -28,6 +28,7 @@ from tests.slack_server import (
 )
 
 T0 = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
+pytestmark = pytest.mark.usefixtures("database_url")
 FAST = SenderSettings(base_delay=10, max_delay=60, jitter=0, lease=30, timeout=5)
 CHANNELS = """
 [channels.policy-team]
@@ -54,7 +55,6 @@ def _world(
     channels: str = CHANNELS,
     defaults: str = "",
 ) -> tuple[Config, Any]:
-    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
     monkeypatch.setenv("TEST_SLACK_WEBHOOK", server.webhook_url)
     monkeypatch.setenv("TEST_SLACK_TOKEN", TOKEN)
     monkeypatch.setenv("TEST_HOOK_URL", server.hook_url)

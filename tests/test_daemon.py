@@ -8,7 +8,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from monitor.cli import main
 from monitor.config import load_config
@@ -29,6 +29,7 @@ from monitor.store.db import open_engine
 from tests.pageserver import PageServer, Response
 
 ROOT = Path(__file__).parent.parent
+pytestmark = pytest.mark.usefixtures("database_url")
 
 
 def page(text: str) -> bytes:
@@ -63,10 +64,16 @@ def write_watchlist(
 class DaemonProcess:
     """`python -m monitor -w WATCHLIST run --log-format json ...`, its stderr parsed as it comes."""
 
-    def __init__(self, watchlist: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    def __init__(
+        self, watchlist: Path, *args: str, env: dict[str, str] | None = None, verb: str = "run"
+    ) -> None:
+        environ = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("MONITOR_") or k == "MONITOR_DATABASE_URL"
+        }
         environ |= {"PYTHONPATH": str(ROOT), **(env or {})}
-        command = [sys.executable, "-m", "monitor", "-w", str(watchlist), "run"]
+        command = [sys.executable, "-m", "monitor", "-w", str(watchlist), verb]
         self.proc = subprocess.Popen(
             [*command, "--log-format", "json", *args],
             env=environ,
@@ -157,34 +164,37 @@ def gaps(server: PageServer, path: str) -> list[float]:
     return [b - a for a, b in zip(times, times[1:], strict=False)]
 
 
-def assert_consistent(db: Path, snapshots: Path) -> None:
-    """SQLite's own check, no row pointing at a missing row, every body present, no temp file."""
-    con = sqlite3.connect(db)
+def assert_consistent(database_url: str, snapshots: Path) -> None:
+    """The database's own check (SQLite), no row pointing at a missing row, every body present,
+    no temp file."""
+    engine = sa.create_engine(database_url, poolclass=sa.NullPool)
     try:
-        assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert con.execute("PRAGMA foreign_key_check").fetchall() == []
-        links = [
-            ("check", "watch_id", "watch"),
-            ("check", "version_id", "version"),
-            ("snapshot", "watch_id", "watch"),
-            ("version", "snapshot_id", "snapshot"),
-            ("change", "from_version_id", "version"),
-            ("change", "to_version_id", "version"),
-            ("delivery", "change_id", "change"),
-        ]
-        for table, column, parent in links:
-            query = (
-                f'SELECT count(*) FROM "{table}" WHERE {column} IS NOT NULL'
-                f' AND {column} NOT IN (SELECT id FROM "{parent}")'
-            )
-            assert con.execute(query).fetchone() == (0,), (table, column)
-        # a version is recorded with the check that saw it, in one transaction
-        lonely = 'SELECT count(*) FROM version WHERE id NOT IN (SELECT version_id FROM "check"'
-        assert con.execute(lonely + " WHERE version_id IS NOT NULL)").fetchone() == (0,)
-        shas = [row[0] for row in con.execute("SELECT sha256 FROM snapshot")]
-        shas += [row[0] for row in con.execute("SELECT text_sha256 FROM version")]
+        with engine.connect() as con:
+            if engine.dialect.name == "sqlite":
+                assert con.exec_driver_sql("PRAGMA integrity_check").fetchall() == [("ok",)]
+                assert con.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            links = [
+                ("check", "watch_id", "watch"),
+                ("check", "version_id", "version"),
+                ("snapshot", "watch_id", "watch"),
+                ("version", "snapshot_id", "snapshot"),
+                ("change", "from_version_id", "version"),
+                ("change", "to_version_id", "version"),
+                ("delivery", "change_id", "change"),
+            ]
+            for table, column, parent in links:
+                query = (
+                    f'SELECT count(*) FROM "{table}" WHERE {column} IS NOT NULL'
+                    f' AND {column} NOT IN (SELECT id FROM "{parent}")'
+                )
+                assert con.exec_driver_sql(query).fetchone() == (0,), (table, column)
+            # a version is recorded with the check that saw it, in one transaction
+            lonely = 'SELECT count(*) FROM version WHERE id NOT IN (SELECT version_id FROM "check"'
+            assert con.exec_driver_sql(lonely + " WHERE version_id IS NOT NULL)").fetchone() == (0,)
+            shas = [row[0] for row in con.exec_driver_sql("SELECT sha256 FROM snapshot")]
+            shas += [row[0] for row in con.exec_driver_sql("SELECT text_sha256 FROM version")]
     finally:
-        con.close()
+        engine.dispose()
     for sha in shas:
         assert (snapshots / sha[:2] / f"{sha}.gz").is_file(), sha
     assert [p for p in snapshots.rglob(".tmp-*")] == []
@@ -346,7 +356,7 @@ def test_an_outage_gives_one_failure_alert_and_one_recovery_note(
         ["fetch_problem"],
     ]
     assert {d.state for d, _change in outbox.deliveries(engine)} == {"sent"}
-    assert_consistent(tmp_path / "monitor.db", tmp_path / "snapshots")
+    assert_consistent(load_config(watchlist).database_url, tmp_path / "snapshots")
 
 
 def test_a_restart_neither_checks_again_before_the_interval_nor_skips_a_due_check(
@@ -396,7 +406,7 @@ def test_sigterm_mid_check_finishes_or_abandons_and_leaves_the_database_consiste
     engine = open_engine(load_config(watchlist).database_url)
     assert queries.counts(engine, "quick") == (1, 1, 0)
     assert queries.counts(engine, "stuck") == (0, 0, 0)
-    assert_consistent(tmp_path / "monitor.db", tmp_path / "snapshots")
+    assert_consistent(load_config(watchlist).database_url, tmp_path / "snapshots")
 
 
 def test_once_checks_what_is_due_then_status_shows_it(

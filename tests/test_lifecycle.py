@@ -18,13 +18,14 @@ from monitor.store.db import open_engine, writing
 from monitor.store.lifecycle import apply_facts, effective_status, events, models
 from tests.pageserver import PageServer, Response
 
+pytestmark = pytest.mark.usefixtures("database_url")
 AT = datetime(2026, 4, 27, 18, 2, tzinfo=UTC)
 CASES = Path(__file__).parent / "fixtures" / "classify"
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Any:
-    return open_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+def engine(database_url: str) -> Any:
+    return open_engine(database_url)
 
 
 def apply(engine: Any, facts: list[dict[str, Any]], at: datetime = AT, watch: str = "w") -> None:

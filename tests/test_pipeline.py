@@ -31,6 +31,9 @@ RSP_V2 = RSP_V1.replace(
 )
 
 
+pytestmark = pytest.mark.usefixtures("database_url")
+
+
 def page(content: str, *, nonce: str | None = None) -> bytes:
     """A page with per-request noise outside the content: a script nonce, a CSRF token."""
     nonce = nonce or uuid.uuid4().hex

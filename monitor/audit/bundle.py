@@ -24,7 +24,7 @@ from monitor import __version__
 from monitor.audit import standalone
 from monitor.audit.chain import GENESIS, SCHEMA_VERSION, event_line, utc_text
 from monitor.audit.coverage import Coverage
-from monitor.snapshots import SnapshotStore
+from monitor.snapshots import Bodies
 from monitor.store import audit_reads
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -231,7 +231,7 @@ How to verify
 
 def write_bundle(
     engine: sa.Engine,
-    bodies: SnapshotStore,
+    bodies: Bodies,
     period: Period,
     out: Path,
     *,
@@ -251,7 +251,7 @@ def write_bundle(
 
 def _write(
     engine: sa.Engine,
-    bodies: SnapshotStore,
+    bodies: Bodies,
     period: Period,
     writer: _Writer,
     sign: Callable[[bytes], bytes] | None,

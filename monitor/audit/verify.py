@@ -15,7 +15,7 @@ from monitor.audit import standalone
 from monitor.audit.bundle import event_body
 from monitor.audit.chain import GENESIS, event_sha256
 from monitor.errors import StoreError
-from monitor.snapshots import SnapshotStore
+from monitor.snapshots import Bodies
 from monitor.store import audit_reads
 
 
@@ -58,7 +58,7 @@ def _rows(engine: sa.Engine, tally: dict[str, int]) -> Iterator[str]:
             yield f"event {seq}: the {table} {subject_id} it records is missing (row deleted)"
 
 
-def _bodies(engine: sa.Engine, bodies: SnapshotStore, tally: dict[str, int]) -> Iterator[str]:
+def _bodies(engine: sa.Engine, bodies: Bodies, tally: dict[str, int]) -> Iterator[str]:
     for what, sha in audit_reads.body_hashes(engine):
         tally["bodies"] += 1
         try:
@@ -71,7 +71,7 @@ def _bodies(engine: sa.Engine, bodies: SnapshotStore, tally: dict[str, int]) -> 
             yield f"watchlist {sha}: its stored bytes do not match its hash (altered)"
 
 
-def verify_store(engine: sa.Engine, bodies: SnapshotStore) -> Verdict:
+def verify_store(engine: sa.Engine, bodies: Bodies) -> Verdict:
     tally = {"events": 0, "rows": 0, "bodies": 0}
     breaks = [*_chain(engine, tally), *_rows(engine, tally), *_bodies(engine, bodies, tally)]
     summary = f"{tally['events']} events, {tally['rows']} rows, {tally['bodies']} bodies"

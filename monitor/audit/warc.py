@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from monitor.audit.chain import utc_text
 from monitor.errors import MonitorError
-from monitor.snapshots import SnapshotStore
+from monitor.snapshots import Bodies
 
 if TYPE_CHECKING:
     from monitor.store.tables import SnapshotRow
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 _DROPPED = {"content-encoding", "transfer-encoding", "content-length"}
 
 
-def write_warc(rows: Iterable[SnapshotRow], bodies: SnapshotStore, out: Path) -> int:
+def write_warc(rows: Iterable[SnapshotRow], bodies: Bodies, out: Path) -> int:
     """One gzipped WARC response record per snapshot. Returns how many were written."""
     try:
         from warcio.statusandheaders import StatusAndHeaders

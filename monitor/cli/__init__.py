@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "monitor.cli.inventory",
     "monitor.cli.web",
     "monitor.cli.audit",
+    "monitor.cli.db",
 )
 
 

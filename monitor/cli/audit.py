@@ -73,19 +73,19 @@ def verify(args: argparse.Namespace) -> int:
 
         raise MonitorError("--key checks a bundle's signature: give the bundle, e.g. BUNDLE.zip")
     from monitor.config import load_config
-    from monitor.snapshots import SnapshotStore
+    from monitor.snapshots import open_bodies
     from monitor.store.db import open_engine
 
     config = load_config(args.watchlist)
     engine = open_engine(config.database_url)
-    return _print(verify_store(engine, SnapshotStore(config.snapshots_dir)))
+    return _print(verify_store(engine, open_bodies(config.snapshots)))
 
 
 def export(args: argparse.Namespace) -> int:
     from monitor.audit.bundle import Period
     from monitor.config import load_config
     from monitor.errors import ConfigError, MonitorError
-    from monitor.snapshots import SnapshotStore
+    from monitor.snapshots import open_bodies
     from monitor.store.audit_reads import known_watches
     from monitor.store.db import open_engine
 
@@ -112,7 +112,7 @@ def export(args: argparse.Namespace) -> int:
         for w in watches
     }
     period = Period(since, until, watches, intervals)
-    bodies = SnapshotStore(config.snapshots_dir)
+    bodies = open_bodies(config.snapshots)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "bundle":
         from monitor.audit.bundle import write_bundle

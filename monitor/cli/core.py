@@ -203,7 +203,7 @@ def versions(args: argparse.Namespace) -> int:
 
 def cat(args: argparse.Namespace) -> int:
     from monitor.errors import MonitorError
-    from monitor.snapshots import SnapshotStore
+    from monitor.snapshots import open_bodies
     from monitor.store import queries
     from monitor.store.db import open_engine
 
@@ -212,7 +212,7 @@ def cat(args: argparse.Namespace) -> int:
     if found is None:
         raise MonitorError(f"no version {args.version_id}; `monitor versions WATCH` lists them")
     version, snapshot = found
-    bodies = SnapshotStore(config.snapshots_dir)
+    bodies = open_bodies(config.snapshots)
     if args.json:
         from monitor import report
 
@@ -237,7 +237,7 @@ def _write_text(text: str) -> None:
 def at(args: argparse.Namespace) -> int:
     from monitor import report
     from monitor.errors import MonitorError
-    from monitor.snapshots import SnapshotStore
+    from monitor.snapshots import open_bodies
     from monitor.store import queries
     from monitor.store.db import open_engine
 
@@ -252,7 +252,7 @@ def at(args: argparse.Namespace) -> int:
     version = queries.version_at(engine, args.watch, when)
     if version is None:
         raise MonitorError(f"{args.watch} has no version recorded on or before {args.date}")
-    text = SnapshotStore(config.snapshots_dir).get_text(version.text_sha256)
+    text = open_bodies(config.snapshots).get_text(version.text_sha256)
     if args.json:
         found = queries.version(engine, int(version.id or 0))
         assert found is not None

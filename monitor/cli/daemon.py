@@ -1,9 +1,10 @@
-"""run, status."""
+"""run, run --dispatch, worker, status."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,7 +57,46 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="accept a watchlist edit that leaves no watch (else it is refused and logged)",
     )
+    p.add_argument(
+        "--dispatch",
+        action="store_true",
+        help="enqueue due checks for `monitor worker` processes instead of running them "
+        "(PostgreSQL; pip install 'monitor[scale]')",
+    )
+    p.add_argument(
+        "--stall-timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="with --dispatch: put back the jobs of a worker silent this long (default 60s)",
+    )
     p.set_defaults(handler=run)
+
+    p = subparsers.add_parser(
+        "worker", help="run the checks and alert deliveries `monitor run --dispatch` enqueues"
+    )
+    p.add_argument(
+        "--concurrency", type=int, default=4, metavar="N", help="jobs at once (default 4)"
+    )
+    p.add_argument(
+        "--grace",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="at SIGTERM/SIGINT, how long checks in flight may finish (default 5s)",
+    )
+    p.add_argument(
+        "--heartbeat",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often the worker says it is alive (default 10s; keep it well under the "
+        "dispatcher's --stall-timeout)",
+    )
+    p.add_argument(
+        "--log-format", choices=("plain", "json"), default="plain", help="log lines on stderr"
+    )
+    p.set_defaults(handler=worker)
 
     p = subparsers.add_parser(
         "status", help="every watch: last check, outcome, next run, failures in a row"
@@ -67,6 +107,16 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+
+    if args.dispatch:
+        from monitor.daemon.dispatch import DispatchOptions, dispatch
+        from monitor.daemon.logs import logging_to_stderr
+
+        dispatching = DispatchOptions(
+            alerts_every=args.alerts_every, stall_timeout=args.stall_timeout
+        )
+        with logging_to_stderr(args.log_format):
+            return asyncio.run(dispatch(args.watchlist, dispatching))
 
     from monitor.daemon import Options
     from monitor.daemon import run as run_daemon
@@ -80,6 +130,22 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(
         run_daemon(args.watchlist, once=args.once, log_format=args.log_format, options=options)
     )
+
+
+def worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitor.daemon.dispatch import WorkerOptions, work
+    from monitor.daemon.logs import logging_to_stderr
+
+    if args.concurrency < 1:
+        print("error: --concurrency must be 1 or more", file=sys.stderr)
+        return 2
+    options = WorkerOptions(
+        concurrency=args.concurrency, grace=args.grace, heartbeat=args.heartbeat
+    )
+    with logging_to_stderr(args.log_format):
+        return asyncio.run(work(args.watchlist, options))
 
 
 def _when(at: datetime | None) -> str | None:

@@ -54,7 +54,9 @@ class LineFormatter(logging.Formatter):
         at = _iso(datetime.fromtimestamp(record.created, UTC), ms=True)
         event = getattr(record, "event", None)
         if event is None:
-            event = "scheduler" if record.name.startswith("apscheduler") else "log"
+            event = (
+                "scheduler" if record.name.startswith(("apscheduler", "procrastinate")) else "log"
+            )
         fields: dict[str, Any] = getattr(record, "fields", {})
         message = record.getMessage()
         if record.exc_info:
@@ -85,7 +87,8 @@ def logging_to_stderr(log_format: str) -> Iterator[None]:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(LineFormatter(log_format))
     saved = []
-    for name, level in (("monitor", logging.INFO), ("apscheduler", logging.WARNING)):
+    quiet = (("apscheduler", logging.WARNING), ("procrastinate", logging.WARNING))
+    for name, level in (("monitor", logging.INFO), *quiet):
         logger = logging.getLogger(name)
         saved.append((logger, logger.level, logger.propagate))
         logger.addHandler(handler)

@@ -1,6 +1,7 @@
 """The store: the only package that imports sqlmodel. Rows ↔ domain values.
 
-- db.py        engine, read and write sessions, additive schema upgrades
+- db.py        engine, read and write sessions, the schema brought up to date at open
+- migrate.py   schema migrations (Alembic; revisions in migrations/versions/)
 - tables.py    the tables
 - state.py     what a check reads before it fetches
 - record.py    the writes of one check, each one transaction

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlmodel import Session, SQLModel
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlmodel import Session
 
 from monitor.errors import StoreError
 from monitor.store import tables  # noqa: F401  (registers the tables)
+from monitor.store.migrations import HEAD
 
 _ENGINES: dict[str, sa.Engine] = {}
 
@@ -33,47 +34,67 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def open_engine(url: str) -> sa.Engine:
-    """One engine per URL per process; creates the tables on first use."""
+def open_engine(url: str, *, upgrade: bool = True) -> sa.Engine:
+    """One engine per URL per process; brings the schema to the newest revision on first use
+    (one query when it is already there)."""
     if url in _ENGINES:
         return _ENGINES[url]
+    engine = _create_engine(url)
+    try:
+        if upgrade and _stored_revision(engine) != HEAD:
+            upgrade_schema(engine)
+    except BaseException as exc:
+        engine.dispose()
+        if isinstance(exc, SQLAlchemyError | OSError):
+            raise StoreError(
+                f"cannot open the database {_redact(url)}: {_first_line(exc)}"
+            ) from exc
+        raise
+    _ENGINES[url] = engine
+    return engine
+
+
+def _create_engine(url: str) -> sa.Engine:
     try:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(url, connect_args={"timeout": 30})
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             sa.event.listen(engine, "begin", _sqlite_begin)
-        else:
-            engine = sa.create_engine(url, pool_pre_ping=True)
-        SQLModel.metadata.create_all(engine)
-        _add_missing_columns(engine)
-        _backfill_audit_log(engine)
-    except (SQLAlchemyError, OSError) as exc:
+            return engine
+        return sa.create_engine(url, pool_pre_ping=True)
+    except ImportError as exc:
+        raise StoreError(_missing_driver(url, exc.name or "its driver")) from None
+    except (SQLAlchemyError, OSError, ValueError) as exc:
         raise StoreError(f"cannot open the database {_redact(url)}: {_first_line(exc)}") from exc
-    _ENGINES[url] = engine
-    return engine
 
 
-def _add_missing_columns(engine: sa.Engine) -> None:
-    """Additive schema upgrades: a column added to a table since the database was made is
-    added to it (every new column is nullable or has a default), so an upgrade keeps history."""
-    inspector = sa.inspect(engine)
-    with engine.begin() as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present:
-                    continue
-                kind = column.type.compile(dialect=engine.dialect)
-                default = ""
-                if column.default is not None and getattr(column.default, "is_scalar", False):
-                    value = column.default.arg  # type: ignore[attr-defined]
-                    default = f" DEFAULT {int(value) if isinstance(value, bool) else repr(value)}"
-                elif not column.nullable:
-                    default = " DEFAULT ''"
-                conn.exec_driver_sql(
-                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}'
-                )
+def _missing_driver(url: str, module: str) -> str:
+    if url.startswith("postgres"):
+        return (
+            f"the database URL {_redact(url)} needs the Python module {module!r}: "
+            "pip install 'monitor[postgres]' and write the URL as postgresql+psycopg://…"
+        )
+    return f"the database URL {_redact(url)} needs the Python module {module!r}: install it"
+
+
+def _stored_revision(engine: sa.Engine) -> str | None:
+    """The schema revision the database records, or None when it records none (empty, or made
+    before migrations)."""
+    try:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    except DBAPIError:
+        return None
+
+
+def upgrade_schema(engine: sa.Engine) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision (under a lock); returns (before, after)."""
+    from monitor.store import migrate
+
+    before_after = migrate.upgrade(engine)
+    _backfill_audit_log(engine)  # a database from before the audit log gets its events, once
+    return before_after
 
 
 def _backfill_audit_log(engine: sa.Engine) -> None:

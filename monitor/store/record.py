@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from monitor import __version__
@@ -42,8 +43,26 @@ class StaleLatest(Exception):
 
 
 def _watch_row(session: Session, watch_id: str, url: str, now: datetime) -> WatchRow:
-    """The watch's row, locked for this transaction where the database can lock rows."""
-    if session.get_bind().dialect.name == "sqlite":
+    """The watch's row, locked for this transaction where the database can lock rows. A watch
+    never checked before is inserted first if absent (two processes checking it at once would
+    otherwise both find no row to lock and both insert it)."""
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            insert(WatchRow.__table__)  # type: ignore[attr-defined]
+            .values(
+                id=watch_id,
+                url=url,
+                created_at=now,
+                failures_in_row=0,
+                failure_alerted=False,
+                gone=False,
+                needs_browser=False,
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+    if dialect == "sqlite":
         row = session.get(WatchRow, watch_id)  # BEGIN IMMEDIATE already serialises writers
     else:
         row = session.exec(

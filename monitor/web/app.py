@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.config import Config
 from monitor.errors import MonitorError
-from monitor.snapshots import SnapshotStore
+from monitor.snapshots import open_bodies
 from monitor.web import api, feed, pages
 from monitor.web.auth import BadToken, reviewer_of
 from monitor.web.data import BadRequest, NotFound, SpanCache, TooLarge
@@ -173,7 +173,7 @@ def create_app(
     )
     app.state.config = config
     app.state.engine = engine
-    app.state.snapshots = SnapshotStore(config.snapshots_dir)
+    app.state.snapshots = open_bodies(config.snapshots)
     app.state.public_read = public_read
     app.state.spans = SpanCache()
     return SecurityHeaders(app)

@@ -14,7 +14,7 @@ from monitor.config import LABELS, Config, Watch
 from monitor.diff import diff_from_json, diff_texts
 from monitor.models import SEVERITIES, TextDiff
 from monitor.scheduler import period_of
-from monitor.snapshots import SnapshotStore
+from monitor.snapshots import Bodies
 from monitor.store import browse, queries
 from monitor.store.reviews import reviews_for
 from monitor.store.tables import ChangeRow, DeliveryRow, ReviewRow, SnapshotRow, VersionRow
@@ -209,7 +209,7 @@ def _diff_of(change: ChangeRow) -> TextDiff | None:
 
 
 def change_detail(
-    engine: sa.Engine, snapshots: SnapshotStore, change_id: int, *, suggest: bool
+    engine: sa.Engine, snapshots: Bodies, change_id: int, *, suggest: bool
 ) -> ChangeDetail:
     change = queries.change(engine, change_id)
     if change is None:
@@ -242,7 +242,7 @@ class Comparison:
     diff: TextDiff
 
 
-def compare(engine: sa.Engine, snapshots: SnapshotStore, params: Any) -> Comparison:
+def compare(engine: sa.Engine, snapshots: Bodies, params: Any) -> Comparison:
     first, second = _int(params, "from"), _int(params, "to")
     if first is None or second is None:
         raise BadRequest("give two version ids: ?from=V&to=W")
