@@ -519,17 +519,6 @@ def classify_event(kind: str, watch: Watch, message: str) -> Classification:
     return classify(kind, watch, message)
 
 
-def _baseline_facts(watch: Watch, text: str, at: datetime) -> tuple[dict[str, Any], ...]:
-    """The lifecycle facts a watch's first version already states (its deprecation table,
-    its retirement notices): the version read as a change from an empty page by the same rules
-    that read every later change. Policy pages list no models and are not read."""
-    if watch.kind == "policy":
-        return ()
-    from monitor.classify import baseline_facts
-
-    return baseline_facts(text, watch, at=at)
-
-
 def _new_change(
     diff: TextDiff, classification: Classification, channels: tuple[str, ...]
 ) -> record.NewChange:
