@@ -49,7 +49,8 @@ def _needs(session: Session) -> bool:
 
 
 def _rows(session: Session, query: Any) -> Iterator[Any]:
-    rows = session.connection().execution_options(yield_per=_BATCH).execute(query)
+    # per statement: on a connection, execution_options would stream every later insert too
+    rows = session.connection().execute(query.execution_options(yield_per=_BATCH))
     try:
         yield from rows
     finally:

@@ -109,7 +109,12 @@ def differences(engine: sa.Engine) -> list[Any]:
     with engine.connect() as connection:
         context = MigrationContext.configure(
             connection,
-            opts={"compare_type": True, "render_item": render_item, "include_name": ours},
+            opts={
+                "compare_type": True,
+                "render_item": render_item,
+                "include_name": ours,
+                "include_object": for_dialect(connection.dialect.name),
+            },
         )
         return list(compare_metadata(context, SQLModel.metadata))
 
@@ -117,6 +122,17 @@ def differences(engine: sa.Engine) -> list[Any]:
 def ours(name: str | None, kind: str, parent_names: Any) -> bool:
     """The task queue's tables (procrastinate_*) are its own, with its own schema upgrades."""
     return not (kind == "table" and (name or "").startswith("procrastinate_"))
+
+
+def for_dialect(dialect: str) -> Any:
+    """Leave out what the tables declare for another database only (an index made with
+    `.ddl_if(dialect="sqlite")`)."""
+
+    def include(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+        only = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
+        return only is None or only == dialect
+
+    return include
 
 
 def render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
