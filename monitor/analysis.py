@@ -93,7 +93,10 @@ def analyse_page(job: PageJob) -> PageAnalysis:
         if shapes & changed.keys():  # mask the lines learnt as volatile before reading
             seen_old, seen_new = volatile.mask(old_text, shapes), volatile.mask(text, shapes)
             seen_diff = diff_texts(seen_old, seen_new)
-        classification = classify_change(seen_diff, seen_old, seen_new, watch, at=job.fetched_at)
+        classification = classify_change(
+            seen_diff, seen_old, seen_new, watch, at=job.fetched_at,
+            earlier_lines=lambda: _earlier_lines(job),
+        )  # fmt: skip
     if not classification.labels:
         return PageAnalysis("noise", text_sha, len(data), changed_shapes=changed)
     _keep(job, data, text_sha)
@@ -108,6 +111,14 @@ def analyse_page(job: PageJob) -> PageAnalysis:
         diff.sections,
         changed_shapes=changed,
     )
+
+
+def _earlier_lines(job: PageJob) -> frozenset[str]:
+    """Every line of the versions before the latest (those the revert window keeps)."""
+    lines: set[str] = set()
+    for _seq, sha in job.earlier_versions:
+        lines.update(line.strip() for line in job.bodies.get_text(sha).split("\n"))
+    return frozenset(lines)
 
 
 def _baseline_facts(watch: Watch, text: str, at: datetime) -> tuple[dict[str, Any], ...]:

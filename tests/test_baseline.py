@@ -133,3 +133,34 @@ def test_a_json_feed_of_deprecations_seeds_every_record(
     assert rows["gpt-4o-realtime-preview"]["replacement"] == "gpt-realtime"
     assert rows["gpt-4-32k-0613"]["status"] == "retired"
     assert {row["source"] for row in rows.values()} == {"baseline"}
+
+
+def test_a_row_dropped_for_a_while_and_listed_again_is_restored_not_announced(
+    tmp_path: Path, page_server: PageServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A page (or the scraper behind it) drops a row for a day and brings it back unchanged,
+    while its "Last updated" line moves on: the row's return is a new entry, not a retirement
+    announced again (the shape of quora-deprecation-schedule-md 045→046 in the shared corpus)."""
+    today = datetime.now(UTC).date()
+    kept = _row(today + timedelta(300), "claude-sonnet-4-20250514", "claude-sonnet-4-6")
+    flapping = _row(today + timedelta(40), "claude-opus-4-1-20250805", "claude-opus-4-8")
+    pages = [
+        PAGE.format(rows=kept + flapping).replace("</h1>", "</h1><p>Last updated: day 1</p>"),
+        PAGE.format(rows=kept).replace("</h1>", "</h1><p>Last updated: day 2</p>"),
+        PAGE.format(rows=kept + flapping).replace("</h1>", "</h1><p>Last updated: day 3</p>"),
+    ]
+    page = {"body": pages[0]}
+    page_server.route("/deprecations", lambda r: Response(body=page["body"].encode()))
+    w = _watchlist(tmp_path, page_server)
+    for body in pages:
+        page["body"] = body
+        assert main([*w, "check", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main([*w, "history", "--json"]) == 0
+    newest, dropped = json.loads(capsys.readouterr().out)[:2]
+    assert "entry_removed" in dropped["labels"]
+    assert "new_entry" in newest["labels"] and "model_retirement" not in newest["labels"]
+    assert newest["severity"] != "critical"
+    engine = open_engine(load_config(Path(w[1])).database_url)
+    history = events(engine, "anthropic", "claude-opus-4-1-20250805")
+    assert [e.event for e in history] == ["baseline"]  # not announced a second time

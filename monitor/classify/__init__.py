@@ -8,7 +8,7 @@ finds substantive is `cosmetic`: recorded, and alerted only if the watch asks fo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -131,14 +131,52 @@ def merge_facts(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+ROW_RULES = ("lifecycle.row_added", "lifecycle.row_launch")
+
+
+def restored_rows(findings: list[Finding], earlier_lines: Callable[[], Set[str]]) -> list[Finding]:
+    """A lifecycle row added back exactly as an earlier version listed it (a page or a scraper
+    dropped it for a while) announces nothing: it is an entry restored, not a retirement or a
+    launch, and the registry already has it. `earlier_lines` is read only when a row was added."""
+    if not any(finding.rule in ROW_RULES for finding in findings):
+        return findings
+    seen = earlier_lines()
+    out = []
+    for finding in findings:
+        if finding.rule in ROW_RULES and finding.fragment.strip() in seen:
+            model = next((str(f["model"]) for f in finding.facts if f.get("model")), "")
+            out.append(
+                Finding(
+                    "entries.row_restored",
+                    "new_entry",
+                    f"{model or 'a row'} is listed again as an earlier version listed it",
+                    fragment=finding.fragment,
+                    facts=({"kind": "new_entry", "title": model, "restored": True},),
+                )
+            )
+        else:
+            out.append(finding)
+    return out
+
+
 def classify_change(
-    diff: TextDiff, old_text: str, new_text: str, watch: Watch, *, at: datetime
+    diff: TextDiff,
+    old_text: str,
+    new_text: str,
+    watch: Watch,
+    *,
+    at: datetime,
+    earlier_lines: Callable[[], Set[str]] | None = None,
 ) -> Classification:
-    """Labels for a content change. No labels at all means noise: not recorded as a change."""
+    """Labels for a content change. No labels at all means noise: not recorded as a change.
+    `earlier_lines`: the lines of the versions before the previous one, for telling a row that
+    comes back from one that is new."""
     ctx = build_context(diff, old_text, new_text, watch, at=at)
     if cosmetic.is_noise(ctx) or ctx.empty:
         return NOISE
     findings = run_rules(diff, ctx)
+    if earlier_lines is not None:
+        findings = restored_rows(findings, earlier_lines)
     present = {finding.label for finding in findings}
     labels = tuple(label for label in LABEL_ORDER if label in present)
     labels += tuple(sorted(present - set(labels)))
