@@ -60,17 +60,29 @@ class PageAnalysis:
     baseline_facts: tuple[dict[str, Any], ...] = ()  # what a first version already lists
 
 
+def page_text(
+    watch: Watch,
+    body: bytes,
+    charset: str | None,
+    url: str,
+    content_type: str | None = None,
+    link: str | None = None,
+) -> str:
+    """A fetched body's text by the watch's rules; a followed document's under the line naming
+    the link it was found at. Raises ExtractError."""
+    text = extract.extract_text(
+        body, charset=charset, base_url=url, content_type=content_type,
+        **watch.extract_rules(),
+    )  # fmt: skip
+    return text if watch.follow is None else extract.linked_text(link or url, text)
+
+
 def analyse_page(job: PageJob) -> PageAnalysis:
     watch = job.watch
     try:
-        text = extract.extract_text(
-            job.body, charset=job.charset, base_url=job.final_url,
-            content_type=job.content_type, **watch.extract_rules(),
-        )  # fmt: skip
+        text = page_text(watch, job.body, job.charset, job.final_url, job.content_type, job.link)
     except ExtractError as exc:
         return PageAnalysis("extract_failed", error=str(exc))
-    if watch.follow is not None:
-        text = extract.linked_text(job.link or job.final_url, text)
     data = text.encode("utf-8")
     text_sha = sha256_hex(data)
     if text_sha == job.latest_text_sha256:

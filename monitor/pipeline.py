@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from monitor import extract
-from monitor.analysis import PageAnalysis, PageJob, analyse_page
+from monitor.analysis import PageAnalysis, PageJob, analyse_page, page_text
 from monitor.config import Config, Watch
 from monitor.diff import diff_texts, diff_to_json
 from monitor.errors import ExtractError, StoreError
@@ -301,21 +301,6 @@ class Checker:
         learnt = learnt_lines.load(self.engine, watch.id)
         return frozenset(learnt.volatile), frozenset(learnt.previous)
 
-    def _extract(
-        self,
-        watch: Watch,
-        body: bytes,
-        charset: str | None,
-        url: str,
-        content_type: str | None = None,
-        link: str | None = None,
-    ) -> str:
-        text = extract.extract_text(
-            body, charset=charset, base_url=url, content_type=content_type,
-            **watch.extract_rules(),
-        )  # fmt: skip
-        return text if watch.follow is None else extract.linked_text(link or url, text)
-
     async def _new_version(
         self,
         watch: Watch,
@@ -389,7 +374,7 @@ class Checker:
             return None
         snapshot = found[1]
         try:
-            text = self._extract(
+            text = page_text(
                 watch, self.bodies.get(latest.snapshot_sha256), snapshot.charset,
                 snapshot.final_url, snapshot.content_type,
                 extract.link_of(self.bodies.get_text(latest.text_sha256)),
