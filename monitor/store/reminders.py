@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from monitor import __version__
 from monitor.config import Config
 from monitor.inventory.exposure import REMINDER_DAYS, TeamModel, due_reminder, team_report
-from monitor.store import audit_log
+from monitor.models import Classification, Finding
 from monitor.store.db import reading, writing
-from monitor.store.tables import ChangeRow, DeliveryRow, ModelLifecycleRow, ReminderRow
+from monitor.store.record import event_change
+from monitor.store.tables import ModelLifecycleRow, ReminderRow, WatchRow
 
 
 def _summary(item: TeamModel, days_left: int) -> str:
@@ -89,36 +89,23 @@ def _write_one(
             "used_in": ", ".join(item.used_in) if item.used_in else None,
             "source_change": row.source_change_id,
         }
-        change = ChangeRow(
-            watch_id=row.watch_id,
-            detected_at=now,
-            labels=["shutdown_reminder"],
-            severity="critical",
-            summary=_summary(item, days_left),
-            facts=[fact],
-            monitor_version=__version__,
+        summary = _summary(item, days_left)
+        watch = session.get(WatchRow, row.watch_id)
+        if watch is None:
+            return 0
+        finding = Finding(
+            "inventory.shutdown_reminder", "shutdown_reminder", summary, facts=(fact,)
         )
-        session.add(change)
-        session.flush()
-        assert change.id is not None
-        audit_log.append(session, audit_log.change_event(change))
+        reminder = Classification(("shutdown_reminder",), "critical", summary, (finding,))
+        change_id = event_change(session, watch, now, reminder, item.channels)
         session.add(
             ReminderRow(
                 team=item.team,
                 lifecycle_id=row.id,
                 shutdown_on=row.shutdown_on,
                 days_before=due,
-                change_id=change.id,
+                change_id=change_id,
                 at=now,
             )
-        )
-        deliveries = [
-            DeliveryRow(change_id=change.id, channel=channel, created_at=now, next_try_at=now)
-            for channel in item.channels
-        ]
-        session.add_all(deliveries)
-        session.flush()
-        audit_log.append_many(
-            session, [audit_log.delivery_event(d, row.watch_id, now) for d in deliveries]
         )
     return 1
