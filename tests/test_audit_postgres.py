@@ -3,12 +3,15 @@ append takes a transaction-level advisory lock before it reads the head)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +22,8 @@ from monitor.audit.verify import verify_store
 from monitor.models import Classification, FetchResult
 from monitor.snapshots import SnapshotStore
 from monitor.store import record
-from monitor.store.audit_reads import events
+from monitor.store.audit_log import record_watchlist
+from monitor.store.audit_reads import events, watchlist
 from monitor.store.db import dispose_engines, open_engine
 from monitor.store.state import load_state
 
@@ -102,3 +106,30 @@ def test_processes_appending_at_once_keep_one_chain(postgres_url: str, tmp_path:
     assert sum(1 for e in events(engine) if e.kind == "review") == 120
     verdict = verify_store(engine, bodies)
     assert verdict.code == 0, verdict.breaks
+
+
+def test_processes_starting_at_once_keep_one_copy_of_the_watchlist(postgres_url: str) -> None:
+    """Dispatchers and workers started together each record the watchlist they loaded: the
+    first to arrive stores its bytes, the others only add their event."""
+    engine = open_engine(postgres_url)
+    body = f'[[watch]]\nid = "a"\nurl = "https://example.org/{time.time_ns()}"\n'.encode()
+    start = threading.Barrier(6)
+    failures: list[BaseException] = []
+
+    def load() -> None:
+        start.wait()
+        try:
+            record_watchlist(engine, body, "watchlist.toml", 1, datetime.now(UTC))
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            failures.append(error)
+
+    threads = [threading.Thread(target=load) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    sha = hashlib.sha256(body).hexdigest()
+    loaded = [e for e in events(engine) if e.kind == "watchlist" and e.subject_id == sha]
+    assert len(loaded) == 6
+    assert watchlist(engine, sha) == body

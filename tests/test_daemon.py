@@ -136,6 +136,10 @@ class DaemonProcess:
             reader.join(timeout=5)
         return code
 
+    def failure(self) -> str:
+        """What the process ran and its last log lines, for an assertion's message."""
+        return f"{self.proc.args} exited {self.proc.returncode}; last log: {self.logged()[-8:]}"
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -280,7 +284,7 @@ def test_checks_each_watch_on_schedule_and_picks_up_an_edit(
     daemon.wait_until(lambda: len(page_server.requests_to("/added")) >= 2)
     fast_before = len(page_server.requests_to("/fast"))
     daemon.wait_until(lambda: len(page_server.requests_to("/fast")) >= fast_before + 1)
-    assert daemon.stop() == 0
+    assert daemon.stop() == 0, daemon.failure()
     assert [r for r in page_server.requests_to("/slow") if r.at > reloaded_at + 0.5] == []
     fast = [r.at for r in page_server.requests_to("/fast")]
     since = max(i for i, at in enumerate(fast) if at < reloaded_at)  # the last one before
@@ -318,7 +322,7 @@ def test_a_broken_edit_is_logged_and_the_running_watchlist_stays(
     write_watchlist(watchlist, page_server, {"kept": 'interval = "1s"', "later": 'interval = "1s"'})
     daemon.send(signal.SIGHUP)
     daemon.wait_until(lambda: daemon.checks("later"))
-    assert daemon.stop() == 0
+    assert daemon.stop() == 0, daemon.failure()
 
 
 def test_an_outage_gives_one_failure_alert_and_one_recovery_note(
@@ -346,7 +350,7 @@ def test_an_outage_gives_one_failure_alert_and_one_recovery_note(
     daemon.wait_until(lambda: len(page_server.requests_to("/hook")) >= 2)
     checks_after = len(daemon.checks("policy"))
     daemon.wait_until(lambda: len(daemon.checks("policy")) > checks_after)  # no second note
-    assert daemon.stop() == 0
+    assert daemon.stop() == 0, daemon.failure()
 
     alerts = [json.loads(r.body) for r in page_server.requests_to("/hook")]
     assert [a["labels"] for a in alerts] == [["fetch_problem"], ["page_restored"]]
@@ -370,11 +374,11 @@ def test_a_restart_neither_checks_again_before_the_interval_nor_skips_a_due_chec
     )
     first = daemons(watchlist)
     first.wait_until(lambda: first.checks("hourly") and first.checks("often"))
-    assert first.stop() == 0
+    assert first.stop() == 0, first.failure()
     second = daemons(watchlist)
     second.wait_until(lambda: second.logged("started"))
     second.wait_until(lambda: len(second.checks("often")) >= 2)  # due at the restart: checked
-    assert second.stop() == 0
+    assert second.stop() == 0, second.failure()
     assert second.checks("hourly") == []  # checked minutes ago: not again before the hour
     assert len(page_server.requests_to("/hourly")) == 1
     engine = open_engine(load_config(watchlist).database_url)

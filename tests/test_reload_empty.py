@@ -36,7 +36,7 @@ def test_an_empty_watchlist_on_sighup_is_refused_and_the_watches_keep_running(
     checked = len(daemon.checks("kept"))
     daemon.wait_until(lambda: len(daemon.checks("kept")) >= checked + 2)  # still scheduled
     assert not daemon.logged("reloaded")
-    assert daemon.stop() == 0
+    assert daemon.stop() == 0, daemon.failure()
 
 
 def test_allow_empty_accepts_it(tmp_path: Path, page_server: PageServer, daemons: Any) -> None:
@@ -50,4 +50,4 @@ def test_allow_empty_accepts_it(tmp_path: Path, page_server: PageServer, daemons
     daemon.send(signal.SIGHUP)
     daemon.wait_until(lambda: daemon.logged("reloaded"))
     assert "0 watches" in daemon.logged("reloaded")[0]["message"]
-    assert daemon.stop() == 0
+    assert daemon.stop() == 0, daemon.failure()

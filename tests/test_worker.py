@@ -101,7 +101,7 @@ def test_workers_check_each_watch_on_schedule_one_check_at_a_time(
         lambda: all(len(page_server.requests_to(p)) >= 3 for p in paths), timeout=40
     )
     for process in (*dispatchers, *workers):
-        assert process.stop() == 0
+        assert process.stop() == 0, process.failure()
     assert set(route.most.values()) == {1}  # never two checks of one watch at once
     checked_by = {w.proc.pid: len(w.checks()) for w in workers}
     assert all(checked_by.values()), checked_by  # both workers took checks
@@ -141,7 +141,7 @@ def test_a_worker_killed_mid_check_leaves_its_job_to_another_and_nothing_twice(
     steady_before = len(checks_in_db(queue_database, "steady"))
     second.wait_until(lambda: len(checks_in_db(queue_database, "steady")) >= steady_before + 2)
     for process in (dispatcher, second):
-        assert process.stop() == 0
+        assert process.stop() == 0, process.failure()
     assert any("monitor:check" in e["message"] for e in dispatcher.logged("stalled"))
     assert [c.outcome for c in checks_in_db(queue_database, "slow")] == ["first"]
     assert len(page_server.requests_to("/slow")) == 2  # the killed attempt and the retry
@@ -178,7 +178,7 @@ def test_sigterm_finishes_or_abandons_checks_and_the_abandoned_one_runs_again(
     again = processes(watchlist, "worker", *FAST)
     again.wait_until(lambda: again.checks("stuck"))
     for process in (dispatcher, again):
-        assert process.stop() == 0
+        assert process.stop() == 0, process.failure()
     assert queries.counts(open_engine(queue_database), "stuck") == (1, 1, 0)
     assert queries.counts(open_engine(queue_database), "quick") == (1, 1, 0)
     assert_consistent(queue_database, tmp_path / "snapshots")

@@ -274,6 +274,7 @@ def record_watchlist(engine: sa.Engine, body: bytes, name: str, watches: int, at
 
     sha = hashlib.sha256(body).hexdigest()
     with writing(engine) as session:
+        _head(session)  # holds the chain's lock, so two processes starting at once take turns
         if session.get(WatchlistRow, sha) is None:
             session.add(WatchlistRow(sha256=sha, name=name, body=body, first_loaded_at=at))
             session.flush()
