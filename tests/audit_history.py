@@ -49,8 +49,7 @@ kind = "lifecycle"
 
 
 def run_monitor(folder: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("MONITOR_DATABASE_URL", None)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # MONITOR_DATABASE_URL: the test's database
     env.pop("MONITOR_SNAPSHOTS", None)
     command = [sys.executable, "-m", "monitor", "-w", str(folder / "watchlist.toml"), *args]
     return subprocess.run(
@@ -77,7 +76,9 @@ def record_history(folder: Path, server: PageServer) -> None:
     from monitor.store.db import dispose_engines, open_engine
     from monitor.store.reviews import add_review
 
-    engine = open_engine(f"sqlite:///{folder / 'monitor.db'}")
+    engine = open_engine(
+        os.environ.get("MONITOR_DATABASE_URL") or f"sqlite:///{folder / 'monitor.db'}"
+    )
     add_review(engine, 1, "dana", "acknowledged", "checked with legal")
     dispose_engines()
 

@@ -12,23 +12,63 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 ADMIN_URL_ENV = "MONITOR_TEST_POSTGRES"
 
-__all__ = ["database_url", "postgres_admin_url", "create_postgres_database", "drop_database"]
+__all__ = [
+    "database_url",
+    "database_kinds",
+    "database_of_kind",
+    "database_named",
+    "postgres_admin_url",
+    "create_postgres_database",
+    "drop_database",
+]
 
 
 def postgres_admin_url() -> str | None:
     return os.environ.get(ADMIN_URL_ENV) or None
 
 
+def database_kinds() -> list[str]:
+    return ["sqlite"] + (["postgres"] if postgres_admin_url() else [])
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" in metafunc.fixturenames:
-        kinds = ["sqlite"] + (["postgres"] if postgres_admin_url() else [])
-        metafunc.parametrize("database_url", kinds, indirect=True)
+        metafunc.parametrize("database_url", database_kinds(), indirect=True)
+
+
+@contextmanager
+def database_of_kind(kind: str) -> Iterator[str | None]:
+    """A PostgreSQL database of its own for "postgres" (dropped after), None for "sqlite" (the
+    watchlist's folder then holds the file): for fixtures wider than one test."""
+    if kind == "sqlite":
+        yield None
+        return
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        from monitor.store.db import dispose_engines
+
+        dispose_engines()
+        drop_database(url)
+
+
+@contextmanager
+def database_named(url: str | None) -> Iterator[None]:
+    """MONITOR_DATABASE_URL set to `url` (unset for None) while the block runs."""
+    with pytest.MonkeyPatch.context() as patch:
+        if url is None:
+            patch.delenv("MONITOR_DATABASE_URL", raising=False)
+        else:
+            patch.setenv("MONITOR_DATABASE_URL", url)
+        yield
 
 
 def create_postgres_database() -> str:

@@ -101,6 +101,29 @@ def test_the_same_period_twice_gives_byte_identical_bundles(
     assert again.read_bytes() == bundle.read_bytes()
 
 
+def test_a_history_exports_and_verifies_on_each_database(
+    database_url: str, tmp_path: Path, page_server: PageServer
+) -> None:
+    folder = tmp_path / "history"
+    record_history(folder, page_server)
+    assert verify(folder).stdout.startswith("intact: ")
+    first, again = tmp_path / "first.zip", tmp_path / "again.zip"
+    for out in (first, again):
+        done = run_monitor(folder, "export", *PERIOD, "--out", str(out))
+        assert done.returncode == 0, done.stderr
+    assert first.read_bytes() == again.read_bytes()
+    done = verify(folder, str(first))
+    assert done.returncode == 0 and done.stdout.startswith("intact: "), done.stdout
+    with zipfile.ZipFile(first) as archive:
+        assert json.loads(archive.read("manifest.json"))["counts"]["checks"] == 6
+        (tmp_path / "verify.py").write_bytes(archive.read("verify.py"))
+    own = [sys.executable, "-I", str(tmp_path / "verify.py"), str(first)]
+    assert subprocess.run(own, capture_output=True, text=True).stdout.startswith("intact: ")
+    broken = tmp_path / "broken.zip"
+    rewrite_zip(first, broken, lambda n, data: flip(data, 40) if n == "events.jsonl" else data)
+    assert verify(folder, str(broken)).returncode == 1
+
+
 def _first(bundle: Path, prefix: str) -> str:
     with zipfile.ZipFile(bundle) as archive:
         return sorted(n for n in archive.namelist() if n.startswith(prefix))[0]

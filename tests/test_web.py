@@ -23,27 +23,53 @@ from monitor.diff import diff_texts
 from monitor.store.db import open_engine
 from monitor.store.reviewers import add_reviewer
 from monitor.web.views import coverage, ignore_suggestion
+from tests.databases import database_kinds, database_named, database_of_kind
 from tests.pageserver import PageServer
 from tests.webhistory import History, record_history, running_server
 
 CSP = "default-src 'self'"
 
 
+@pytest.fixture(scope="module", params=database_kinds())
+def history_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The recorded history's database: SQLite beside the watchlist, and PostgreSQL as well
+    when the tests have a server."""
+    with database_of_kind(request.param) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> History:
-    with PageServer() as pages:
+def history(history_database: str | None, tmp_path_factory: pytest.TempPathFactory) -> History:
+    with database_named(history_database), PageServer() as pages:
         return record_history(tmp_path_factory.mktemp("web"), pages)
 
 
-@pytest.fixture(scope="module")
-def token(history: History) -> str:
-    return add_reviewer(open_engine(load_config(history.watchlist).database_url), "bob")
+@pytest.fixture(autouse=True)
+def _history_database_named(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test over the recorded history reads the history's database; any other test, the file
+    beside its own watchlist."""
+    wanted = "history" in request.fixturenames
+    with database_named(request.getfixturevalue("history_database") if wanted else None):
+        yield
 
 
 @pytest.fixture(scope="module")
-def base(history: History) -> Iterator[str]:
-    with running_server(history.watchlist) as url:
+def token(history_database: str | None, history: History) -> str:
+    with database_named(history_database):
+        return add_reviewer(open_engine(load_config(history.watchlist).database_url), "bob")
+
+
+@pytest.fixture(scope="module")
+def base(history_database: str | None, history: History) -> Iterator[str]:
+    with database_named(history_database), running_server(history.watchlist) as url:
         yield url
+
+
+def sqlite_file(history: History) -> str:
+    url = load_config(history.watchlist).database_url
+    if not url.startswith("sqlite:///"):
+        pytest.skip("reads the SQLite file itself")
+    return url.removeprefix("sqlite:///")
 
 
 @pytest.fixture
@@ -267,8 +293,7 @@ def test_removed_reviewers_lose_access(history: History, capsys: Any) -> None:
     assert main(["-w", watchlist, "reviewers", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert "carol" in [item["name"] for item in listed] and "token" not in str(listed)
-    database = load_config(history.watchlist).database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(database) as db:
+    with sqlite3.connect(sqlite_file(history)) as db:
         dumped = "\n".join(db.iterdump())
     assert carol not in dumped  # only its hash is stored
 
@@ -543,7 +568,7 @@ def test_a_review_waiting_for_the_database_lock_holds_up_no_reader(
 ) -> None:
     import threading
 
-    database = load_config(history.watchlist).database_url.removeprefix("sqlite:///")
+    database = sqlite_file(history)
     answers: list[int] = []
     lock = sqlite3.connect(database, isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")  # as `monitor run` recording a check would

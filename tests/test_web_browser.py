@@ -28,7 +28,7 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> History:
+def history(tmp_path: Path, database_url: str) -> History:
     with PageServer() as pages:
         return record_history(tmp_path, pages)
 

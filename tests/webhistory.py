@@ -127,7 +127,9 @@ def running_server(
     """`monitor serve`'s app under uvicorn in a thread; yields its base URL. `as_if_bound_to`
     builds the app as for another address (e.g. a public one) while listening on `host`."""
     port = free_port()
-    app = build(load_config(watchlist), as_if_bound_to or host)
+    config = load_config(watchlist)
+    engine = open_engine(config.database_url)  # the app's: tests dispose the registry between them
+    app = build(config, as_if_bound_to or host)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -141,3 +143,4 @@ def running_server(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        engine.dispose()
