@@ -1,0 +1,59 @@
+"""Pages laid out as several providers lay out their lifecycle, help-center and policy pages
+(tests/fixtures/layouts, hand-made; see make_layouts.py): each served on 127.0.0.1, checked by
+`monitor check`, changed to its second version and checked again. The change must carry the
+labels and every retirement (model, version where the page has a version column, shutdown date)
+written down in expected.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.config import load_config
+from monitor.store import queries
+from monitor.store.db import open_engine
+from tests.pageserver import PageServer, Response
+
+LAYOUTS = Path(__file__).parent / "fixtures" / "layouts"
+EXPECTED = json.loads((LAYOUTS / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def changes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    folder = tmp_path_factory.mktemp("layouts")
+    with PageServer() as pages:
+        watchlist = folder / "watchlist.toml"
+        watchlist.write_text(
+            "[defaults]\nretries = 0\njitter = 0\n\n"
+            + "\n".join(
+                f'[[watch]]\nid = "{name}"\nkind = "{want["kind"]}"\n'
+                f'url = "{pages.url("/" + name)}"\n'
+                for name, want in EXPECTED.items()
+            ),
+            encoding="utf-8",
+        )
+        for version in ("v1.html", "v2.html"):
+            for name in EXPECTED:
+                pages.route("/" + name, Response(body=(LAYOUTS / name / version).read_bytes()))
+            assert main(["-w", str(watchlist), "check", "--no-progress"]) == 0
+    engine = open_engine(load_config(watchlist).database_url)
+    return {name: queries.changes(engine, name) for name in EXPECTED}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_second_version_reads_as_written_down(name: str, changes: dict) -> None:
+    want = EXPECTED[name]
+    [change] = changes[name]
+    assert sorted(change.labels) == want["labels"], change.summary
+    retirements = [f for f in change.facts if f.get("kind") == "retirement"]
+    for expected in want["retirements"]:
+        assert any(all(f.get(k) == v for k, v in expected.items()) for f in retirements), (
+            expected,
+            retirements,
+        )
+    assert len(retirements) == len(want["retirements"]), retirements
+    if want["labels"] == ["version_bump"]:
+        assert change.severity in ("info", "minor"), change.severity
