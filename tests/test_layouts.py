@@ -1,8 +1,8 @@
 """Pages laid out as several providers lay out their lifecycle, help-center and policy pages
 (tests/fixtures/layouts, hand-made; see make_layouts.py): each served on 127.0.0.1, checked by
 `monitor check`, changed to its second version and checked again. The change must carry the
-labels and every retirement (model, version where the page has a version column, shutdown date)
-written down in expected.json."""
+labels and every retirement or moved date (model, version where the page has a version column,
+shutdown date) written down in expected.json."""
 
 from __future__ import annotations
 
