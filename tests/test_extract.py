@@ -91,6 +91,19 @@ def test_tokens_and_nonces_never_reach_the_text() -> None:
     assert "Collapsed answer" in text  # hidden="until-found" is content a reader can open
 
 
+def test_crossed_out_text_stays_marked_as_crossed_out() -> None:
+    html = (
+        "<main><p>Shut down on <del>March 1, 2026</del> <s>April 1</s> May 5, 2026.</p>"
+        "<table><tr><th>Model</th><th>Shutdown</th></tr>"
+        "<tr><td>m-1</td><td><strike>2026-02-05</strike> 2026-05-05</td></tr></table></main>"
+    )
+    assert text_of(html).splitlines() == [
+        "Shut down on ~~March 1, 2026~~ ~~April 1~~ May 5, 2026.",
+        "| Model | Shutdown |",
+        "| m-1 | ~~2026-02-05~~ 2026-05-05 |",
+    ]
+
+
 def test_policy_page_drops_chrome_and_keeps_structure() -> None:
     text = run_case("rsp-policy")
     for noise in ("Research", "Careers", "cookies", "Skip to", "© 2025", "Updated 3 days", "Draft"):

@@ -36,6 +36,11 @@ def test_numeric_and_mistyped_dates_are_read_and_flagged(
     assert (hit.iso, hit.flag) == (iso, flag)
 
 
+def test_a_crossed_out_date_is_no_longer_in_force() -> None:
+    hits = find_dates("| m-1 | ~~2026-02-05~~ 2026-05-05 | ~~March 1, 2026~~ |")
+    assert [hit.iso for hit in hits] == ["2026-05-05"]
+
+
 def test_an_ambiguous_date_keeps_its_other_reading() -> None:
     (hit,) = find_dates("No earlier than 03/04/2027")
     assert hit.qualifier == "no earlier than" and hit.day_first == "2027-04-03"

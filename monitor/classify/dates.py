@@ -26,6 +26,9 @@ class DateHit:
     day_first: str | None = None  # for an AMBIGUOUS date, its ISO read day first
 
 
+_STRUCK = re.compile(r"~~[^~\n]{1,300}?~~")
+
+
 def _flag(iso: str) -> str | None:
     return None if int(iso[:4]) in p.PLAUSIBLE_YEARS else IMPLAUSIBLE
 
@@ -110,8 +113,11 @@ def find_dates(text: str) -> list[DateHit]:
             )
         )
     hits.sort(key=lambda hit: (hit.start, -hit.end))
+    struck = [(m.start(), m.end()) for m in _STRUCK.finditer(text)] if "~~" in text else []
     kept: list[DateHit] = []
     for hit in hits:
+        if any(start <= hit.start < end for start, end in struck):
+            continue  # crossed out on the page: a date no longer in force
         if not kept or hit.start >= kept[-1].end:
             kept.append(hit)
     return kept

@@ -203,7 +203,33 @@ def deprecation_table(table: Table) -> bool:
     return any(p.RETIRE_WORDS.search(part) for part in table.head.trail[-2:])
 
 
+def as_records(table: Table) -> Table:
+    """A comparison table with a model in each column ("| Feature | Model A | Model B |", a row
+    per attribute) read as one record per model, when its first column names what a record
+    table's header would: the model's id and its status or a lifecycle date."""
+    if not table.rows or not table.model_columns:
+        return table
+    attributes = tuple(row.cells[0] if row.cells else "" for row in table.rows)
+    found = {role(cell) for cell in attributes}
+    if "model" not in found or not found & {"shutdown", "deprecated", "status"}:
+        return table
+    id_row = next(row for row in table.rows if row.cells and role(row.cells[0]) == "model")
+    records = tuple(
+        Row(
+            id_row.line,
+            (table.header[column], *(_cell(row.raw, column) for row in table.rows)),
+        )
+        for column in range(1, len(table.header))
+    )
+    return Table((table.header[0], *attributes), records, table.head)
+
+
+def _cell(cells: tuple[str, ...], index: int) -> str:
+    return cells[index] if index < len(cells) else ""
+
+
 def _compare(old: Table | None, new: Table | None) -> TableChange:
+    old, new = (as_records(old) if old else None), (as_records(new) if new else None)
     change = TableChange(old, new)
     if old is None or new is None:
         table = new or old

@@ -22,6 +22,7 @@ _BLOCK_TAGS = frozenset(
 )
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _LIST_TAGS = frozenset(("ul", "ol", "menu", "dir"))
+_STRUCK_TAGS = frozenset(("del", "s", "strike"))
 _CHAR_FIXES = str.maketrans(
     {
         "\u00a0": " ",  # no-break space
@@ -115,6 +116,9 @@ class Writer:
         if tag == "sup":
             self._put("^")  # footnote marks must not merge into ids: "…20250805^1"
             return None
+        if tag in _STRUCK_TAGS:  # a reader sees it crossed out: "~~2026-02-05~~ 2026-05-05"
+            self._put("~~")
+            return self._close_struck
         if tag not in _BLOCK_TAGS and tag not in _HEADINGS:
             return None
         self._boundary()
@@ -134,6 +138,10 @@ class Writer:
             self._pre += 1
             return self._leave_pre
         return self._boundary
+
+    def _close_struck(self) -> None:
+        self._space = False
+        self._parts.append("~~")
 
     def _leave_heading(self) -> None:
         self._boundary()
