@@ -44,11 +44,12 @@ def _entry(ctx: Context, line: Line, lines: list[Line], index: int, sign: str) -
         title = core(link.group(1)) or title
     kind = "new_entry" if sign == "+" else "entry_removed"
     field = "title" if sign == "+" else "item"
+    card = [later.core for later in lines[index + 1 : index + 2] if _same_target(line, later)]
     return f.fact(
         kind,
         **{field: title[:TITLE_LENGTH]},
         url=link.group(2) if link else None,
-        date=f.section_date((*line.trail, line.core)),
+        date=f.section_date((*line.trail, line.core, *card)),
     )
 
 
@@ -70,10 +71,21 @@ def entry_lines(ctx: Context, lines: tuple[Line, ...]) -> tuple[list[Line], set[
             if line.heading and is_date_line(line.core) and _has_sub_heading(line, lines):
                 covered.add(line.number)
                 continue
+            if starts and _same_target(starts[-1], line):
+                covered.add(line.number)  # a card's second link ("Read more") to the same page
+                continue
             starts.append(line)
         if _is_item(line) or parent_added:
             covered.add(line.number)
     return starts, covered & numbers
+
+
+def _same_target(start: Line, line: Line) -> bool:
+    """The line follows an entry's line and links only where that entry links."""
+    if line.heading or line.number != start.number + 1:
+        return False
+    targets = {m.group(2) for m in _LINK.finditer(line.text)}
+    return bool(targets) and targets <= {m.group(2) for m in _LINK.finditer(start.text)}
 
 
 def _has_sub_heading(line: Line, lines: tuple[Line, ...]) -> bool:

@@ -21,6 +21,7 @@ from monitor.classify.lifecycle_rows import row_changes
 from monitor.classify.names import find_models, unknown_ids
 from monitor.classify.records import record_changes
 from monitor.classify.text import normalise, sentences
+from monitor.classify.versions import marker_pair, mask_markers
 from monitor.models import Finding, TextDiff
 
 _DEPRECATED_AS_OF = re.compile(r"(?:deprecated|deprecation)\s+(?:as of|on|since)\s*$", re.I)
@@ -210,6 +211,17 @@ def quote_sentence(line: str, sentence: str) -> str:
     return sentence if sentence in line else line
 
 
+def _marker_only(pair: Pair) -> bool:
+    """The line is the document's own date ("Last reviewed: …"), naming no model and no
+    retirement beside it: its date is the page's, never a shutdown date."""
+    rest = mask_markers(pair.new.core)
+    return (
+        marker_pair(pair.old, pair.new)
+        and not p.RETIRE_WORDS.search(rest)
+        and not find_models(rest)
+    )
+
+
 def _moved(ctx: Context, pair: Pair) -> list[Finding]:
     """A changed line whose only change is a date, in a retirement notice: the date moved."""
     moves = moved_dates(pair)
@@ -340,7 +352,7 @@ def prose_evidence(ctx: Context) -> Evidence:
     for pair in ctx.changed:
         if pair.new.table or rows:
             continue
-        if moved_dates(pair):
+        if moved_dates(pair) and not _marker_only(pair):
             pair_found = _moved(ctx, pair)
         elif p.RETIRE_WORDS.search(pair.new.core) and not p.RETIRE_WORDS.search(pair.old.core):
             pair_found = _block_findings(ctx, Block((pair.new,)))
