@@ -30,14 +30,15 @@ def changes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             "[defaults]\nretries = 0\njitter = 0\n\n"
             + "\n".join(
                 f'[[watch]]\nid = "{name}"\nkind = "{want["kind"]}"\n'
-                f'url = "{pages.url("/" + name)}"\n'
+                f'format = "{want.get("format", "html")}"\nurl = "{pages.url("/" + name)}"\n'
                 for name, want in EXPECTED.items()
             ),
             encoding="utf-8",
         )
-        for version in ("v1.html", "v2.html"):
+        for version in ("v1", "v2"):
             for name in EXPECTED:
-                pages.route("/" + name, Response(body=(LAYOUTS / name / version).read_bytes()))
+                [body] = (LAYOUTS / name).glob(version + ".*")
+                pages.route("/" + name, Response(body=body.read_bytes()))
             assert main(["-w", str(watchlist), "check", "--no-progress"]) == 0
     engine = open_engine(load_config(watchlist).database_url)
     return {name: queries.changes(engine, name) for name in EXPECTED}

@@ -206,6 +206,8 @@ def _lines(
             continue
         if cosmetic.line_reason(ctx, line, other) or _marker_line(line):
             continue
+        if line.heading and _PDF_PAGE.fullmatch(line.core):
+            continue  # where a document's page starts ("# Page 5"), not one of its sections
         if line.heading and not is_date_line(line.core):
             label = "section_added" if sign == "+" else "section_removed"
             found.append(
