@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import time
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from monitor.fetch import BROWSER_HINT, detect_problem
 from monitor.models import FetchProblem, FetchResult, ProblemKind
+from monitor.rendered import (
+    NET_ERRORS,
+    RenderedPage,
+    first_line,
+    rendered_result,
+    selector_problem,
+    timeout_problem,
+)
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page, Playwright, Response, Route
@@ -48,21 +53,6 @@ CHROMIUM_ARGS = (
 BLOCKED_RESOURCES = frozenset({"image", "font", "media"})
 SETTLE_SECONDS = 5.0  # longest wait for the network to go quiet after `load`
 CLOSE_SECONDS = 5.0  # beyond the check's timeout, to close its context
-# With scripting on, a browser never shows <noscript>: its "enable JavaScript" text is no wall.
-_NOSCRIPT = re.compile(rb"<noscript\b.*?</noscript\s*>", re.IGNORECASE | re.DOTALL)
-NET_ERRORS: dict[str, tuple[ProblemKind, bool]] = {
-    "ERR_NAME_NOT_RESOLVED": (ProblemKind.DNS, False),
-    "ERR_NAME_RESOLUTION_FAILED": (ProblemKind.DNS, True),
-    "ERR_CONNECTION_REFUSED": (ProblemKind.REFUSED, True),
-    "ERR_CONNECTION_RESET": (ProblemKind.CONNECTION, True),
-    "ERR_CONNECTION_CLOSED": (ProblemKind.CONNECTION, True),
-    "ERR_EMPTY_RESPONSE": (ProblemKind.CONNECTION, True),
-    "ERR_TIMED_OUT": (ProblemKind.TIMEOUT, True),
-    "ERR_CONNECTION_TIMED_OUT": (ProblemKind.TIMEOUT, True),
-    "ERR_TOO_MANY_REDIRECTS": (ProblemKind.TOO_MANY_REDIRECTS, False),
-}
-
-
 PLAYWRIGHT_MISSING = (
     "the browser fetcher needs Playwright, which is not installed: "
     "pip install -e '.[browser]' (Chromium itself: apt-get install chromium)"
@@ -111,16 +101,6 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@dataclass(frozen=True)
-class _Page:
-    """What one rendered check gave."""
-
-    status: int | None
-    headers: dict[str, str]
-    final_url: str
-    html: str
-
-
 class BrowserFetcher:
     """Renders pages in one shared headless Chromium, started on the first fetch.
     Use as `async with BrowserFetcher(pages=2) as browser:`."""
@@ -166,9 +146,9 @@ class BrowserFetcher:
             fetched_at = datetime.now(UTC)
             started = time.monotonic()
             outcome = await self._check(url, wait_for)
-            return _result(url, fetched_at, started, outcome, self.max_body)
+            return rendered_result(url, fetched_at, started, outcome, self.max_body)
 
-    async def _check(self, url: str, wait_for: str | None) -> _Page | FetchProblem:
+    async def _check(self, url: str, wait_for: str | None) -> RenderedPage | FetchProblem:
         if playwright_missing():
             return FetchProblem(ProblemKind.BROWSER, f"{PLAYWRIGHT_MISSING}; {url} not checked")
         from playwright.async_api import Error as PlaywrightError
@@ -181,7 +161,7 @@ class BrowserFetcher:
             async with asyncio.timeout(self.timeout + CLOSE_SECONDS):
                 return await self._render(browser, url, wait_for, deadline)
         except TimeoutError:
-            return _timeout_problem(url, self.timeout)
+            return timeout_problem(url, self.timeout)
         except PlaywrightError as exc:
             if not browser.is_connected():
                 return FetchProblem(
@@ -208,7 +188,7 @@ class BrowserFetcher:
                 await self._stop_playwright()
                 return FetchProblem(
                     ProblemKind.BROWSER,
-                    f"cannot start Chromium at {path}: {_first_line(exc)}; "
+                    f"cannot start Chromium at {path}: {first_line(exc)}; "
                     f"check the install or {CHROMIUM_ENV}",
                 )
             return self._browser
@@ -241,7 +221,7 @@ class BrowserFetcher:
 
     async def _render(
         self, browser: Browser, url: str, wait_for: str | None, deadline: float
-    ) -> _Page | FetchProblem:
+    ) -> RenderedPage | FetchProblem:
         from playwright.async_api import Error as PlaywrightError
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -258,7 +238,7 @@ class BrowserFetcher:
             try:
                 await page.wait_for_selector(wait_for, state="attached", timeout=_ms_left(deadline))
             except PlaywrightTimeout:
-                return _selector_problem(url, wait_for, self.timeout)
+                return selector_problem(url, wait_for, self.timeout)
             return await _read(page, documents, deadline)
         finally:
             with suppress(PlaywrightError):
@@ -337,7 +317,7 @@ class _DocumentResponses:
                 self.last = response
 
 
-async def _read(page: Page, documents: _DocumentResponses, deadline: float) -> _Page:
+async def _read(page: Page, documents: _DocumentResponses, deadline: float) -> RenderedPage:
     from playwright.async_api import Error as PlaywrightError
 
     try:
@@ -346,7 +326,7 @@ async def _read(page: Page, documents: _DocumentResponses, deadline: float) -> _
         await page.wait_for_load_state("load", timeout=_ms_left(deadline))
         html = await page.content()
     response = documents.last
-    return _Page(
+    return RenderedPage(
         status=response.status if response is not None else None,
         headers=await response.all_headers() if response is not None else {},
         final_url=page.url,
@@ -368,105 +348,13 @@ def _ms_left(deadline: float) -> float:
     return max(1.0, (deadline - time.monotonic()) * 1000)
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _timeout_problem(url: str, timeout: float) -> FetchProblem:
-    return FetchProblem(
-        ProblemKind.TIMEOUT,
-        f"the browser timed out after {timeout:g} s at {url}; raise timeout if the site is slow",
-        transient=True,
-    )
-
-
-def _selector_problem(url: str, wait_for: str, timeout: float) -> FetchProblem:
-    return FetchProblem(
-        ProblemKind.TIMEOUT,
-        f"wait_for selector {wait_for!r} did not appear within {timeout:g} s at {url}; "
-        "check the selector against the page, or raise timeout",
-    )
-
-
 def _playwright_problem(exc: Exception, url: str, timeout: float) -> FetchProblem:
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     if isinstance(exc, PlaywrightTimeout):
-        return _timeout_problem(url, timeout)
-    message = _first_line(exc)
+        return timeout_problem(url, timeout)
+    message = first_line(exc)
     for code, (kind, transient) in NET_ERRORS.items():
         if f"net::{code}" in message:
             return FetchProblem(kind, f"{code} at {url}", transient=transient)
     return FetchProblem(ProblemKind.BROWSER, f"the browser failed at {url}: {message}", True)
-
-
-def _result(
-    url: str, fetched_at: datetime, started: float, outcome: _Page | FetchProblem, max_body: int
-) -> FetchResult:
-    duration_ms = round((time.monotonic() - started) * 1000)
-    if isinstance(outcome, FetchProblem):
-        return FetchResult(
-            requested_url=url,
-            final_url=url,
-            fetched_at=fetched_at,
-            duration_ms=duration_ms,
-            problem=outcome,
-            fetcher="browser",
-        )
-    body = outcome.html.encode("utf-8")
-    content_type = outcome.headers.get("content-type")
-    problem = _page_problem(outcome.final_url, body, outcome.status, content_type, max_body)
-    if problem is not None and problem.kind is ProblemKind.TOO_LARGE:
-        body = b""
-    return FetchResult(
-        requested_url=url,
-        final_url=outcome.final_url,
-        fetched_at=fetched_at,
-        duration_ms=duration_ms,
-        status=outcome.status,
-        body=body,
-        charset="utf-8",
-        etag=outcome.headers.get("etag"),
-        last_modified=outcome.headers.get("last-modified"),
-        content_type=_media_type(content_type),
-        problem=problem,
-        fetcher="browser",
-        headers=tuple(sorted(outcome.headers.items())),
-    )
-
-
-def _at(message: str, url: str) -> str:
-    """'blocked by … ; try fetcher = "browser"' → 'blocked by … at URL; the browser saw it too'."""
-    head, sep, advice = message.rpartition("; ")
-    if not sep:
-        return f"{message} at {url}"
-    if advice == BROWSER_HINT:
-        advice = "the browser saw it too"
-    return f"{head} at {url}; {advice}"
-
-
-def _media_type(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    return content_type.split(";", 1)[0].strip().lower() or None
-
-
-def _page_problem(
-    url: str, body: bytes, status: int | None, content_type: str | None, max_body: int
-) -> FetchProblem | None:
-    """The same judgement the HTTP fetcher makes, on the rendered page."""
-    if len(body) > max_body:
-        return FetchProblem(
-            ProblemKind.TOO_LARGE,
-            f"rendered page larger than max_body ({max_body} bytes) at {url}; raise max_body",
-        )
-    status = status or 200  # no main response: a page Chromium made up itself
-    problem = detect_problem(_NOSCRIPT.sub(b"", body), status, content_type)
-    if problem is not None and (status < 400 or problem.kind is ProblemKind.BLOCKED):
-        return FetchProblem(problem.kind, _at(problem.message, url), problem.transient)
-    if status < 400:
-        return None
-    transient = status in (408, 425, 429) or status >= 500
-    advice = "will try again at the next check" if transient else "check the watch's url"
-    return FetchProblem(ProblemKind.HTTP_STATUS, f"HTTP {status} at {url}; {advice}", transient)
