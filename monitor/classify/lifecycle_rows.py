@@ -43,6 +43,11 @@ def _models(cells: dict[str, str] | None, lifecycle: bool = True) -> list[str]:
     return cell_models(cells, names=names)
 
 
+def names_a_model(change: RowChange) -> bool:
+    """The row names a model the lifecycle rules can give a fact to."""
+    return bool(_models(change.new) or _models(change.old))
+
+
 def _merge(changes: list[RowChange]) -> list[RowChange]:
     removed: dict[tuple[str, ...], list[RowChange]] = {}
     for c in changes:

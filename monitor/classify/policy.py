@@ -9,6 +9,7 @@ import re
 from dataclasses import replace
 
 from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows
+from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
@@ -45,13 +46,16 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
     for change in lifecycle_rows.row_changes(ctx):
         if change.kind == "changed" and change.new_line is pair.new:
             old, new = change.old or {}, change.new or {}
+            # a row naming no model leaves even its status or date change to this rule
+            unread = set() if lifecycle_rows.names_a_model(change) else LIFECYCLE_ROLES
             return [
                 name
                 for name in new
                 if name in old
-                and name not in LIFECYCLE_ROLES
+                and (name not in LIFECYCLE_ROLES or name in unread)
                 and name != "model"
                 and reading([old[name]]) != reading([new[name]])
+                and not (name in unread and f.blank(old[name]) and f.blank(new[name]))
             ]
     return []  # the row changed only by a column added or removed
 

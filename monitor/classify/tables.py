@@ -114,6 +114,12 @@ def named(table: Table, row: Row) -> dict[str, str]:
     for index, cell in enumerate(row.raw):
         name = by_index.get(index) or (table.header[index] if index < len(table.header) else "")
         out.setdefault(name or f"column {index + 1}", cell)
+    if "version" in by_index.values() and "model" not in by_index.values():
+        # "## GPT-4o" over "| Version | Lifecycle status | Retirement date |": the heading
+        # names the model each row is a version of
+        named_above = find_models(table.section or "")
+        if len(named_above) == 1:
+            out["model"] = named_above[0].id
     return out
 
 
