@@ -64,3 +64,9 @@ def test_the_second_version_reads_as_written_down(name: str, changes: dict) -> N
     assert len(counted) == sum(1 for f in want["facts"] if f["kind"] in COUNTED), counted
     if want.get("quiet"):  # a re-export or a "Last updated" bump alone: never a page
         assert change.severity in ("info", "minor"), change.severity
+
+
+def test_a_date_set_where_the_page_said_tbd_shows_what_the_cell_said(changes: dict) -> None:
+    [change] = changes["tbd-to-date"]
+    [finding] = [f for f in change.findings if f["label"] == "model_retirement"]
+    assert (finding["old"], finding["new"]) == ("TBD", "2026-01-31")

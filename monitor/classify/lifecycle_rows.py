@@ -43,6 +43,10 @@ def _models(cells: dict[str, str] | None, lifecycle: bool = True) -> list[str]:
     return cell_models(cells, names=names)
 
 
+def _as_written(cell: str | None) -> str | None:
+    return core(cell) or None if cell else None
+
+
 def names_a_model(change: RowChange) -> bool:
     """The row names a model the lifecycle rules can give a fact to."""
     return bool(_models(change.new) or _models(change.old))
@@ -263,14 +267,18 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
             fact = f.launch(ctx, pinned, event="new_version", **where)
         if fact is not None:
             reason = f"{fact['model']}: {str(fact['event']).replace('_', ' ')}"
+            was, now = before, after
+            if old_date or new_date:  # the date cell as it read on each side ("TBD" → …)
+                was = old_date.iso if old_date else _as_written(old.get("shutdown"))
+                now = new_date.iso if new_date else _as_written(new.get("shutdown"))
             found.append(
                 Finding(
                     f"lifecycle.row_{fact['event']}",
                     label,
                     reason,
                     _fragment(change),
-                    old_date.iso if old_date else before,
-                    new_date.iso if new_date else after,
+                    was,
+                    now,
                     (fact,),
                 )
             )
