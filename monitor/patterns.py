@@ -89,13 +89,25 @@ MARKER_WORDS: dict[str, re.Pattern[str]] = {
     ),
     "last updated": re.compile(
         r"\b(?:last\s+(?:updated|modified|revised|changed|reviewed)|updated(?:\s+on)?"
-        r"|revised(?:\s+on)?|date of last revision)\s*:?\s*|(?:最終更新日?|更新日)\s*[:：]?\s*",
+        r"|revised(?:\s+on)?|date of last revision|revision date|date (?:of )?revision"
+        r"|(?:current|accurate|correct) as of)\s*:?\s*|(?:最終更新日?|更新日)\s*[:：]?\s*",
+        re.I,
+    ),
+    "published": re.compile(
+        r"\b(?:published|publication date|date of publication|release date)(?:\s+on)?\s*:?\s*",
         re.I,
     ),
     "build": re.compile(
         r"<(?:lastBuildDate|updated)>\s*|\"(?:last_?updated|generated_at)\"\s*:\s*\"?"
     ),
 }
+# A month and year, or a whole date, written after a version number: "Version 2.2 (October 2025)"
+VERSION_DATED = re.compile(
+    r"\s*[(,·|–—-]?\s*(?:"
+    + _MONTH
+    + r"\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?,?)?\s+[1-9]\d{3}|\d{4}-\d{2}(?:-\d{2})?)\)?",
+    re.I,
+)
 # How far after a marker word its date may start (characters).
 MARKER_REACH = 40
 # "Updated: 5 days ago", "Updated 10 hours ago"

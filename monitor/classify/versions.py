@@ -22,7 +22,10 @@ _GAP = re.compile(
     re.I,
 )
 _NUMERIC_DATE = re.compile(r"(?<![\d/.])(\d{1,4})([/.])(\d{1,2})\2(\d{4}|\d{1,2})(?![\d/.])")
-_AFTER_DATE_TIME = re.compile(r"^[\sT,]*(\d{1,2}:\d{2}(?::\d{2})?)")
+_AFTER_DATE_TIME = re.compile(
+    r"^[\sT,]*(?:at\s+)?(\d{1,2}):(\d{2}(?::\d{2})?)(?:\s*([AaPp])\.?[Mm]\.?)?"
+    r"(?:\s*(?:[A-Z]{2,4}T|UTC|GMT|Z)(?:[+-]\d{1,2}(?::?\d{2})?)?)?(?![\w:])"
+)
 MARKER_LINE_WORDS = 15
 MARKER_LINE_START = 40
 
@@ -77,13 +80,24 @@ def numeric_date(text: str) -> _Numeric | None:
     return None
 
 
+def _clock(time: re.Match[str]) -> str:
+    """ "4:12 PM" → "16:12", "04:35:46" as it is."""
+    hour, rest, half = int(time.group(1)), time.group(2), (time.group(3) or "").lower()
+    if half == "p" and hour < 12:
+        hour += 12
+    elif half == "a" and hour == 12:
+        hour = 0
+    return f"{hour:02d}:{rest}"
+
+
 def markers(text: str) -> list[Marker]:
     """The version markers in one line."""
     text = normalise(text)
-    found = [
-        Marker("version", m.group("value") or m.group("short"), m.start(), m.end())
-        for m in p.VERSION_NUMBER.finditer(text)
-    ]
+    found = []
+    for m in p.VERSION_NUMBER.finditer(text):
+        dated = p.VERSION_DATED.match(text, m.end())  # "Version 2.2 (October 2025)"
+        end = dated.end() if dated else m.end()
+        found.append(Marker("version", m.group("value") or m.group("short"), m.start(), end))
     for kind, pattern in p.MARKER_WORDS.items():
         for m in pattern.finditer(text):
             window = text[m.end() : m.end() + 60]
@@ -113,8 +127,9 @@ def markers(text: str) -> list[Marker]:
             value, end = iso, hit_end
             time = _AFTER_DATE_TIME.match(window[hit_end:])
             if time:
-                value, end = f"{iso}T{time.group(1)}", hit_end + time.end()
-                alt = f"{alt}T{time.group(1)}" if alt else None
+                clock = _clock(time)
+                value, end = f"{iso}T{clock}", hit_end + time.end()
+                alt = f"{alt}T{clock}" if alt else None
             found.append(
                 Marker(
                     "build" if kind == "build" else kind,
@@ -165,6 +180,11 @@ def bumps(ctx: Context) -> list[tuple[str, Marker, Marker, Line, Line]]:
     new_covered = records[2] if records else frozenset()
     old_side = [pair.old for pair in ctx.changed] + list(ctx.removed)
     new_side = [pair.new for pair in ctx.changed] + list(ctx.added)
+    # an index's entries carry their own dates ("Published …" on each card): not the page's
+    from monitor.classify.entries import entry_lines
+
+    old_covered = old_covered | entry_lines(ctx, (*ctx.removed, *(c.old for c in ctx.changed)))[1]
+    new_covered = new_covered | entry_lines(ctx, (*ctx.added, *(c.new for c in ctx.changed)))[1]
     old_side = [line for line in old_side if line.number not in old_covered]
     new_side = [line for line in new_side if line.number not in new_covered]
     old_markers, new_markers = _by_kind(old_side), _by_kind(new_side)
