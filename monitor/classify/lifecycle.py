@@ -24,7 +24,9 @@ from monitor.classify.text import normalise, sentences
 from monitor.classify.versions import marker_pair, mask_markers
 from monitor.models import Finding, TextDiff
 
-_DEPRECATED_AS_OF = re.compile(r"(?:deprecated|deprecation)\s+(?:as of|on|since)\s*$", re.I)
+_DEPRECATED_AS_OF = re.compile(
+    r"(?:deprecated|deprecation)\s+(?:as of|on|since|date\s*:?)\s*$", re.I
+)  # also a card's field "Deprecation date: March 3, 2026"
 _SHUTDOWN_CUE = re.compile(
     r"(?:\bon|\bbefore|\bafter|\buntil|\bby|\bfor|\bfrom|\bthrough|\bthan|retire\w*|shut\s*down"
     r"|\bas of)\W*$|(?:をもって|に|まで)\s*$",
@@ -100,6 +102,28 @@ def _shutdown(sentence: str) -> tuple[DateHit | None, str | None]:
     return shutdown, deprecated
 
 
+SUBJECT_REACH = 12  # lines above a statement where the model it speaks of may be named
+
+
+def subject(ctx: Context, line: Line) -> list[str]:
+    """The model a statement naming none speaks of: the one its heading names, else the nearest
+    line above it in its section that names one model in a few words (a definition's term
+    "gpt-4o-mini-tts", a card's field "Model ID: jamba-1.5-large")."""
+    named = find_models(line.section or "")
+    if len(named) == 1:
+        return [named[0].id]
+    for number in range(line.number - 1, max(0, line.number - 1 - SUBJECT_REACH), -1):
+        other = ctx.new_doc.line(number)
+        if other is None:
+            continue
+        if other.heading or other.trail != line.trail:
+            break
+        hits = find_models(other.core)
+        if len(hits) == 1 and len(other.core.split()) <= 4:
+            return [hits[0].id]
+    return []
+
+
 def _listed_models(block: Block, after: int) -> list[str]:
     """Models in the list items or table rows right after line index `after` of a block."""
     ids: list[str] = []
@@ -157,6 +181,8 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
                 models = _listed_models(block, index) or (
                     [h.id for h in find_models(line.core)] if line.heading else []
                 )
+            if not models and not line.heading and (_shutdown(sentence)[0] or later_dates):
+                models = subject(ctx, line)  # a dated statement about the model above it
             if not models:
                 continue
             shutdown, deprecated = _shutdown(sentence)
