@@ -119,6 +119,13 @@ AGE_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 6048
 
 # --- lifecycle words --------------------------------------------------------------------------
 
+# A retirement said not to happen: "we have no plans to deprecate gpt-4o", "will not be retired"
+NOT_RETIRING = re.compile(
+    r"\b(?:no (?:current )?plans? to|not (?:planning|going) to|(?:will|would|shall|does|do|is|are)"
+    r"\s*n[o']t(?:\s+be)?|won't(?:\s+be)?|never(?:\s+be)?)\s+(?:\w+\s+){0,2}?"
+    r"(?:deprecat|retir|sunset|shut\w*\s+down|discontinu|decommission|remov|phase\w*\s+out)",
+    re.I,
+)
 RETIRE_WORDS = re.compile(
     r"\b(?:deprecat\w*|retir(?:e|ed|es|ing|ement|ements)\b|sunset\w*|shut(?:s|ting)?\s+down"
     r"|shutdown|discontinu\w*|decommission\w*|end[- ]of[- ](?:life|support)|phas(?:e|ed|ing)\s+out"

@@ -175,6 +175,8 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
         for sentence in sentences(line.core):
             if len(sentence.split()) < 3 or not p.RETIRE_WORDS.search(sentence):
                 continue
+            if p.NOT_RETIRING.search(sentence):
+                continue
             models, _ = split_replacements(sentence)
             models = [m for m in models if m not in replacements or m in models[:1]]
             if not models:
