@@ -21,6 +21,7 @@ _MONTH = (
     r"\b(?P<month>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
     r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 )
+MONTH_NAME = _MONTH
 # "June 13, 2024", "Jun 13 2024", "June 13th, 2024", "March 24th, 2026"
 DATE_MDY = re.compile(
     _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>[1-9]\d{3})(?!\d)",

@@ -36,6 +36,16 @@ def test_numeric_and_mistyped_dates_are_read_and_flagged(
     assert (hit.iso, hit.flag) == (iso, flag)
 
 
+def test_a_date_without_its_year_takes_the_dated_headings_year() -> None:
+    from monitor.classify.dates import YEAR_FROM_CONTEXT, yearless_date
+
+    found = yearless_date("It will be removed on August 14.", "2025-07-14")
+    assert found is not None and (found.iso, found.flag) == ("2025-08-14", YEAR_FROM_CONTEXT)
+    later = yearless_date("It shuts down on Jan. 5th, after the holidays.", "2025-12-01")
+    assert later is not None and later.iso == "2026-01-05"  # before the heading: the next year
+    assert yearless_date("It shuts down on August 14, 2026.", "2025-07-14") is None
+
+
 def test_a_crossed_out_date_is_no_longer_in_force() -> None:
     hits = find_dates("| m-1 | ~~2026-02-05~~ 2026-05-05 | ~~March 1, 2026~~ |")
     assert [hit.iso for hit in hits] == ["2026-05-05"]

@@ -168,3 +168,25 @@ def moved_dates(pair: Pair) -> list[tuple[str, str]]:
     if len(old) != len(new):
         return [(a, b) for a, b in zip(old, new, strict=False) if a != b]
     return [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+
+
+YEAR_FROM_CONTEXT = "year taken from the dated heading"
+_MONTH_DAY = re.compile(
+    p.MONTH_NAME + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?\b(?!,?\s*\d)", re.I
+)  # "August 14", "Aug. 14th", not followed by a year
+
+
+def yearless_date(sentence: str, dated: str) -> DateHit | None:
+    """A "Month Day" the sentence writes without a year, read in the year of `dated` (the ISO
+    date of the heading it sits under), or the year after when it would fall before that date:
+    "will be removed on August 14" under "Retiring GPT-4.5 (July 14, 2025)" is 2025-08-14."""
+    found = _MONTH_DAY.search(sentence)
+    if found is None:
+        return None
+    year = int(dated[:4])
+    iso = _iso(str(year), found.group("month"), found.group("day"))
+    if iso is not None and iso < dated:
+        iso = _iso(str(year + 1), found.group("month"), found.group("day"))
+    if iso is None:
+        return None
+    return DateHit(iso, found.start(), found.end(), found.group(0), flag=YEAR_FROM_CONTEXT)

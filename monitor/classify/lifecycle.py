@@ -16,7 +16,7 @@ from typing import Any
 from monitor import patterns as p
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
-from monitor.classify.dates import DateHit, find_dates, moved_dates
+from monitor.classify.dates import DateHit, find_dates, moved_dates, yearless_date
 from monitor.classify.lifecycle_rows import row_changes
 from monitor.classify.names import find_models, unknown_ids
 from monitor.classify.records import record_changes
@@ -102,6 +102,14 @@ def _shutdown(sentence: str) -> tuple[DateHit | None, str | None]:
     return shutdown, deprecated
 
 
+def _yearless(sentence: str, line: Line) -> DateHit | None:
+    """A retirement date written without its year under a dated heading, in that year."""
+    dated = f.section_date(line.trail)
+    if dated is None or not p.RETIRE_WORDS.search(sentence):
+        return None
+    return yearless_date(sentence, dated)
+
+
 SUBJECT_REACH = 12  # lines above a statement where the model it speaks of may be named
 
 
@@ -167,7 +175,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
         for line in block.lines
         if not line.heading
         for sentence in sentences(line.core)
-        for hit in [_shutdown(sentence)[0]]
+        for hit in [_shutdown(sentence)[0] or _yearless(sentence, line)]
         if hit
     ]
     seen: set[str] = set()
@@ -188,6 +196,11 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
             if not models:
                 continue
             shutdown, deprecated = _shutdown(sentence)
+            if line.heading and shutdown and later_dates:
+                if shutdown.iso == f.section_date((*line.trail, line.core)):
+                    shutdown = later_dates[0]  # a dated heading's date is the notice's own
+            elif shutdown is None and not line.heading:
+                shutdown = _yearless(sentence, line)
             done = bool(p.RETIRED_NOW.search(sentence)) and not re.search(r"\bwill\b", sentence)
             if shutdown is None and later_dates and not done:
                 shutdown = later_dates[0]
