@@ -120,6 +120,13 @@ AGE_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 6048
 
 # --- lifecycle words --------------------------------------------------------------------------
 
+# What a retirement verb retires when it names no model id: a product or API surface written as
+# a name ("we are sunsetting the Assistants API", "we will discontinue Sable Video")
+RETIRED_NAME = re.compile(
+    r"\b(?:sunsett?ing|deprecating|retiring|discontinuing|shutting down|winding down"
+    r"|(?:will|to) (?:sunset|deprecate|retire|discontinue|shut down))\s+(?:the\s+)?"
+    r"(?P<name>(?:[A-Z][\w.-]*\s+){0,3}[A-Z][\w.-]*)"
+)
 # A retirement said not to happen: "we have no plans to deprecate gpt-4o", "will not be retired"
 NOT_RETIRING = re.compile(
     r"\b(?:no (?:current )?plans? to|not (?:planning|going) to|(?:will|would|shall|does|do|is|are)"

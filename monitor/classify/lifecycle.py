@@ -18,7 +18,7 @@ from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import DateHit, find_dates, moved_dates, yearless_date
 from monitor.classify.lifecycle_rows import row_changes
-from monitor.classify.names import find_models, unknown_ids
+from monitor.classify.names import find_models, name_as_id, unknown_ids
 from monitor.classify.records import record_changes
 from monitor.classify.text import normalise, sentences
 from monitor.classify.versions import marker_pair, mask_markers
@@ -110,6 +110,14 @@ def _yearless(sentence: str, line: Line) -> DateHit | None:
     return yearless_date(sentence, dated)
 
 
+def _retired_name(ctx: Context, sentence: str) -> list[str]:
+    """On a lifecycle page, the product or API a dated retirement sentence names as its object
+    ("we are sunsetting the Assistants API" → assistants-api)."""
+    found = p.RETIRED_NAME.search(sentence) if ctx.kind == "lifecycle" else None
+    named = name_as_id(found.group("name")) if found else None
+    return [named] if named else []
+
+
 SUBJECT_REACH = 12  # lines above a statement where the model it speaks of may be named
 
 
@@ -192,7 +200,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
                     [h.id for h in find_models(line.core)] if line.heading else []
                 )
             if not models and not line.heading and (_shutdown(sentence)[0] or later_dates):
-                models = subject(ctx, line)  # a dated statement about the model above it
+                models = subject(ctx, line) or _retired_name(ctx, sentence)
             if not models:
                 continue
             shutdown, deprecated = _shutdown(sentence)
