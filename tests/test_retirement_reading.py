@@ -46,6 +46,18 @@ def test_a_date_without_its_year_takes_the_dated_headings_year() -> None:
     assert yearless_date("It shuts down on August 14, 2026.", "2025-07-14") is None
 
 
+def test_a_month_without_a_day_is_its_first_day_and_says_so() -> None:
+    from monitor.classify.dates import MONTH_ONLY, month_year_date
+
+    found = month_year_date("It will be retired in March 2026; use omni-moderation-latest.")
+    assert found is not None and (found.iso, found.flag, found.text) == (
+        "2026-03-01",
+        MONTH_ONLY,
+        "March 2026",
+    )
+    assert month_year_date("It will be retired soon.") is None
+
+
 def test_a_crossed_out_date_is_no_longer_in_force() -> None:
     hits = find_dates("| m-1 | ~~2026-02-05~~ 2026-05-05 | ~~March 1, 2026~~ |")
     assert [hit.iso for hit in hits] == ["2026-05-05"]

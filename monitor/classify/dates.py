@@ -190,3 +190,19 @@ def yearless_date(sentence: str, dated: str) -> DateHit | None:
     if iso is None:
         return None
     return DateHit(iso, found.start(), found.end(), found.group(0), flag=YEAR_FROM_CONTEXT)
+
+
+MONTH_ONLY = "month only: its first day"
+_MONTH_YEAR = re.compile(p.MONTH_NAME + r"\.?,?\s+(?P<year>[1-9]\d{3})(?!\d)", re.I)
+
+
+def month_year_date(text: str) -> DateHit | None:
+    """A month the text names without a day ("retired in March 2026"), as its first day (the
+    earliest the page allows), flagged so a reader sees the day was not written."""
+    found = _MONTH_YEAR.search(text)
+    if found is None:
+        return None
+    iso = _iso(found.group("year"), found.group("month"), "1")
+    if iso is None:
+        return None
+    return DateHit(iso, found.start(), found.end(), found.group(0), flag=MONTH_ONLY)

@@ -16,7 +16,13 @@ from typing import Any
 from monitor import patterns as p
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
-from monitor.classify.dates import DateHit, find_dates, moved_dates, yearless_date
+from monitor.classify.dates import (
+    DateHit,
+    find_dates,
+    month_year_date,
+    moved_dates,
+    yearless_date,
+)
 from monitor.classify.lifecycle_rows import row_changes
 from monitor.classify.names import find_models, name_as_id, unknown_ids
 from monitor.classify.records import record_changes
@@ -100,6 +106,19 @@ def _shutdown(sentence: str) -> tuple[DateHit | None, str | None]:
         elif shutdown is None and (_SHUTDOWN_CUE.search(before) or p.RETIRE_WORDS.search(sentence)):
             shutdown = hit
     return shutdown, deprecated
+
+
+def _month_only(sentence: str) -> DateHit | None:
+    """A shutdown month with no day ("will be retired in March 2026"), cued as a date is."""
+    found = month_year_date(sentence)
+    if found is None or find_dates(sentence):
+        return None
+    before = sentence[max(0, found.start - 30) : found.start]
+    if _DEPRECATED_AS_OF.search(before) or not re.search(
+        r"\b(?:in|by|on|from|after|until)\s*$", before
+    ):
+        return None
+    return found
 
 
 def _yearless(sentence: str, line: Line) -> DateHit | None:
@@ -208,7 +227,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
                 if shutdown.iso == f.section_date((*line.trail, line.core)):
                     shutdown = later_dates[0]  # a dated heading's date is the notice's own
             elif shutdown is None and not line.heading:
-                shutdown = _yearless(sentence, line)
+                shutdown = _yearless(sentence, line) or _month_only(sentence)
             done = bool(p.RETIRED_NOW.search(sentence)) and not re.search(r"\bwill\b", sentence)
             if shutdown is None and later_dates and not done:
                 shutdown = later_dates[0]

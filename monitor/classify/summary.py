@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from monitor.classify.dates import MONTH_ONLY
 from monitor.models import Finding, TextDiff
 from monitor.wording import shorten
 
@@ -52,6 +53,8 @@ def _retirements(facts: list[dict[str, Any]]) -> list[str]:
         elif shutdown:
             qualifier = group[0].get("qualifier")
             when = f"{qualifier} {shutdown}" if qualifier else f"on {shutdown}"
+            if group[0].get("date_flag") == MONTH_ONLY:  # "in March 2026", not a made-up day
+                when = f"in {group[0].get('date_as_written')}"
             verb = "retires" if len({f.get("model") for f in group}) == 1 else "retire"
             text = f"{models} {verb}{where} {when}"
         else:
