@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from monitor import patterns as p
 from monitor.classify.context import Context
-from monitor.classify.dates import AMBIGUOUS, DateHit, find_dates, numeric_order
+from monitor.classify.dates import AMBIGUOUS, DateHit, find_dates, month_year_date, numeric_order
 from monitor.classify.names import find_models, provider_of
 from monitor.classify.text import core
 
@@ -57,7 +57,9 @@ def date_of(value: str | None) -> DateHit | None:
     if blank(value):
         return None
     found = find_dates(value or "")
-    return found[0] if found else None
+    if found:
+        return found[0]
+    return month_year_date(value or "") if len((value or "").split()) <= 4 else None
 
 
 def replacement(value: str | None) -> str | None:
