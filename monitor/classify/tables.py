@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from monitor import patterns as p
+from monitor.classify import facts
 from monitor.classify.context import Context, Line
 from monitor.classify.names import find_models
 from monitor.classify.text import core, similarity
@@ -107,11 +108,51 @@ def roles(header: tuple[str, ...]) -> dict[int, str]:
     return found
 
 
+_DATE_ROLES = ("shutdown", "deprecated", "released")
+
+
+def _kind_of(cell: str) -> str | None:
+    """What a cell's content reads as on its own: a date or a lifecycle state."""
+    if facts.date_of(cell):
+        return "date"
+    return "state" if facts.state(cell) else None
+
+
+def _fit(by_index: dict[int, str], cells: list[str]) -> int:
+    """How well cells sit under their columns: +1 for a date under a date column or a state
+    under the status column, -1 for either under a column of another role."""
+    score = 0
+    for index, name in by_index.items():
+        kind = _kind_of(cells[index]) if index < len(cells) else None
+        if kind is not None:
+            want = "date" if name in _DATE_ROLES else "state" if name == "status" else None
+            score += 1 if kind == want else -1
+    return score
+
+
+def aligned(header: tuple[str, ...], raw: tuple[str, ...]) -> tuple[str, ...]:
+    """A row with more cells than its header (an alias cell the header does not name), read with
+    the surplus cells joined into the column where the rest then sit best under their roles;
+    the row as written when no join fits better."""
+    surplus = len(raw) - len(header)
+    if surplus <= 0 or len(header) < 2:
+        return raw
+    by_index = roles(header)
+    best, best_score = list(raw), _fit(by_index, list(raw))
+    for start in range(1, len(header)):
+        joined = ", ".join(c for c in raw[start : start + surplus + 1] if not facts.blank(c))
+        cells = [*raw[:start], joined, *raw[start + surplus + 1 :]]
+        score = _fit(by_index, cells)
+        if score > best_score:
+            best, best_score = cells, score
+    return tuple(best)
+
+
 def named(table: Table, row: Row) -> dict[str, str]:
     """The row's cells by role, plus every other cell by its header."""
     out: dict[str, str] = {}
     by_index = roles(table.header)
-    for index, cell in enumerate(row.raw):
+    for index, cell in enumerate(aligned(table.header, row.raw)):
         name = by_index.get(index) or (table.header[index] if index < len(table.header) else "")
         out.setdefault(name or f"column {index + 1}", cell)
     return out
