@@ -9,6 +9,7 @@ another key (a table keyed by its date) is one changed row."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from monitor import patterns as p
@@ -71,6 +72,21 @@ def _merge(changes: list[RowChange]) -> list[RowChange]:
     return [c for c in out if c.kind != "removed" or id(c) in kept]
 
 
+_MARKS = re.compile(r"\(([^()]+)\)")
+
+
+def _state(cells: dict[str, str]) -> str | None:
+    """The row's lifecycle state: its status column, else, in a table without one, a mark the
+    model cell carries ("Claude Opus 4.1 (deprecated)", "(retired, except on Bedrock)")."""
+    if "status" in cells:
+        return f.state(cells["status"])
+    for mark in _MARKS.finditer(core(cells.get("model", ""))):
+        found = f.state(mark.group(1))
+        if found:
+            return found
+    return None
+
+
 def _fragment(change: RowChange) -> str:
     line = change.new_line or change.old_line
     if line is not None:
@@ -103,7 +119,7 @@ def _told_date(text: str) -> DateHit | None:
 
 def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Finding]:
     cells = change.new or {}
-    status = f.state(cells.get("status"))
+    status = _state(cells)
     shutdown = f.date_of(cells.get("shutdown"))
     deprecated = f.date_of(cells.get("deprecated"))
     found = []
@@ -200,7 +216,7 @@ def aliases(ctx: Context, side: str) -> dict[str, str]:
 
 def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     old, new = change.old or {}, change.new or {}
-    before, after = f.state(old.get("status")), f.state(new.get("status"))
+    before, after = _state(old), _state(new)
     old_date, new_date = f.date_of(old.get("shutdown")), f.date_of(new.get("shutdown"))
     found = []
     for model in _models(new) or _models(old):
@@ -295,11 +311,17 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
 
 def rule_rows(diff: TextDiff, ctx: Context) -> list[Finding]:
     """Retirements, launches and replacements read from table rows and feed records."""
+    return list(row_findings(ctx))
+
+
+def row_findings(ctx: Context) -> tuple[Finding, ...]:
+    """What `rule_rows` finds, computed once per context (other rules ask which models it
+    covers)."""
+    if "row_findings" in ctx.memo:
+        return ctx.memo["row_findings"]  # type: ignore[no-any-return]
     changes = row_changes(ctx)
-    if not changes:
-        return []
-    old_models = set(old_model_ids(ctx))
     found: list[Finding] = []
+    old_models = set(old_model_ids(ctx)) if changes else set()
     for change in changes:
         if change.kind == "added":
             found += _added(ctx, change, old_models)
@@ -307,7 +329,8 @@ def rule_rows(diff: TextDiff, ctx: Context) -> list[Finding]:
             found += _changed(ctx, change)
         elif change.table is not None and ctx.kind != "index":
             found += _removed(ctx, change)
-    return found
+    ctx.memo["row_findings"] = result = tuple(found)
+    return result
 
 
 def _new_cores(ctx: Context) -> set[str]:

@@ -8,16 +8,19 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows
+from monitor.classify import cosmetic, facts, launches, lifecycle, lifecycle_rows
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
+from monitor.classify.names import find_models
 from monitor.classify.records import record_changes
 from monitor.classify.text import core, loose, opcodes, reading, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff
 
 _TOKEN = re.compile(r"\S+")
+_ID_TOKEN = re.compile(r"[a-z0-9][\w.:@/-]*[\w]")
+_MARK = re.compile(r"\s*\(([^()]+)\)")
 _PDF_PAGE = re.compile(r"Page \d{1,5}")  # the page marker a PDF's text starts each page with
 QUOTE_LENGTH = 400
 LIFECYCLE_ROLES = frozenset(
@@ -38,6 +41,39 @@ def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
         if change.table is not None:  # a table that came or went whole: its header with it
             (new if change.kind == "added" else old).add(change.table.head.number)
     return old, new
+
+
+def _unmarked(text: str) -> str:
+    """The line's reading with the lifecycle marks after names taken out ("Opus 4 (deprecated)"
+    → "Opus 4")."""
+    return _MARK.sub(lambda m: "" if facts.state(m.group(1)) else m.group(0), core(text))
+
+
+def _lifecycle_models(ctx: Context) -> set[str]:
+    """The models this change's row, prose and launch findings speak of."""
+    if "lifecycle_models" not in ctx.memo:
+        findings = (
+            *lifecycle_rows.row_findings(ctx),
+            *lifecycle.prose_evidence(ctx).findings,
+            *launches.launch_evidence(ctx).findings,
+        )
+        ctx.memo["lifecycle_models"] = {
+            str(fact["model"]) for item in findings for fact in item.facts if fact.get("model")
+        }
+    return ctx.memo["lifecycle_models"]  # type: ignore[no-any-return]
+
+
+def _marks_only(ctx: Context, pair: Pair) -> bool:
+    """The line changed only by the lifecycle marks after model names, and a lifecycle finding
+    of this change speaks of a model the line names: that status is told there, not here."""
+    if _unmarked(pair.old.text) != _unmarked(pair.new.text):
+        return False
+    text = pair.old.core + " " + pair.new.core
+    models = _lifecycle_models(ctx)
+    if {hit.id for hit in find_models(text)} & models:
+        return True
+    tokens = set(_ID_TOKEN.findall(text.lower()))
+    return bool(tokens & models)  # ids of a family no recogniser knows, as written
 
 
 def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
@@ -123,6 +159,8 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
         if pair.new.number in new_covered or cosmetic.pair_reason(pair):
             continue
         if marker_pair(pair.old, pair.new) or pair.new.number in new_numbers and not pair.new.table:
+            continue
+        if _marks_only(ctx, pair):
             continue
         if pair.new.table:
             leftover = _row_leftover(ctx, pair)
