@@ -223,6 +223,11 @@ PROSE_NAMES: dict[str, re.Pattern[str]] = {
         r"\bGemini\s+(?P<ver>\d(?:\.\d)?)\s+(?P<fam>(?:Pro|Flash|Ultra|Nano)(?:[- ](?:Lite|Image"
         r"|Live|Preview|Experimental|Thinking|TTS|Native Audio))*)"
     ),
+    # A list that carries its family word once: "Claude Sonnet 4 (deprecated), Opus 4, and …"
+    "claude_more": re.compile(
+        r"\s*(?:\((?:[^()]|\([^()]*\))*\))?\s*(?:,|and|or|&)\s*(?:(?:and|or)\s+)?"
+        r"(?P<fam2>Opus|Sonnet|Haiku|Fable|Mythos)\s+(?P<ver2>\d(?:\.\d)?)\b"
+    ),
     "gemini_more": re.compile(
         r"\s*(?:,|and|or|&)\s+(?:Gemini\s+)?(?P<ver>\d(?:\.\d)?)\s+(?P<fam>(?:Pro|Flash|Ultra|Nano)"
         r"(?:[- ](?:Lite|Image|Live|Preview|Experimental|Thinking|TTS))*)"
@@ -243,7 +248,7 @@ PROSE_NAMES: dict[str, re.Pattern[str]] = {
 }
 PROSE_PROVIDER = {
     "claude": "anthropic", "gpt": "openai", "o_series": "openai", "gemini": "google",
-    "gemini_more": "google", "llama": "meta", "mistral": "mistral", "grok": "xai",
+    "gemini_more": "google", "claude_more": "anthropic", "llama": "meta", "mistral": "mistral", "grok": "xai",
     "nova": "amazon", "deepseek": "deepseek",
 }  # fmt: skip
 

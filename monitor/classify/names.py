@@ -61,14 +61,17 @@ def _claude(m: re.Match[str]) -> str:
     if m.group("ver1"):
         return f"claude-{_dashed(m.group('ver1'))}-{m.group('fam1').lower()}{suffix}"
     if m.group("fam2"):
-        family, version = m.group("fam2").lower(), m.group("ver2")
-        if family == "instant":
-            return f"claude-instant-{version}{suffix}"
-        if float(version) < 4:
-            return f"claude-{_dashed(version)}-{family}{suffix}"
-        return f"claude-{family}-{_dashed(version)}{suffix}"
+        return _claude_family(m.group("fam2").lower(), m.group("ver2"), suffix)
     version = m.group("ver3")
     return f"claude-{'2.0' if version == '2' else version}{suffix}"
+
+
+def _claude_family(family: str, version: str, suffix: str = "") -> str:
+    if family == "instant":
+        return f"claude-instant-{version}{suffix}"
+    if float(version) < 4:
+        return f"claude-{_dashed(version)}-{family}{suffix}"
+    return f"claude-{family}-{_dashed(version)}{suffix}"
 
 
 def _joined(*parts: str | None) -> str:
@@ -98,12 +101,20 @@ def _prose_id(kind: str, m: re.Match[str]) -> str:
 def _prose_hits(text: str) -> list[ModelHit]:
     hits = []
     for kind, pattern in p.PROSE_NAMES.items():
-        if kind == "gemini_more":
+        if kind in ("gemini_more", "claude_more"):
             continue
         for m in pattern.finditer(text):
             hits.append(
                 ModelHit(_prose_id(kind, m), m.start(), m.end(), p.PROSE_PROVIDER[kind], True)
             )
+            if kind == "claude":
+                end = m.end()
+                while more := p.PROSE_NAMES["claude_more"].match(
+                    text, end, min(len(text), end + 80)
+                ):
+                    model = _claude_family(more.group("fam2").lower(), more.group("ver2"))
+                    hits.append(ModelHit(model, more.start("fam2"), more.end(), "anthropic", True))
+                    end = more.end()
             if kind == "gemini":
                 end = m.end()
                 while more := p.PROSE_NAMES["gemini_more"].match(
