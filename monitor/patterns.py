@@ -311,6 +311,11 @@ SCRAPER_FIELDS = re.compile(r"^\W*(?:fetched_at|scraped_at|crawled_at|retrieved_
 FILLER_WORDS = frozenset(
     "a an the usd eur gbp jpy us$ please also just simply currently approximately".split()
 )
+# Words that carry no content of their own: swapping one for another in a model's description
+# ("Learn more on our blog" → "in our blog") is a copy edit.
+FUNCTION_WORDS = frozenset(
+    "a an the on in at of for to into onto from by with within via our its their".split()
+)
 # A line that starts with two or more short links in a row: "[All Collections](…)[Safeguards](…)"
 BREADCRUMBS = re.compile(r"^\s*(?:\[[^\[\]\n]{1,40}+\]\([^()\s]{1,300}+\)\s*[/>›»|]?\s*){2,}")
 

@@ -8,17 +8,20 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from monitor import patterns as p
 from monitor.classify import cosmetic, facts, launches, lifecycle, lifecycle_rows
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
 from monitor.classify.names import find_models
 from monitor.classify.records import record_changes
+from monitor.classify.tables import RowChange, roles
 from monitor.classify.text import core, loose, opcodes, reading, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff
 
 _TOKEN = re.compile(r"\S+")
+DESCRIPTION_WORDS = 6  # a cell of this many words or more is a sentence, not a value
 _ID_TOKEN = re.compile(r"[a-z0-9][\w.:@/-]*[\w]")
 _MARK = re.compile(r"\s*\(([^()]+)\)")
 _PDF_PAGE = re.compile(r"Page \d{1,5}")  # the page marker a PDF's text starts each page with
@@ -81,6 +84,8 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
     for change in lifecycle_rows.row_changes(ctx):
         if change.kind == "changed" and change.new_line is pair.new:
             old, new = change.old or {}, change.new or {}
+            records = change.table is not None and "model" in roles(change.table.header).values()
+            launched = records and _beside_new_version(ctx, change)
             return [
                 name
                 for name in new
@@ -88,8 +93,44 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
                 and name not in LIFECYCLE_ROLES
                 and name != "model"
                 and reading([old[name]]) != reading([new[name]])
+                and not (records and _description_edit(old[name], new[name], launched))
             ]
     return []  # the row changed only by a column added or removed
+
+
+def _beside_new_version(ctx: Context, change: RowChange) -> bool:
+    """The row was renamed as a newer version of it is added to the same table ("Magistral
+    Small" → "Magistral Small 1" beside a new "Magistral Small 1.1"): part of that launch."""
+    before, after = (core((cells or {}).get("model", "")) for cells in (change.old, change.new))
+    if not before or before == after:
+        return False
+    return any(
+        other.kind == "added"
+        and other.table is change.table
+        and core((other.new or {}).get("model", "")).startswith(before + " ")
+        for other in lifecycle_rows.row_changes(ctx)
+    )
+
+
+def _description_edit(old: str, new: str, launched: bool = False) -> bool:
+    """A free-text cell of a model's record (a sentence describing it) reworded as part of a
+    launch, or whose only edits swap one function word for another ("Learn more on our blog" →
+    "Learn more in our blog")."""
+    before, after = words(core(old)), words(core(new))
+    if min(len(before), len(after)) < DESCRIPTION_WORDS:
+        return False
+    if launched:
+        return True
+    script = opcodes(before, after)
+    if script is None:
+        return False
+    edits = [op for op in script if op[0] != "equal"]
+    return bool(edits) and all(
+        tag == "replace"
+        and i2 - i1 == j2 - j1
+        and all(w.lower() in p.FUNCTION_WORDS for w in (*before[i1:i2], *after[j1:j2]))
+        for tag, i1, i2, j1, j2 in edits
+    )
 
 
 def _quote(line: str, other: str) -> str:
