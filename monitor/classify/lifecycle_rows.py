@@ -14,7 +14,7 @@ from typing import Any
 
 from monitor import patterns as p
 from monitor.classify import facts as f
-from monitor.classify.context import Context
+from monitor.classify.context import Context, Line
 from monitor.classify.dates import DateHit, find_dates
 from monitor.classify.names import cell_models, find_models, old_model_ids
 from monitor.classify.records import TEXT, item_prose, record_changes
@@ -27,11 +27,13 @@ def row_changes(ctx: Context) -> list[RowChange]:
     """Every row change of the page's tables and feed records, removed+added pairs merged."""
     if "row_changes" in ctx.memo:
         return ctx.memo["row_changes"]  # type: ignore[no-any-return]
-    changes = [row for table in table_changes(ctx) for row in table.rows]
+    tables = table_changes(ctx)
+    changes = [row for table in tables for row in table.rows]
+    group = {id(row): index for index, table in enumerate(tables) for row in table.rows}
     records = record_changes(ctx)
     if records is not None:
         changes += records[0]
-    ctx.memo["row_changes"] = merged = _merge(changes)
+    ctx.memo["row_changes"] = merged = _merge(changes, group)
     return merged
 
 
@@ -44,7 +46,9 @@ def _models(cells: dict[str, str] | None, lifecycle: bool = True) -> list[str]:
     return cell_models(cells, names=names)
 
 
-def _merge(changes: list[RowChange]) -> list[RowChange]:
+def _merge(changes: list[RowChange], group: dict[int, int]) -> list[RowChange]:
+    """A row removed and added again (moved to another table, or keyed by a cell that changed)
+    is one changed row; `group` says which compared table each row change came from."""
     removed: dict[tuple[str, ...], list[RowChange]] = {}
     for c in changes:
         if c.kind == "removed" and _models(c.old):
@@ -54,6 +58,7 @@ def _merge(changes: list[RowChange]) -> list[RowChange]:
         key = tuple(_models(change.new)) if change.kind == "added" else ()
         if key and removed.get(key):
             before = removed[key].pop(0)
+            tables = change.table is not None and before.table is not None
             change = RowChange(
                 "changed",
                 before.old,
@@ -62,10 +67,9 @@ def _merge(changes: list[RowChange]) -> list[RowChange]:
                 change.new_line,
                 change.table,
                 change.deprecation_table,
-                change.table is not None
-                and before.table is not None
-                and change.deprecation_table
-                and not before.deprecation_table,
+                tables and change.deprecation_table and not before.deprecation_table,
+                tables and before.deprecation_table and not change.deprecation_table,
+                tables and group.get(id(before)) != group.get(id(change)),
             )
         out.append(change)
     kept = {id(c) for left in removed.values() for c in left}
@@ -205,13 +209,22 @@ def aliases(ctx: Context, side: str) -> dict[str, str]:
     if key not in ctx.memo:
         found: dict[str, str] = {}
         for line in ctx.new_lines if side == "new" else ctx.old_lines:
-            if not line.list_item or "latest" not in line.text:
-                continue
-            ids = [m.group("id") for m in p.MODEL_ID.finditer(normalise(line.core))]
-            if len(ids) == 2 and ids[0].endswith("-latest") and not ids[1].endswith("-latest"):
-                found.setdefault(ids[0], ids[1])
+            pointed = alias_line(line)
+            if pointed:
+                found.setdefault(*pointed)
         ctx.memo[key] = found
     return ctx.memo[key]  # type: ignore[no-any-return]
+
+
+def alias_line(line: Line) -> tuple[str, str] | None:
+    """(alias, pinned id) of a list item that names an alias and the one id it points to
+    ("- `x-latest`: currently points to `x-2507`")."""
+    if not line.list_item or "latest" not in line.text:
+        return None
+    ids = [m.group("id") for m in p.MODEL_ID.finditer(normalise(line.core))]
+    if len(ids) == 2 and ids[0].endswith("-latest") and not ids[1].endswith("-latest"):
+        return ids[0], ids[1]
+    return None
 
 
 def _changed(ctx: Context, change: RowChange) -> list[Finding]:
@@ -259,7 +272,7 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
             )
         elif old_date and (not new_date or new_date.iso > old_date.iso):
             event = "retirement_date_postponed" if new_date else "retirement_date_withdrawn"
-            label = "policy_text"
+            label = "new_entry" if change.left_deprecation else "policy_text"
             fact = f.fact(
                 "retirement_change",
                 model=model,
@@ -285,6 +298,7 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                     (fact,),
                 )
             )
+            found += _left_behind(change, model, label)
     old_repl, new_repl = (
         f.replacement(old.get("replacement")),
         f.replacement(new.get("replacement")),
@@ -307,6 +321,24 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
             )
         )
     return found
+
+
+def _left_behind(change: RowChange, model: str, label: str) -> list[Finding]:
+    """The row it was is gone from its table: a deprecation withdrawn (the model listed again
+    among current models), or a new version listed in another table than the old one."""
+    if not (change.left_deprecation and label == "new_entry") and not (
+        change.moved and label == "model_launch"
+    ):
+        return []
+    version = (change.old or {}).get("version")
+    item = model if f.blank(version) else f"{model} {core(version or '')}"
+    return [
+        Finding(
+            "lifecycle.row_left_table", "entry_removed", f"- {item}",
+            change.old_line.text if change.old_line else _fragment(change), item,
+            None, (f.fact("entry_removed", item=item),),
+        )
+    ]  # fmt: skip
 
 
 def rule_rows(diff: TextDiff, ctx: Context) -> list[Finding]:

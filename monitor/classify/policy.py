@@ -52,6 +52,13 @@ def _unmarked(text: str) -> str:
     return _MARK.sub(lambda m: "" if facts.state(m.group(1)) else m.group(0), core(text))
 
 
+def _alias_of_lifecycle(ctx: Context, line: Line) -> bool:
+    """An alias line ("- `x-latest`: currently points to `x-2507`") added or repointed for a
+    model this change launches or retires: part of that news, not wording."""
+    pointed = lifecycle_rows.alias_line(line)
+    return pointed is not None and bool(set(pointed) & _lifecycle_models(ctx))
+
+
 def _lifecycle_models(ctx: Context) -> set[str]:
     """The models this change's row, prose and launch findings speak of."""
     if "lifecycle_models" not in ctx.memo:
@@ -85,7 +92,7 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
         if change.kind == "changed" and change.new_line is pair.new:
             old, new = change.old or {}, change.new or {}
             records = change.table is not None and "model" in roles(change.table.header).values()
-            launched = records and _beside_new_version(ctx, change)
+            launched = records and (_beside_new_version(ctx, change) or _launch_row(ctx, pair.new))
             return [
                 name
                 for name in new
@@ -96,6 +103,14 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
                 and not (records and _description_edit(old[name], new[name], launched))
             ]
     return []  # the row changed only by a column added or removed
+
+
+def _launch_row(ctx: Context, line: Line) -> bool:
+    """The row is itself read as a launch (a new version of the model it lists)."""
+    return any(
+        item.label == "model_launch" and item.fragment == line.text
+        for item in lifecycle_rows.row_findings(ctx)
+    )
 
 
 def _beside_new_version(ctx: Context, change: RowChange) -> bool:
@@ -201,7 +216,7 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
             continue
         if marker_pair(pair.old, pair.new) or pair.new.number in new_numbers and not pair.new.table:
             continue
-        if _marks_only(ctx, pair):
+        if _marks_only(ctx, pair) or _alias_of_lifecycle(ctx, pair.new):
             continue
         if pair.new.table:
             leftover = _row_leftover(ctx, pair)
@@ -284,6 +299,8 @@ def _lines(
         if line.number in explained or line.number in entries:
             continue
         if cosmetic.line_reason(ctx, line, other) or _marker_line(line):
+            continue
+        if _alias_of_lifecycle(ctx, line):
             continue
         if line.heading and not is_date_line(line.core):
             label = "section_added" if sign == "+" else "section_removed"

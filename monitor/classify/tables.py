@@ -63,6 +63,8 @@ class RowChange:
     table: Table | None = None
     deprecation_table: bool = False  # the table lists models being retired
     entered_deprecation: bool = False  # the row moved into such a table from another one
+    left_deprecation: bool = False  # the row moved out of such a table into another one
+    moved: bool = False  # the row left one table for another
 
 
 @dataclass
