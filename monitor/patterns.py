@@ -316,6 +316,8 @@ FILLER_WORDS = frozenset(
 FUNCTION_WORDS = frozenset(
     "a an the on in at of for to into onto from by with within via our its their".split()
 )
+# Words that join the names of a list ("A, B and C", "including D").
+LIST_WORDS = frozenset("and or including incl also as well".split())
 # A line that starts with two or more short links in a row: "[All Collections](…)[Safeguards](…)"
 BREADCRUMBS = re.compile(r"^\s*(?:\[[^\[\]\n]{1,40}+\]\([^()\s]{1,300}+\)\s*[/>›»|]?\s*){2,}")
 

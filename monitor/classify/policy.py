@@ -8,22 +8,17 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from monitor import patterns as p
-from monitor.classify import cosmetic, facts, launches, lifecycle, lifecycle_rows
+from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows, told
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
-from monitor.classify.names import find_models
 from monitor.classify.records import record_changes
-from monitor.classify.tables import RowChange, roles
+from monitor.classify.tables import roles
 from monitor.classify.text import core, loose, opcodes, reading, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff
 
 _TOKEN = re.compile(r"\S+")
-DESCRIPTION_WORDS = 6  # a cell of this many words or more is a sentence, not a value
-_ID_TOKEN = re.compile(r"[a-z0-9][\w.:@/-]*[\w]")
-_MARK = re.compile(r"\s*\(([^()]+)\)")
 _PDF_PAGE = re.compile(r"Page \d{1,5}")  # the page marker a PDF's text starts each page with
 QUOTE_LENGTH = 400
 LIFECYCLE_ROLES = frozenset(
@@ -46,53 +41,15 @@ def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
     return old, new
 
 
-def _unmarked(text: str) -> str:
-    """The line's reading with the lifecycle marks after names taken out ("Opus 4 (deprecated)"
-    → "Opus 4")."""
-    return _MARK.sub(lambda m: "" if facts.state(m.group(1)) else m.group(0), core(text))
-
-
-def _alias_of_lifecycle(ctx: Context, line: Line) -> bool:
-    """An alias line ("- `x-latest`: currently points to `x-2507`") added or repointed for a
-    model this change launches or retires: part of that news, not wording."""
-    pointed = lifecycle_rows.alias_line(line)
-    return pointed is not None and bool(set(pointed) & _lifecycle_models(ctx))
-
-
-def _lifecycle_models(ctx: Context) -> set[str]:
-    """The models this change's row, prose and launch findings speak of."""
-    if "lifecycle_models" not in ctx.memo:
-        findings = (
-            *lifecycle_rows.row_findings(ctx),
-            *lifecycle.prose_evidence(ctx).findings,
-            *launches.launch_evidence(ctx).findings,
-        )
-        ctx.memo["lifecycle_models"] = {
-            str(fact["model"]) for item in findings for fact in item.facts if fact.get("model")
-        }
-    return ctx.memo["lifecycle_models"]  # type: ignore[no-any-return]
-
-
-def _marks_only(ctx: Context, pair: Pair) -> bool:
-    """The line changed only by the lifecycle marks after model names, and a lifecycle finding
-    of this change speaks of a model the line names: that status is told there, not here."""
-    if _unmarked(pair.old.text) != _unmarked(pair.new.text):
-        return False
-    text = pair.old.core + " " + pair.new.core
-    models = _lifecycle_models(ctx)
-    if {hit.id for hit in find_models(text)} & models:
-        return True
-    tokens = set(_ID_TOKEN.findall(text.lower()))
-    return bool(tokens & models)  # ids of a family no recogniser knows, as written
-
-
 def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
     """The cells of a changed table row that no lifecycle or table rule explains."""
     for change in lifecycle_rows.row_changes(ctx):
         if change.kind == "changed" and change.new_line is pair.new:
             old, new = change.old or {}, change.new or {}
             records = change.table is not None and "model" in roles(change.table.header).values()
-            launched = records and (_beside_new_version(ctx, change) or _launch_row(ctx, pair.new))
+            launched = records and (
+                told.beside_new_version(ctx, change) or told.launch_row(ctx, pair.new)
+            )
             return [
                 name
                 for name in new
@@ -100,52 +57,9 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
                 and name not in LIFECYCLE_ROLES
                 and name != "model"
                 and reading([old[name]]) != reading([new[name]])
-                and not (records and _description_edit(old[name], new[name], launched))
+                and not (records and told.description_edit(old[name], new[name], launched))
             ]
     return []  # the row changed only by a column added or removed
-
-
-def _launch_row(ctx: Context, line: Line) -> bool:
-    """The row is itself read as a launch (a new version of the model it lists)."""
-    return any(
-        item.label == "model_launch" and item.fragment == line.text
-        for item in lifecycle_rows.row_findings(ctx)
-    )
-
-
-def _beside_new_version(ctx: Context, change: RowChange) -> bool:
-    """The row was renamed as a newer version of it is added to the same table ("Magistral
-    Small" → "Magistral Small 1" beside a new "Magistral Small 1.1"): part of that launch."""
-    before, after = (core((cells or {}).get("model", "")) for cells in (change.old, change.new))
-    if not before or before == after:
-        return False
-    return any(
-        other.kind == "added"
-        and other.table is change.table
-        and core((other.new or {}).get("model", "")).startswith(before + " ")
-        for other in lifecycle_rows.row_changes(ctx)
-    )
-
-
-def _description_edit(old: str, new: str, launched: bool = False) -> bool:
-    """A free-text cell of a model's record (a sentence describing it) reworded as part of a
-    launch, or whose only edits swap one function word for another ("Learn more on our blog" →
-    "Learn more in our blog")."""
-    before, after = words(core(old)), words(core(new))
-    if min(len(before), len(after)) < DESCRIPTION_WORDS:
-        return False
-    if launched:
-        return True
-    script = opcodes(before, after)
-    if script is None:
-        return False
-    edits = [op for op in script if op[0] != "equal"]
-    return bool(edits) and all(
-        tag == "replace"
-        and i2 - i1 == j2 - j1
-        and all(w.lower() in p.FUNCTION_WORDS for w in (*before[i1:i2], *after[j1:j2]))
-        for tag, i1, i2, j1, j2 in edits
-    )
 
 
 def _quote(line: str, other: str) -> str:
@@ -216,7 +130,11 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
             continue
         if marker_pair(pair.old, pair.new) or pair.new.number in new_numbers and not pair.new.table:
             continue
-        if _marks_only(ctx, pair) or _alias_of_lifecycle(ctx, pair.new):
+        if (
+            told.marks_only(ctx, pair)
+            or told.alias_of_lifecycle(ctx, pair.new)
+            or told.mentions_only(ctx, pair)
+        ):
             continue
         if pair.new.table:
             leftover = _row_leftover(ctx, pair)
@@ -268,7 +186,8 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
             )
         )
     found += _lines(ctx, ctx.added, "+", new_numbers | new_covered, ctx.old_text)
-    found += _lines(ctx, ctx.removed, "-", old_numbers | old_covered, ctx.new_text)
+    gone = told.gone_notices(ctx, ctx.removed)
+    found += _lines(ctx, ctx.removed, "-", old_numbers | old_covered | gone, ctx.new_text)
     found += _record_fields(ctx)
     substantive = [
         f for f in found if f.label in ("policy_text", "section_added", "section_removed")
@@ -300,7 +219,7 @@ def _lines(
             continue
         if cosmetic.line_reason(ctx, line, other) or _marker_line(line):
             continue
-        if _alias_of_lifecycle(ctx, line):
+        if told.alias_of_lifecycle(ctx, line):
             continue
         if line.heading and not is_date_line(line.core):
             label = "section_added" if sign == "+" else "section_removed"
