@@ -125,13 +125,15 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
     renamed = []
     dates: list[Pair] = []
     texts: list[Pair] = []
+    split = cosmetic.split_lines(ctx)
     for pair in ctx.changed:
         if pair.new.number in new_covered or cosmetic.pair_reason(pair):
             continue
         if marker_pair(pair.old, pair.new) or pair.new.number in new_numbers and not pair.new.table:
             continue
         if (
-            told.marks_only(ctx, pair)
+            pair.new.number in split[0]
+            or told.marks_only(ctx, pair)
             or told.alias_of_lifecycle(ctx, pair.new)
             or told.mentions_only(ctx, pair)
         ):
@@ -185,8 +187,8 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
                 quote,
             )
         )
-    found += _lines(ctx, ctx.added, "+", new_numbers | new_covered, ctx.old_text)
-    gone = told.gone_notices(ctx, ctx.removed)
+    found += _lines(ctx, ctx.added, "+", new_numbers | new_covered | split[1], ctx.old_text)
+    gone = told.gone_notices(ctx, ctx.removed) | split[2]
     found += _lines(ctx, ctx.removed, "-", old_numbers | old_covered | gone, ctx.new_text)
     found += _record_fields(ctx)
     substantive = [
