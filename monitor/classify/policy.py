@@ -38,7 +38,34 @@ def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
             old.add(change.old_line.number)
         if change.table is not None:  # a table that came or went whole: its header with it
             (new if change.kind == "added" else old).add(change.table.head.number)
+    old |= _headings_of_whole_tables(ctx, ctx.removed, "removed")
+    new |= _headings_of_whole_tables(ctx, ctx.added, "added")
     return old, new
+
+
+def _headings_of_whole_tables(ctx: Context, lines: tuple[Line, ...], kind: str) -> set[int]:
+    """The heading right above a table that came or went whole: the section is that table, and
+    its rows already say what came or went (a provider's section dropped by a scraper)."""
+    heads = {
+        change.table.head.number
+        for change in lifecycle_rows.row_changes(ctx)
+        if change.kind == kind and change.table is not None
+    }
+    if not heads:
+        return set()
+    raw = (ctx.old_doc if kind == "removed" else ctx.new_doc).raw
+    numbers = {line.number for line in lines}
+    found = set()
+    for line in lines:
+        if not line.heading:
+            continue
+        for head in heads:
+            between = range(line.number + 1, head)
+            if 0 < head - line.number <= 3 and all(
+                n in numbers or not raw[n - 1].strip() for n in between
+            ):
+                found.add(line.number)
+    return found
 
 
 def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
