@@ -83,6 +83,26 @@ def typo_level(old: str, new: str) -> bool:
     return True
 
 
+def function_words_swapped(old: str, new: str) -> bool:
+    """Every word-level edit swaps one function word for another ("Learn more on our blog" →
+    "in our blog", "group by key to the page" → "on the page"), punctuation aside."""
+    a, b = words(core(old)), words(core(new))
+    script = opcodes(a, b)
+    if script is None:
+        return False
+    swapped = False
+    for tag, i1, i2, j1, j2 in script:
+        tokens = (*a[i1:i2], *b[j1:j2])
+        if tag == "equal" or not any(c.isalnum() for t in tokens for c in t):
+            continue
+        if tag != "replace" or i2 - i1 != j2 - j1:
+            return False
+        if not all(t.lower() in p.FUNCTION_WORDS for t in tokens):
+            return False
+        swapped = True
+    return swapped
+
+
 def _age_tick(pair: Pair) -> bool:
     old = [m for m in p.RELATIVE_AGE.finditer(pair.old.core)]
     new = [m for m in p.RELATIVE_AGE.finditer(pair.new.core)]
@@ -292,6 +312,8 @@ def reasons(ctx: Context) -> list[str]:
         found.append("order")
     for pair in ctx.changed:
         reason = pair_reason(pair)
+        if reason is None and function_words_swapped(pair.old.text, pair.new.text):
+            reason = "function word swapped"
         found.append(reason or "wording")
     for line in (*ctx.added, *ctx.removed):
         other = ctx.old_text if line in ctx.added else ctx.new_text

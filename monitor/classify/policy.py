@@ -163,6 +163,8 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
             or told.marks_only(ctx, pair)
             or told.alias_of_lifecycle(ctx, pair.new)
             or told.mentions_only(ctx, pair)
+            or ctx.kind != "policy"
+            and cosmetic.function_words_swapped(pair.old.text, pair.new.text)
         ):
             continue
         if pair.new.table:

@@ -13,7 +13,7 @@ from monitor.classify import cosmetic, facts, launches, lifecycle, lifecycle_row
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.names import find_models, same_model
 from monitor.classify.tables import RowChange, table_changes
-from monitor.classify.text import core, normalise, opcodes, words
+from monitor.classify.text import core, normalise, words
 
 DESCRIPTION_WORDS = 6  # a cell of this many words or more is a sentence, not a value
 _ID_TOKEN = re.compile(r"[a-z0-9][\w.:@/-]*[\w]")
@@ -89,18 +89,7 @@ def description_edit(old: str, new: str, launched: bool = False) -> bool:
     before, after = words(core(old)), words(core(new))
     if min(len(before), len(after)) < DESCRIPTION_WORDS:
         return False
-    if launched:
-        return True
-    script = opcodes(before, after)
-    if script is None:
-        return False
-    edits = [op for op in script if op[0] != "equal"]
-    return bool(edits) and all(
-        tag == "replace"
-        and i2 - i1 == j2 - j1
-        and all(w.lower() in p.FUNCTION_WORDS for w in (*before[i1:i2], *after[j1:j2]))
-        for tag, i1, i2, j1, j2 in edits
-    )
+    return launched or cosmetic.function_words_swapped(old, new)
 
 
 def mentions_only(ctx: Context, pair: Pair) -> bool:
