@@ -12,8 +12,9 @@ from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows, told
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
+from monitor.classify.names import find_models
 from monitor.classify.records import record_changes
-from monitor.classify.tables import roles
+from monitor.classify.tables import deprecation_table, roles, table_changes
 from monitor.classify.text import core, loose, opcodes, reading, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff
@@ -220,6 +221,7 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
     gone = told.gone_notices(ctx, ctx.removed) | split[2]
     found += _lines(ctx, ctx.removed, "-", old_numbers | old_covered | gone, ctx.new_text)
     found += _record_fields(ctx)
+    found += _columns(ctx)
     substantive = [
         f for f in found if f.label in ("policy_text", "section_added", "section_removed")
     ]
@@ -277,6 +279,33 @@ def _lines(
                 quote if sign == "+" else None,
             )
         )
+    return found
+
+
+def _columns(ctx: Context) -> list[Finding]:
+    """A column that names no model added to or dropped from a table: the table now says more
+    or less about every row (a model's own column is a launch or an entry; a table of retiring
+    models is read by its rows)."""
+    found = []
+    for change in table_changes(ctx):
+        if change.old is None or change.new is None or deprecation_table(change.new):
+            continue  # a table of retiring models: its rows say what changed
+        for header, sign in [(h, "+") for h in change.added_columns] + [
+            (h, "-") for h in change.removed_columns
+        ]:
+            if not header or find_models(header):
+                continue
+            verb = "added" if sign == "+" else "removed"
+            found.append(
+                Finding(
+                    "policy.column",
+                    "policy_text",
+                    f"column {header!r} {verb}{_where(change.new.head)}",
+                    change.new.head.text,
+                    change.old.head.text,
+                    change.new.head.text,
+                )
+            )
     return found
 
 
