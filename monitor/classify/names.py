@@ -27,6 +27,7 @@ _FAMILY_ID = re.compile(
     + r")[a-z0-9]*(?:[-.:@/][a-z0-9]+)*)"
     r"(?![\w@-])"
 )
+_CAPITAL = re.compile(r"[A-Z]")
 _FAMILY_START = re.compile(r"^(?:[a-z]+/)?(?P<family>" + _PREFIXES + ")")
 
 
@@ -99,6 +100,8 @@ def _prose_id(kind: str, m: re.Match[str]) -> str:
 
 
 def _prose_hits(text: str) -> list[ModelHit]:
+    if not _CAPITAL.search(text):
+        return []  # every prose name starts with a capital ("Claude", "GPT", "Gemini" …)
     hits = []
     for kind, pattern in p.PROSE_NAMES.items():
         if kind in ("gemini_more", "claude_more"):
