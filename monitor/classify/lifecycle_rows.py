@@ -14,6 +14,7 @@ from typing import Any
 
 from monitor import patterns as p
 from monitor.classify import facts as f
+from monitor.classify.aliases import aliases, new_version
 from monitor.classify.context import Context, Line
 from monitor.classify.dates import DateHit, find_dates
 from monitor.classify.names import cell_models, find_models, old_model_ids
@@ -77,6 +78,8 @@ def _merge(changes: list[RowChange], group: dict[int, int]) -> list[RowChange]:
 
 
 _MARKS = re.compile(r"\(([^()]+)\)")
+_ID_PARTS = re.compile(r"[a-z]{2,}|\d+")
+_SCANS = 20  # removed rows checked by a scan before every new line is read once
 
 
 def _state(cells: dict[str, str]) -> str | None:
@@ -182,51 +185,6 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     return found
 
 
-def _new_version(ctx: Context, change: RowChange, model: str) -> bool:
-    """A row of a current-models table whose version changed, and with it the model: the id
-    the row pins moved (an alias repointed), or the id pins no version (gpt-35-turbo 0613 →
-    0125). An id that carries the new version (mistral-medium-2505 with '07.05' corrected to
-    '25.05') was only corrected."""
-    old, new = (change.old or {}).get("version"), (change.new or {}).get("version")
-    if (
-        f.blank(old)
-        or f.blank(new)
-        or change.deprecation_table
-        or core(old or "") == core(new or "")
-    ):
-        return False
-    before = aliases(ctx, "old").get(model, model)
-    after = aliases(ctx, "new").get(model, model)
-    digits = "".join(ch for ch in core(new or "") if ch.isdigit())
-    carried = bool(digits) and digits in "".join(ch for ch in after if ch.isalnum())
-    return before != after or not carried
-
-
-def aliases(ctx: Context, side: str) -> dict[str, str]:
-    """Alias → the id it points to, from list items of the old or new text that name an alias
-    and one pinned id ("- `x-latest`: currently points to `x-2507`")."""
-    key = f"aliases_{side}"
-    if key not in ctx.memo:
-        found: dict[str, str] = {}
-        for line in ctx.new_lines if side == "new" else ctx.old_lines:
-            pointed = alias_line(line)
-            if pointed:
-                found.setdefault(*pointed)
-        ctx.memo[key] = found
-    return ctx.memo[key]  # type: ignore[no-any-return]
-
-
-def alias_line(line: Line) -> tuple[str, str] | None:
-    """(alias, pinned id) of a list item that names an alias and the one id it points to
-    ("- `x-latest`: currently points to `x-2507`")."""
-    if not line.list_item or "latest" not in line.text:
-        return None
-    ids = [m.group("id") for m in p.MODEL_ID.finditer(normalise(line.core))]
-    if len(ids) == 2 and ids[0].endswith("-latest") and not ids[1].endswith("-latest"):
-        return ids[0], ids[1]
-    return None
-
-
 def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     old, new = change.old or {}, change.new or {}
     before, after = _state(old), _state(new)
@@ -281,7 +239,7 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 to=new_date.iso if new_date else None,
                 **where,
             )
-        elif _new_version(ctx, change, model):
+        elif new_version(ctx, change, model):
             label = "model_launch"
             pinned = aliases(ctx, "new").get(model, model)
             fact = f.launch(ctx, pinned, event="new_version", **where)
@@ -365,29 +323,64 @@ def row_findings(ctx: Context) -> tuple[Finding, ...]:
     return result
 
 
-def _new_cores(ctx: Context) -> set[str]:
+def _moved(ctx: Context, line: Line) -> bool:
+    """The removed row's line is in the new text, as written or as read."""
+    if "new_raw" not in ctx.memo:
+        ctx.memo["new_raw"] = {text.strip() for text in ctx.new_text.split("\n")}
+    if line.text.strip() in ctx.memo["new_raw"]:  # type: ignore[operator]
+        return True
+    # A few removed rows: scan for lines that hold the row's words and read the same; many:
+    # read every new line once (either way linear in the page).
+    scans = ctx.memo.get("moved_scans", 0)
+    if "new_cores" not in ctx.memo and scans < _SCANS:
+        ctx.memo["moved_scans"] = scans + 1  # type: ignore[operator]
+        if "new_lower" not in ctx.memo:
+            ctx.memo["new_lower"] = [item.text.lower() for item in ctx.new_lines]
+        words = line.core.lower().split()
+        return any(
+            all(word in text for word in words) and item.core == line.core
+            for item, text in zip(ctx.new_lines, ctx.memo["new_lower"], strict=True)  # type: ignore[call-overload]
+        )
     if "new_cores" not in ctx.memo:
-        ctx.memo["new_cores"] = {line.core for line in ctx.new_lines}
-    return ctx.memo["new_cores"]  # type: ignore[no-any-return]
+        ctx.memo["new_cores"] = {item.core for item in ctx.new_lines}
+    return line.core in ctx.memo["new_cores"]  # type: ignore[operator]
 
 
-def _new_models(ctx: Context) -> set[str]:
-    """Every model the new text names: in prose, as an id of any shape, or in a table row."""
+def _named_in_new(ctx: Context, model: str) -> bool:
+    """The new text still names `model`: in prose, as an id of any shape, or in a table row.
+    Only rows whose text holds every word of the id are read (a row that names a model holds
+    its words, whether written as an id or as a name)."""
     if "new_models" not in ctx.memo:
         found = {hit.id for hit in find_models(ctx.new_text)}
         found |= {m.group("id") for m in p.MODEL_ID.finditer(normalise(ctx.new_text))}
-        for table in tables_of(ctx, "new"):
-            for row in table.rows:
-                found.update(cell_models(named(table, row), names=True))
         ctx.memo["new_models"] = found
-    return ctx.memo["new_models"]  # type: ignore[no-any-return]
+    if model in ctx.memo["new_models"]:  # type: ignore[operator]
+        return True
+    scans = ctx.memo.get("named_scans", 0)
+    if "row_models" not in ctx.memo and scans < _SCANS:  # a few: only rows with its words
+        ctx.memo["named_scans"] = scans + 1  # type: ignore[operator]
+        needed = _ID_PARTS.findall(model)
+        return any(
+            all(part in row.line.text.lower() for part in needed)
+            and model in cell_models(named(table, row), names=True)
+            for table in tables_of(ctx, "new")
+            for row in table.rows
+        )
+    if "row_models" not in ctx.memo:  # many: every row's models, once
+        ctx.memo["row_models"] = {
+            found
+            for table in tables_of(ctx, "new")
+            for row in table.rows
+            for found in cell_models(named(table, row), names=True)
+        }
+    return model in ctx.memo["row_models"]  # type: ignore[operator]
 
 
 def _removed(ctx: Context, change: RowChange) -> list[Finding]:
     """A row gone from a lifecycle table (not moved to another one): an entry removed."""
     models = _models(change.old)
-    moved = change.old_line is not None and change.old_line.core in _new_cores(ctx)
-    if not models or moved or any(model in _new_models(ctx) for model in models):
+    moved = change.old_line is not None and _moved(ctx, change.old_line)
+    if not models or moved or any(_named_in_new(ctx, model) for model in models):
         return []
     item = ", ".join(models)
     fact = f.fact("entry_removed", item=item)

@@ -16,6 +16,16 @@ from monitor.classify.names import find_models
 from monitor.classify.text import core, similarity
 
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
+# A cell of plain ASCII words, no markup, no list marker, no space before punctuation: its
+# reading is the cell itself (most cells of a generated table), without the regex pipeline.
+_PLAIN_CELL = re.compile(
+    r"(?!\d{1,3}[.)]\s)[A-Za-z0-9](?:[A-Za-z0-9.,:;@/+()'-]| (?=[A-Za-z0-9(]))*"
+)
+
+
+def _cell_core(cell: str) -> str:
+    text = cell.strip()
+    return text if _PLAIN_CELL.fullmatch(text) else core(cell)
 
 
 @dataclass(frozen=True)
@@ -30,11 +40,11 @@ class Row:
 
     @cached_property
     def key(self) -> str:
-        return core(self.raw[0]) if self.raw else ""
+        return _cell_core(self.raw[0]) if self.raw else ""
 
     def cell(self, index: int) -> str:
         """The words of one cell (only the cells a comparison reads are computed)."""
-        return core(self.raw[index]) if index < len(self.raw) else ""
+        return _cell_core(self.raw[index]) if index < len(self.raw) else ""
 
 
 @dataclass(frozen=True)

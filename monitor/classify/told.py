@@ -10,6 +10,7 @@ import re
 
 from monitor import patterns as p
 from monitor.classify import cosmetic, facts, launches, lifecycle, lifecycle_rows
+from monitor.classify.aliases import alias_line
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.names import find_models, same_model
 from monitor.classify.tables import RowChange, table_changes
@@ -29,7 +30,7 @@ def _unmarked(text: str) -> str:
 def alias_of_lifecycle(ctx: Context, line: Line) -> bool:
     """An alias line ("- `x-latest`: currently points to `x-2507`") added or repointed for a
     model this change launches or retires: part of that news, not wording."""
-    pointed = lifecycle_rows.alias_line(line)
+    pointed = alias_line(line)
     return pointed is not None and bool(set(pointed) & lifecycle_models(ctx))
 
 
