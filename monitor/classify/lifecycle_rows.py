@@ -14,13 +14,14 @@ from typing import Any
 
 from monitor import patterns as p
 from monitor.classify import facts as f
+from monitor.classify import still_listed
 from monitor.classify.aliases import aliases, new_version
-from monitor.classify.context import Context, Line
+from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates
-from monitor.classify.names import cell_models, find_models, old_model_ids
+from monitor.classify.names import cell_models, old_model_ids
 from monitor.classify.records import TEXT, item_prose, record_changes
-from monitor.classify.tables import RowChange, Table, named, table_changes, tables_of
-from monitor.classify.text import core, normalise, sentences
+from monitor.classify.tables import RowChange, Table, table_changes
+from monitor.classify.text import core, sentences
 from monitor.models import Finding, TextDiff
 
 
@@ -78,8 +79,6 @@ def _merge(changes: list[RowChange], group: dict[int, int]) -> list[RowChange]:
 
 
 _MARKS = re.compile(r"\(([^()]+)\)")
-_ID_PARTS = re.compile(r"[a-z]{2,}|\d+")
-_SCANS = 20  # removed rows checked by a scan before every new line is read once
 
 
 def _state(cells: dict[str, str]) -> str | None:
@@ -323,64 +322,11 @@ def row_findings(ctx: Context) -> tuple[Finding, ...]:
     return result
 
 
-def _moved(ctx: Context, line: Line) -> bool:
-    """The removed row's line is in the new text, as written or as read."""
-    if "new_raw" not in ctx.memo:
-        ctx.memo["new_raw"] = {text.strip() for text in ctx.new_text.split("\n")}
-    if line.text.strip() in ctx.memo["new_raw"]:  # type: ignore[operator]
-        return True
-    # A few removed rows: scan for lines that hold the row's words and read the same; many:
-    # read every new line once (either way linear in the page).
-    scans = ctx.memo.get("moved_scans", 0)
-    if "new_cores" not in ctx.memo and scans < _SCANS:
-        ctx.memo["moved_scans"] = scans + 1  # type: ignore[operator]
-        if "new_lower" not in ctx.memo:
-            ctx.memo["new_lower"] = [item.text.lower() for item in ctx.new_lines]
-        words = line.core.lower().split()
-        return any(
-            all(word in text for word in words) and item.core == line.core
-            for item, text in zip(ctx.new_lines, ctx.memo["new_lower"], strict=True)  # type: ignore[call-overload]
-        )
-    if "new_cores" not in ctx.memo:
-        ctx.memo["new_cores"] = {item.core for item in ctx.new_lines}
-    return line.core in ctx.memo["new_cores"]  # type: ignore[operator]
-
-
-def _named_in_new(ctx: Context, model: str) -> bool:
-    """The new text still names `model`: in prose, as an id of any shape, or in a table row.
-    Only rows whose text holds every word of the id are read (a row that names a model holds
-    its words, whether written as an id or as a name)."""
-    if "new_models" not in ctx.memo:
-        found = {hit.id for hit in find_models(ctx.new_text)}
-        found |= {m.group("id") for m in p.MODEL_ID.finditer(normalise(ctx.new_text))}
-        ctx.memo["new_models"] = found
-    if model in ctx.memo["new_models"]:  # type: ignore[operator]
-        return True
-    scans = ctx.memo.get("named_scans", 0)
-    if "row_models" not in ctx.memo and scans < _SCANS:  # a few: only rows with its words
-        ctx.memo["named_scans"] = scans + 1  # type: ignore[operator]
-        needed = _ID_PARTS.findall(model)
-        return any(
-            all(part in row.line.text.lower() for part in needed)
-            and model in cell_models(named(table, row), names=True)
-            for table in tables_of(ctx, "new")
-            for row in table.rows
-        )
-    if "row_models" not in ctx.memo:  # many: every row's models, once
-        ctx.memo["row_models"] = {
-            found
-            for table in tables_of(ctx, "new")
-            for row in table.rows
-            for found in cell_models(named(table, row), names=True)
-        }
-    return model in ctx.memo["row_models"]  # type: ignore[operator]
-
-
 def _removed(ctx: Context, change: RowChange) -> list[Finding]:
     """A row gone from a lifecycle table (not moved to another one): an entry removed."""
     models = _models(change.old)
-    moved = change.old_line is not None and _moved(ctx, change.old_line)
-    if not models or moved or any(_named_in_new(ctx, model) for model in models):
+    moved = change.old_line is not None and still_listed.moved(ctx, change.old_line)
+    if not models or moved or any(still_listed.named_in_new(ctx, model) for model in models):
         return []
     item = ", ".join(models)
     fact = f.fact("entry_removed", item=item)
