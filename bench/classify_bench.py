@@ -5,7 +5,8 @@
 Builds a realistic extracted text of about `--mb` MB (sections of prose, list items, a dated
 "Last updated" line, deprecation tables with model ids, dates and replacements, and links),
 then makes a few changes: a version marker moved, a sentence reworded, a table row added with a
-shutdown date, a paragraph rewrapped, link paths moved. Prints the best and median time of
+shutdown date, a paragraph rewrapped, link paths moved; and a page of the same size that is one
+generated lifecycle table, where rows are added and removed. Prints the best and median time of
 diff + classify (the stages a changed page costs) and of classify alone, for each of:
 a few changes, no change but volatile tokens, and a text read against an empty page (what a
 first check reads to seed the registry). Figures are the best of `--repeat` runs, wall-clock and
@@ -65,6 +66,26 @@ def document(megabytes: float, seed: int = 7) -> str:
     return "\n".join(lines)
 
 
+def tracker(megabytes: float, seed: int = 11) -> str:
+    """A page that is one long generated lifecycle table, some rows with an alias cell the
+    header does not name (as trackers write them)."""
+    rng = random.Random(seed)
+    lines = ["# Model deprecation tracker", "*Last updated: 2026-05-04*", "", "## All models", ""]
+    lines += [
+        "| Model | Model ID | Status | Deprecated | Shutdown | Replacement |",
+        "|---|---|---|---|---|---|",
+    ]
+    row = 0
+    while sum(len(line) + 1 for line in lines) < megabytes * 1_000_000:
+        row += 1
+        family = rng.choice(FAMILIES)
+        model = f"{family}-{row % 97}-{20240000 + rng.randint(101, 1231)}-r{row}"
+        day = date(2026, 1, 1) + timedelta(days=rng.randint(0, 900))
+        alias = f" {family}-{row % 97} |" if row % 5 == 0 else ""
+        lines.append(f"| {model} |{alias}  | deprecated | TBD | {day:%Y-%m-%d} | {family}-next |")
+    return "\n".join(lines)
+
+
 def changed(text: str) -> str:
     lines = text.split("\n")
     lines[1] = "Last updated on 11/15/2024"
@@ -104,10 +125,17 @@ def main() -> None:
     print(f"page: {len(old.encode()) / 1e6:.2f} MB, {old.count(chr(10)) + 1} lines")
     result = classify_change(diff_texts(old, new), old, new, watch, at=at)
     print(f"labels of the changed pair: {', '.join(result.labels)}")
+    table_old = tracker(args.mb)
+    table_lines = table_old.split("\n")
+    table_new = "\n".join([*table_lines[:-60], *table_lines[-50:]])  # ten rows gone
+    table_new += "".join(
+        f"\n| omega-9-{n}-20260501 |  | deprecated | TBD | 2026-12-01 | x |" for n in range(20)
+    )
     for name, before, after in (
         ("a few changes", old, new),
         ("whitespace only", old, noise),
         ("first version (seeding)", "", old),
+        ("one big table, rows in/out", table_old, table_new),
     ):
         diff = diff_texts(before, after)
         wall, cpu = timed(lambda b=before, a=after: diff_texts(b, a), args.repeat)

@@ -250,6 +250,11 @@ PROSE_NAMES: dict[str, re.Pattern[str]] = {
         r"\bGemini\s+(?P<ver>\d(?:\.\d)?)\s+(?P<fam>(?:Pro|Flash|Ultra|Nano)(?:[- ](?:Lite|Image"
         r"|Live|Preview|Experimental|Thinking|TTS|Native Audio))*)"
     ),
+    # A list that carries its family word once: "Claude Sonnet 4 (deprecated), Opus 4, and …"
+    "claude_more": re.compile(
+        r"\s*(?:\((?:[^()]|\([^()]*\))*\))?\s*(?:,|and|or|&)\s*(?:(?:and|or)\s+)?"
+        r"(?P<fam2>Opus|Sonnet|Haiku|Fable|Mythos)\s+(?P<ver2>\d(?:\.\d)?)\b"
+    ),
     "gemini_more": re.compile(
         r"\s*(?:,|and|or|&)\s+(?:Gemini\s+)?(?P<ver>\d(?:\.\d)?)\s+(?P<fam>(?:Pro|Flash|Ultra|Nano)"
         r"(?:[- ](?:Lite|Image|Live|Preview|Experimental|Thinking|TTS))*)"
@@ -270,7 +275,7 @@ PROSE_NAMES: dict[str, re.Pattern[str]] = {
 }
 PROSE_PROVIDER = {
     "claude": "anthropic", "gpt": "openai", "o_series": "openai", "gemini": "google",
-    "gemini_more": "google", "llama": "meta", "mistral": "mistral", "grok": "xai",
+    "gemini_more": "google", "claude_more": "anthropic", "llama": "meta", "mistral": "mistral", "grok": "xai",
     "nova": "amazon", "deepseek": "deepseek",
 }  # fmt: skip
 
@@ -333,6 +338,13 @@ SCRAPER_FIELDS = re.compile(r"^\W*(?:fetched_at|scraped_at|crawled_at|retrieved_
 FILLER_WORDS = frozenset(
     "a an the usd eur gbp jpy us$ please also just simply currently approximately".split()
 )
+# Words that carry no content of their own: swapping one for another in a model's description
+# ("Learn more on our blog" → "in our blog") is a copy edit.
+FUNCTION_WORDS = frozenset(
+    "a an the on in at of for to into onto from by with within via our its their".split()
+)
+# Words that join the names of a list ("A, B and C", "including D").
+LIST_WORDS = frozenset("and or including incl also as well".split())
 # A line that starts with two or more short links in a row: "[All Collections](…)[Safeguards](…)"
 BREADCRUMBS = re.compile(r"^\s*(?:\[[^\[\]\n]{1,40}+\]\([^()\s]{1,300}+\)\s*[/>›»|]?\s*){2,}")
 

@@ -162,6 +162,9 @@ NAMES = [
     ("Grok 4.1 family (including `xai/grok-4.1-fast-reasoning`)", "xai/grok-4.1-fast-reasoning"),
     ("claude-code, gemini-cli and the context-1m-2025-08-07 header", ""),
     ("ChatGPT での GPT-4o および GPT-4.1 の提供を終了", "gpt-4o gpt-4.1"),
+    ("Claude Sonnet 4 (deprecated), Opus 4 (deprecated), and prior releases",
+     "claude-sonnet-4 claude-opus-4"),
+    ("Claude Opus 4.6 and Sonnet 4.6 support", "claude-opus-4-6 claude-sonnet-4-6"),
 ]  # fmt: skip
 
 

@@ -83,6 +83,26 @@ def typo_level(old: str, new: str) -> bool:
     return True
 
 
+def function_words_swapped(old: str, new: str) -> bool:
+    """Every word-level edit swaps one function word for another ("Learn more on our blog" →
+    "in our blog", "group by key to the page" → "on the page"), punctuation aside."""
+    a, b = words(core(old)), words(core(new))
+    script = opcodes(a, b)
+    if script is None:
+        return False
+    swapped = False
+    for tag, i1, i2, j1, j2 in script:
+        tokens = (*a[i1:i2], *b[j1:j2])
+        if tag == "equal" or not any(c.isalnum() for t in tokens for c in t):
+            continue
+        if tag != "replace" or i2 - i1 != j2 - j1:
+            return False
+        if not all(t.lower() in p.FUNCTION_WORDS for t in tokens):
+            return False
+        swapped = True
+    return swapped
+
+
 def _age_tick(pair: Pair) -> bool:
     old = [m for m in p.RELATIVE_AGE.finditer(pair.old.core)]
     new = [m for m in p.RELATIVE_AGE.finditer(pair.new.core)]
@@ -248,6 +268,39 @@ def _title_only(ctx: Context, line: Line) -> bool:
     return bool(following) and not any(id(other) in gone for other in following)
 
 
+def split_lines(ctx: Context) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
+    """A line split in two or two lines joined: a changed line that reads as itself plus (or
+    less) a neighbouring added or removed line. The changed lines' new numbers, and the added
+    and removed lines that only carry the split-off words."""
+    if "split_lines" in ctx.memo:
+        return ctx.memo["split_lines"]  # type: ignore[no-any-return]
+    changed: set[int] = set()
+    added: set[int] = set()
+    removed: set[int] = set()
+    added_at = {line.number: line for line in ctx.added}
+    removed_at = {line.number: line for line in ctx.removed}
+    for pair in ctx.changed:
+        near_added = [added_at.get(pair.new.number + d) for d in range(-3, 4)]
+        near_removed = [removed_at.get(pair.old.number + d) for d in range(-3, 4)]
+        if not any(near_added) and not any(near_removed):
+            continue
+        old, new = reading([pair.old.text]), reading([pair.new.text])
+        for line in filter(None, near_added):
+            if old in _joined(new, reading([line.text])):
+                changed.add(pair.new.number)
+                added.add(line.number)
+        for line in filter(None, near_removed):
+            if new in _joined(old, reading([line.text])):
+                changed.add(pair.new.number)
+                removed.add(line.number)
+    ctx.memo["split_lines"] = out = (frozenset(changed), frozenset(added), frozenset(removed))
+    return out
+
+
+def _joined(line: list[str], other: list[str]) -> tuple[list[str], list[str]]:
+    return line + other, other + line
+
+
 def reasons(ctx: Context) -> list[str]:
     """Every cosmetic reason the change shows, for the label's finding."""
     found = []
@@ -259,6 +312,8 @@ def reasons(ctx: Context) -> list[str]:
         found.append("order")
     for pair in ctx.changed:
         reason = pair_reason(pair)
+        if reason is None and function_words_swapped(pair.old.text, pair.new.text):
+            reason = "function word swapped"
         found.append(reason or "wording")
     for line in (*ctx.added, *ctx.removed):
         other = ctx.old_text if line in ctx.added else ctx.new_text

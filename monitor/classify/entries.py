@@ -156,8 +156,8 @@ def _table_entries(ctx: Context) -> list[Finding]:
         for header in change.removed_columns:
             models = [hit.id for hit in find_models(header)]
             still_listed = header_models(ctx, "new") if models else {}
-            if not header or (models and all(m in still_listed for m in models)):
-                continue  # the column moved to another table, or was renamed
+            if not models or all(m in still_listed for m in models):
+                continue  # not a model's column (a table's shape), or it moved or was renamed
             fact = f.fact("entry_removed", item=f"{header} (table column)")
             head = change.old.head.text if change.old else header
             found.append(

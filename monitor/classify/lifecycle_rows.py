@@ -9,16 +9,19 @@ another key (a table keyed by its date) is one changed row."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from monitor import patterns as p
 from monitor.classify import facts as f
+from monitor.classify import still_listed
+from monitor.classify.aliases import aliases, new_version
 from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates
-from monitor.classify.names import cell_models, find_models, old_model_ids
+from monitor.classify.names import cell_models, old_model_ids
 from monitor.classify.records import TEXT, item_prose, record_changes
-from monitor.classify.tables import RowChange, Table, named, table_changes, tables_of
-from monitor.classify.text import core, normalise, sentences
+from monitor.classify.tables import RowChange, Table, table_changes
+from monitor.classify.text import core, sentences
 from monitor.models import Finding, TextDiff
 
 
@@ -26,11 +29,13 @@ def row_changes(ctx: Context) -> list[RowChange]:
     """Every row change of the page's tables and feed records, removed+added pairs merged."""
     if "row_changes" in ctx.memo:
         return ctx.memo["row_changes"]  # type: ignore[no-any-return]
-    changes = [row for table in table_changes(ctx) for row in table.rows]
+    tables = table_changes(ctx)
+    changes = [row for table in tables for row in table.rows]
+    group = {id(row): index for index, table in enumerate(tables) for row in table.rows}
     records = record_changes(ctx)
     if records is not None:
         changes += records[0]
-    ctx.memo["row_changes"] = merged = _merge(changes)
+    ctx.memo["row_changes"] = merged = _merge(changes, group)
     return merged
 
 
@@ -52,7 +57,9 @@ def names_a_model(change: RowChange) -> bool:
     return bool(_models(change.new) or _models(change.old))
 
 
-def _merge(changes: list[RowChange]) -> list[RowChange]:
+def _merge(changes: list[RowChange], group: dict[int, int]) -> list[RowChange]:
+    """A row removed and added again (moved to another table, or keyed by a cell that changed)
+    is one changed row; `group` says which compared table each row change came from."""
     removed: dict[tuple[str, ...], list[RowChange]] = {}
     for c in changes:
         if c.kind == "removed" and _models(c.old):
@@ -62,6 +69,7 @@ def _merge(changes: list[RowChange]) -> list[RowChange]:
         key = tuple(_models(change.new)) if change.kind == "added" else ()
         if key and removed.get(key):
             before = removed[key].pop(0)
+            tables = change.table is not None and before.table is not None
             change = RowChange(
                 "changed",
                 before.old,
@@ -70,14 +78,28 @@ def _merge(changes: list[RowChange]) -> list[RowChange]:
                 change.new_line,
                 change.table,
                 change.deprecation_table,
-                change.table is not None
-                and before.table is not None
-                and change.deprecation_table
-                and not before.deprecation_table,
+                tables and change.deprecation_table and not before.deprecation_table,
+                tables and before.deprecation_table and not change.deprecation_table,
+                tables and group.get(id(before)) != group.get(id(change)),
             )
         out.append(change)
     kept = {id(c) for left in removed.values() for c in left}
     return [c for c in out if c.kind != "removed" or id(c) in kept]
+
+
+_MARKS = re.compile(r"\(([^()]+)\)")
+
+
+def _state(cells: dict[str, str]) -> str | None:
+    """The row's lifecycle state: its status column, else, in a table without one, a mark the
+    model cell carries ("Claude Opus 4.1 (deprecated)", "(retired, except on Bedrock)")."""
+    if "status" in cells:
+        return f.state(cells["status"])
+    for mark in _MARKS.finditer(core(cells.get("model", ""))):
+        found = f.state(mark.group(1))
+        if found:
+            return found
+    return None
 
 
 def _fragment(change: RowChange) -> str:
@@ -112,7 +134,7 @@ def _told_date(text: str) -> DateHit | None:
 
 def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Finding]:
     cells = change.new or {}
-    status = f.state(cells.get("status"))
+    status = _state(cells)
     shutdown = f.date_of(cells.get("shutdown"))
     deprecated = f.date_of(cells.get("deprecated"))
     found = []
@@ -171,45 +193,9 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     return found
 
 
-def _new_version(ctx: Context, change: RowChange, model: str) -> bool:
-    """A row of a current-models table whose version changed, and with it the model: the id
-    the row pins moved (an alias repointed), or the id pins no version (gpt-35-turbo 0613 →
-    0125). An id that carries the new version (mistral-medium-2505 with '07.05' corrected to
-    '25.05') was only corrected."""
-    old, new = (change.old or {}).get("version"), (change.new or {}).get("version")
-    if (
-        f.blank(old)
-        or f.blank(new)
-        or change.deprecation_table
-        or core(old or "") == core(new or "")
-    ):
-        return False
-    before = aliases(ctx, "old").get(model, model)
-    after = aliases(ctx, "new").get(model, model)
-    digits = "".join(ch for ch in core(new or "") if ch.isdigit())
-    carried = bool(digits) and digits in "".join(ch for ch in after if ch.isalnum())
-    return before != after or not carried
-
-
-def aliases(ctx: Context, side: str) -> dict[str, str]:
-    """Alias → the id it points to, from list items of the old or new text that name an alias
-    and one pinned id ("- `x-latest`: currently points to `x-2507`")."""
-    key = f"aliases_{side}"
-    if key not in ctx.memo:
-        found: dict[str, str] = {}
-        for line in ctx.new_lines if side == "new" else ctx.old_lines:
-            if not line.list_item or "latest" not in line.text:
-                continue
-            ids = [m.group("id") for m in p.MODEL_ID.finditer(normalise(line.core))]
-            if len(ids) == 2 and ids[0].endswith("-latest") and not ids[1].endswith("-latest"):
-                found.setdefault(ids[0], ids[1])
-        ctx.memo[key] = found
-    return ctx.memo[key]  # type: ignore[no-any-return]
-
-
 def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     old, new = change.old or {}, change.new or {}
-    before, after = f.state(old.get("status")), f.state(new.get("status"))
+    before, after = _state(old), _state(new)
     old_date, new_date = f.date_of(old.get("shutdown")), f.date_of(new.get("shutdown"))
     found = []
     for model in _models(new) or _models(old):
@@ -252,7 +238,7 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
             )
         elif old_date and (not new_date or new_date.iso > old_date.iso):
             event = "retirement_date_postponed" if new_date else "retirement_date_withdrawn"
-            label = "policy_text"
+            label = "new_entry" if change.left_deprecation else "policy_text"
             fact = f.fact(
                 "retirement_change",
                 model=model,
@@ -261,7 +247,7 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 to=new_date.iso if new_date else None,
                 **where,
             )
-        elif _new_version(ctx, change, model):
+        elif new_version(ctx, change, model):
             label = "model_launch"
             pinned = aliases(ctx, "new").get(model, model)
             fact = f.launch(ctx, pinned, event="new_version", **where)
@@ -282,6 +268,7 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                     (fact,),
                 )
             )
+            found += _left_behind(change, model, label)
     old_repl, new_repl = (
         f.replacement(old.get("replacement")),
         f.replacement(new.get("replacement")),
@@ -306,13 +293,37 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     return found
 
 
+def _left_behind(change: RowChange, model: str, label: str) -> list[Finding]:
+    """The row it was is gone from its table: a deprecation withdrawn (the model listed again
+    among current models), or a new version listed in another table than the old one."""
+    if not (change.left_deprecation and label == "new_entry") and not (
+        change.moved and label == "model_launch"
+    ):
+        return []
+    version = (change.old or {}).get("version")
+    item = model if f.blank(version) else f"{model} {core(version or '')}"
+    return [
+        Finding(
+            "lifecycle.row_left_table", "entry_removed", f"- {item}",
+            change.old_line.text if change.old_line else _fragment(change), item,
+            None, (f.fact("entry_removed", item=item),),
+        )
+    ]  # fmt: skip
+
+
 def rule_rows(diff: TextDiff, ctx: Context) -> list[Finding]:
     """Retirements, launches and replacements read from table rows and feed records."""
+    return list(row_findings(ctx))
+
+
+def row_findings(ctx: Context) -> tuple[Finding, ...]:
+    """What `rule_rows` finds, computed once per context (other rules ask which models it
+    covers)."""
+    if "row_findings" in ctx.memo:
+        return ctx.memo["row_findings"]  # type: ignore[no-any-return]
     changes = row_changes(ctx)
-    if not changes:
-        return []
-    old_models = set(old_model_ids(ctx))
     found: list[Finding] = []
+    old_models = set(old_model_ids(ctx)) if changes else set()
     for change in changes:
         if change.kind == "added":
             found += _added(ctx, change, old_models)
@@ -320,32 +331,15 @@ def rule_rows(diff: TextDiff, ctx: Context) -> list[Finding]:
             found += _changed(ctx, change)
         elif change.table is not None and ctx.kind != "index":
             found += _removed(ctx, change)
-    return found
-
-
-def _new_cores(ctx: Context) -> set[str]:
-    if "new_cores" not in ctx.memo:
-        ctx.memo["new_cores"] = {line.core for line in ctx.new_lines}
-    return ctx.memo["new_cores"]  # type: ignore[no-any-return]
-
-
-def _new_models(ctx: Context) -> set[str]:
-    """Every model the new text names: in prose, as an id of any shape, or in a table row."""
-    if "new_models" not in ctx.memo:
-        found = {hit.id for hit in find_models(ctx.new_text)}
-        found |= {m.group("id") for m in p.MODEL_ID.finditer(normalise(ctx.new_text))}
-        for table in tables_of(ctx, "new"):
-            for row in table.rows:
-                found.update(cell_models(named(table, row), names=True))
-        ctx.memo["new_models"] = found
-    return ctx.memo["new_models"]  # type: ignore[no-any-return]
+    ctx.memo["row_findings"] = result = tuple(found)
+    return result
 
 
 def _removed(ctx: Context, change: RowChange) -> list[Finding]:
     """A row gone from a lifecycle table (not moved to another one): an entry removed."""
     models = _models(change.old)
-    moved = change.old_line is not None and change.old_line.core in _new_cores(ctx)
-    if not models or moved or any(model in _new_models(ctx) for model in models):
+    moved = change.old_line is not None and still_listed.moved(ctx, change.old_line)
+    if not models or moved or any(still_listed.named_in_new(ctx, model) for model in models):
         return []
     item = ", ".join(models)
     fact = f.fact("entry_removed", item=item)

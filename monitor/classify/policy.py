@@ -8,12 +8,14 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows
+from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows, told
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
+from monitor.classify.names import find_models
 from monitor.classify.records import record_changes
+from monitor.classify.tables import deprecation_table, roles, table_changes
 from monitor.classify.text import core, loose, opcodes, reading, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff
@@ -38,7 +40,34 @@ def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
             old.add(change.old_line.number)
         if change.table is not None:  # a table that came or went whole: its header with it
             (new if change.kind == "added" else old).add(change.table.head.number)
+    old |= _headings_of_whole_tables(ctx, ctx.removed, "removed")
+    new |= _headings_of_whole_tables(ctx, ctx.added, "added")
     return old, new
+
+
+def _headings_of_whole_tables(ctx: Context, lines: tuple[Line, ...], kind: str) -> set[int]:
+    """The heading right above a table that came or went whole: the section is that table, and
+    its rows already say what came or went (a provider's section dropped by a scraper)."""
+    heads = {
+        change.table.head.number
+        for change in lifecycle_rows.row_changes(ctx)
+        if change.kind == kind and change.table is not None
+    }
+    if not heads:
+        return set()
+    raw = (ctx.old_doc if kind == "removed" else ctx.new_doc).raw
+    numbers = {line.number for line in lines}
+    found = set()
+    for line in lines:
+        if not line.heading:
+            continue
+        for head in heads:
+            between = range(line.number + 1, head)
+            if 0 < head - line.number <= 3 and all(
+                n in numbers or not raw[n - 1].strip() for n in between
+            ):
+                found.add(line.number)
+    return found
 
 
 def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
@@ -48,6 +77,10 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
             old, new = change.old or {}, change.new or {}
             # a row naming no model leaves even its status or date change to this rule
             unread = set() if lifecycle_rows.names_a_model(change) else LIFECYCLE_ROLES
+            records = change.table is not None and "model" in roles(change.table.header).values()
+            launched = records and (
+                told.beside_new_version(ctx, change) or told.launch_row(ctx, pair.new)
+            )
             return [
                 name
                 for name in new
@@ -56,6 +89,7 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
                 and name != "model"
                 and reading([old[name]]) != reading([new[name]])
                 and not (name in unread and f.blank(old[name]) and f.blank(new[name]))
+                and not (records and told.description_edit(old[name], new[name], launched))
             ]
     return []  # the row changed only by a column added or removed
 
@@ -123,10 +157,20 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
     renamed = []
     dates: list[Pair] = []
     texts: list[Pair] = []
+    split = cosmetic.split_lines(ctx)
     for pair in ctx.changed:
         if pair.new.number in new_covered or cosmetic.pair_reason(pair):
             continue
         if marker_pair(pair.old, pair.new) or pair.new.number in new_numbers and not pair.new.table:
+            continue
+        if (
+            pair.new.number in split[0]
+            or told.marks_only(ctx, pair)
+            or told.alias_of_lifecycle(ctx, pair.new)
+            or told.mentions_only(ctx, pair)
+            or ctx.kind != "policy"
+            and cosmetic.function_words_swapped(pair.old.text, pair.new.text)
+        ):
             continue
         if pair.new.table:
             leftover = _row_leftover(ctx, pair)
@@ -177,9 +221,11 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
                 quote,
             )
         )
-    found += _lines(ctx, ctx.added, "+", new_numbers | new_covered, ctx.old_text)
-    found += _lines(ctx, ctx.removed, "-", old_numbers | old_covered, ctx.new_text)
+    found += _lines(ctx, ctx.added, "+", new_numbers | new_covered | split[1], ctx.old_text)
+    gone = told.gone_notices(ctx, ctx.removed) | split[2]
+    found += _lines(ctx, ctx.removed, "-", old_numbers | old_covered | gone, ctx.new_text)
     found += _record_fields(ctx)
+    found += _columns(ctx)
     substantive = [
         f for f in found if f.label in ("policy_text", "section_added", "section_removed")
     ]
@@ -212,6 +258,8 @@ def _lines(
             continue
         if line.heading and _PDF_PAGE.fullmatch(line.core):
             continue  # where a document's page starts ("# Page 5"), not one of its sections
+        if told.alias_of_lifecycle(ctx, line):
+            continue
         if line.heading and not is_date_line(line.core):
             label = "section_added" if sign == "+" else "section_removed"
             found.append(
@@ -237,6 +285,33 @@ def _lines(
                 quote if sign == "+" else None,
             )
         )
+    return found
+
+
+def _columns(ctx: Context) -> list[Finding]:
+    """A column that names no model added to or dropped from a table: the table now says more
+    or less about every row (a model's own column is a launch or an entry; a table of retiring
+    models is read by its rows)."""
+    found = []
+    for change in table_changes(ctx):
+        if change.old is None or change.new is None or deprecation_table(change.new):
+            continue  # a table of retiring models: its rows say what changed
+        for header, sign in [(h, "+") for h in change.added_columns] + [
+            (h, "-") for h in change.removed_columns
+        ]:
+            if not header or find_models(header):
+                continue
+            verb = "added" if sign == "+" else "removed"
+            found.append(
+                Finding(
+                    "policy.column",
+                    "policy_text",
+                    f"column {header!r} {verb}{_where(change.new.head)}",
+                    change.new.head.text,
+                    change.old.head.text,
+                    change.new.head.text,
+                )
+            )
     return found
 
 

@@ -7,14 +7,25 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from monitor import patterns as p
+from monitor.classify import facts
 from monitor.classify.context import Context, Line
 from monitor.classify.names import find_models
 from monitor.classify.text import core, similarity
 
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
+# A cell of plain ASCII words, no markup, no list marker, no space before punctuation: its
+# reading is the cell itself (most cells of a generated table), without the regex pipeline.
+_PLAIN_CELL = re.compile(
+    r"(?!\d{1,3}[.)]\s)[A-Za-z0-9](?:[A-Za-z0-9.,:;@/+()'-]| (?=[A-Za-z0-9(]))*"
+)
+
+
+def _cell_core(cell: str) -> str:
+    text = cell.strip()
+    return text if _PLAIN_CELL.fullmatch(text) else core(cell)
 
 
 @dataclass(frozen=True)
@@ -27,9 +38,13 @@ class Row:
         """The words of each cell (computed when first read: most rows are never compared)."""
         return tuple(core(cell) for cell in self.raw)
 
-    @property
+    @cached_property
     def key(self) -> str:
-        return self.cells[0] if self.cells else ""
+        return _cell_core(self.raw[0]) if self.raw else ""
+
+    def cell(self, index: int) -> str:
+        """The words of one cell (only the cells a comparison reads are computed)."""
+        return _cell_core(self.raw[index]) if index < len(self.raw) else ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,8 @@ class RowChange:
     table: Table | None = None
     deprecation_table: bool = False  # the table lists models being retired
     entered_deprecation: bool = False  # the row moved into such a table from another one
+    left_deprecation: bool = False  # the row moved out of such a table into another one
+    moved: bool = False  # the row left one table for another
 
 
 @dataclass
@@ -94,6 +111,7 @@ def role(header_cell: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def roles(header: tuple[str, ...]) -> dict[int, str]:
     """Column index → role; the first model column wins, the first column is the model column of
     a table that names no other."""
@@ -107,11 +125,59 @@ def roles(header: tuple[str, ...]) -> dict[int, str]:
     return found
 
 
+_DATE_ROLES = ("shutdown", "deprecated", "released")
+
+
+@lru_cache(maxsize=8192)
+def _kind_of(cell: str) -> str | None:
+    """What a cell's content reads as on its own: a date or a lifecycle state."""
+    if any(ch.isdigit() for ch in cell) and facts.date_of(cell):
+        return "date"
+    return "state" if facts.state(cell) else None
+
+
+def _fit(by_index: dict[int, str], kinds: list[str | None]) -> int:
+    """How well cells sit under their columns, given what each reads as: +1 for a date under a
+    date column or a state under the status column, -1 for either under another role."""
+    score = 0
+    for index, name in by_index.items():
+        kind = kinds[index] if index < len(kinds) else None
+        if kind is not None:
+            want = "date" if name in _DATE_ROLES else "state" if name == "status" else None
+            score += 1 if kind == want else -1
+    return score
+
+
+@lru_cache(maxsize=4096)
+def aligned(header: tuple[str, ...], raw: tuple[str, ...]) -> tuple[str, ...]:
+    """A row with more cells than its header (an alias cell the header does not name), read with
+    the surplus cells joined into the column where the rest then sit best under their roles;
+    the row as written when no join fits better."""
+    surplus = len(raw) - len(header)
+    if surplus <= 0 or len(header) < 2:
+        return raw
+    by_index = roles(header)
+    # The first cell never moves: what it reads as cannot tell one join from another.
+    kinds = [None, *(_kind_of(cell) if cell.strip() else None for cell in raw[1:])]
+    best, best_score = list(raw), _fit(by_index, kinds)
+    for start in range(1, len(header)):
+        parts = [c for c in raw[start : start + surplus + 1] if c.strip()]
+        joined = ", ".join(parts)
+        kind = (
+            kinds[raw.index(parts[0])] if len(parts) == 1 else _kind_of(joined) if parts else None
+        )
+        shifted = [*kinds[:start], kind, *kinds[start + surplus + 1 :]]
+        score = _fit(by_index, shifted)
+        if score > best_score:
+            best, best_score = [*raw[:start], joined, *raw[start + surplus + 1 :]], score
+    return tuple(best)
+
+
 def named(table: Table, row: Row) -> dict[str, str]:
     """The row's cells by role, plus every other cell by its header."""
     out: dict[str, str] = {}
     by_index = roles(table.header)
-    for index, cell in enumerate(row.raw):
+    for index, cell in enumerate(aligned(table.header, row.raw)):
         name = by_index.get(index) or (table.header[index] if index < len(table.header) else "")
         out.setdefault(name or f"column {index + 1}", cell)
     if "version" in by_index.values() and "model" not in by_index.values():
@@ -142,7 +208,7 @@ def _numbers(table: Table) -> set[int]:
 
 
 def _signature(table: Table) -> tuple[str, ...]:
-    return (table.head.core, *(row.line.core for row in table.rows))
+    return (table.head.text, *(row.line.text for row in table.rows))  # as written: no parsing
 
 
 def _matches(
@@ -171,7 +237,7 @@ def _matches(
             score = similarity(" | ".join(old.header), " | ".join(new.header), 0.4)
             if score < 0.4:
                 continue
-            shared = len({row.key for row in new.rows} & {row.key for row in old.rows})
+            shared = len({row.raw[:1] for row in new.rows} & {row.raw[:1] for row in old.rows})
             score += 0.5 * shared / max(1, len(new.rows), len(old.rows))
             score += 0.25 if old.section == new.section else 0.0
             scored.append((score, j, i))
@@ -192,9 +258,9 @@ def _keyed(table: Table) -> dict[str, Row]:
     seen: Counter[str] = Counter()
     out = {}
     for row in table.rows:
-        key = row.cells[column] if column < len(row.cells) else row.key
-        if version is not None and version < len(row.cells):
-            key = f"{key} @ {row.cells[version]}"  # gpt-35-turbo 0613 and 0125 are two models
+        key = row.cell(column) if column < len(row.raw) else row.key
+        if version is not None and version < len(row.raw):
+            key = f"{key} @ {row.cell(version)}"  # gpt-35-turbo 0613 and 0125 are two models
         seen[key] += 1
         out[key if seen[key] == 1 else f"{key}#{seen[key]}"] = row
     return out
@@ -266,7 +332,7 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
             change.rows.append(
                 RowChange("added", None, named(new, row), None, row.line, new, retiring)
             )
-        elif before.cells != row.cells:
+        elif before.raw != row.raw and before.cells != row.cells:
             old_cells, new_cells = named(old, before), named(new, row)
             if {k: core(v) for k, v in old_cells.items() if k in new_cells} != {
                 k: core(v) for k, v in new_cells.items() if k in old_cells

@@ -1,0 +1,89 @@
+"""Whether a row removed from a table is still listed: its line elsewhere in the new text (a
+row moved), or its model named anywhere in the new text (in prose, as an id, in another row).
+Linear in the page: the first removed rows are looked up by a string search, the rest against
+every new line or row read once."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable
+from itertools import accumulate
+
+from monitor import patterns as p
+from monitor.classify.context import Context, Line
+from monitor.classify.names import cell_models, find_models
+from monitor.classify.tables import Row, Table, named, tables_of
+from monitor.classify.text import normalise
+
+_ID_PARTS = re.compile(r"[a-z]{2,}|\d+")
+_SCANS = 20  # removed rows looked up by a search before every new line or row is read once
+
+
+def _holding(ctx: Context, key: str, texts: Callable[[], list[str]], words: list[str]) -> list[int]:
+    """Indexes of the `texts` that hold every one of `words` (lower case): the longest word is
+    found in one joined text by the string search, the others checked on those texts only."""
+    if key not in ctx.memo:
+        lowered = [text.lower() for text in texts()]
+        starts = list(accumulate((len(text) + 1 for text in lowered), initial=0))
+        ctx.memo[key] = ("\n".join(lowered), starts, lowered)
+    blob, starts, lowered = ctx.memo[key]  # type: ignore[misc]
+    if not words:
+        return []
+    longest = max(words, key=len)
+    found: list[int] = []
+    at = blob.find(longest)
+    while at != -1:
+        index = bisect_right(starts, at) - 1
+        if all(word in lowered[index] for word in words):
+            found.append(index)
+        at = blob.find(longest, starts[index + 1] if index + 1 < len(starts) else len(blob))
+    return found
+
+
+def _scan(ctx: Context, key: str) -> bool:
+    """Whether one more removed row may be looked up by a search (linear in the page each
+    time) rather than by reading every new line or row once."""
+    done = ctx.memo.get(key, 0)
+    ctx.memo[key] = done + 1  # type: ignore[operator]
+    return done < _SCANS  # type: ignore[operator]
+
+
+def moved(ctx: Context, line: Line) -> bool:
+    """The removed row's line is in the new text, as written or as read."""
+    if "new_raw" not in ctx.memo:
+        ctx.memo["new_raw"] = {text.strip() for text in ctx.new_text.split("\n")}
+    if line.text.strip() in ctx.memo["new_raw"]:  # type: ignore[operator]
+        return True
+    if "new_cores" not in ctx.memo and _scan(ctx, "moved_scans"):
+        lines = ctx.new_lines
+        words = line.core.lower().split()
+        hits = _holding(ctx, "new_lines_blob", lambda: [item.text for item in lines], words)
+        return any(lines[index].core == line.core for index in hits)
+    if "new_cores" not in ctx.memo:
+        ctx.memo["new_cores"] = {item.core for item in ctx.new_lines}
+    return line.core in ctx.memo["new_cores"]  # type: ignore[operator]
+
+
+def named_in_new(ctx: Context, model: str) -> bool:
+    """The new text still names `model`: in prose, as an id of any shape, or in a table row.
+    A row that names a model holds its words, written as an id or as a name: for the first
+    removed rows only rows holding them are read, then every row once."""
+    if "new_models" not in ctx.memo:
+        found = {hit.id for hit in find_models(ctx.new_text)}
+        found |= {m.group("id") for m in p.MODEL_ID.finditer(normalise(ctx.new_text))}
+        ctx.memo["new_models"] = found
+    if model in ctx.memo["new_models"]:  # type: ignore[operator]
+        return True
+    if "new_rows" not in ctx.memo:
+        ctx.memo["new_rows"] = [(t, row) for t in tables_of(ctx, "new") for row in t.rows]
+    rows: list[tuple[Table, Row]] = ctx.memo["new_rows"]  # type: ignore[assignment]
+    if "row_models" not in ctx.memo and _scan(ctx, "named_scans"):
+        words = _ID_PARTS.findall(model)
+        hits = _holding(ctx, "new_rows_blob", lambda: [row.line.text for _, row in rows], words)
+        return any(model in cell_models(named(*rows[index]), names=True) for index in hits)
+    if "row_models" not in ctx.memo:
+        ctx.memo["row_models"] = {
+            found for table, row in rows for found in cell_models(named(table, row), names=True)
+        }
+    return model in ctx.memo["row_models"]  # type: ignore[operator]
