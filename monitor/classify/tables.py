@@ -31,7 +31,22 @@ def _cell_core(cell: str) -> str:
 @dataclass(frozen=True)
 class Row:
     line: Line
-    raw: tuple[str, ...]  # each cell as written
+    written: tuple[str, ...] | None = None  # its cells, when they are not its line's
+
+    @cached_property
+    def raw(self) -> tuple[str, ...]:
+        """Each cell as written (split when first read: most rows are never compared)."""
+        return self.written if self.written is not None else tuple(split_cells(self.line.text))
+
+    @property
+    def text(self) -> str:
+        """The row as written: its line, or its cells when they are not its line's."""
+        return self.line.text if self.written is None else "|".join(self.written)
+
+    @property
+    def first_written(self) -> str:
+        """The first cell as written, without splitting the row."""
+        return self.line.text.strip().removeprefix("|").split("|", 1)[0].strip()
 
     @cached_property
     def cells(self) -> tuple[str, ...]:
@@ -197,7 +212,7 @@ def parse_tables(lines: tuple[Line, ...]) -> list[Table]:
             run.append(line)
             continue
         if len(run) >= 2:
-            rows = tuple(Row(item, tuple(split_cells(item.text))) for item in run[1:])
+            rows = tuple(Row(item) for item in run[1:])
             tables.append(Table(tuple(core(c) for c in split_cells(run[0].text)), rows, run[0]))
         run = [line] if line is not None and line.table else []
     return tables
@@ -237,7 +252,9 @@ def _matches(
             score = similarity(" | ".join(old.header), " | ".join(new.header), 0.4)
             if score < 0.4:
                 continue
-            shared = len({row.raw[:1] for row in new.rows} & {row.raw[:1] for row in old.rows})
+            shared = len(
+                {row.first_written for row in new.rows} & {row.first_written for row in old.rows}
+            )
             score += 0.5 * shared / max(1, len(new.rows), len(old.rows))
             score += 0.25 if old.section == new.section else 0.0
             scored.append((score, j, i))
@@ -250,14 +267,14 @@ def _matches(
     return out
 
 
-def _keyed(table: Table) -> dict[str, Row]:
+def _keyed(table: Table, rows: list[Row]) -> dict[str, Row]:
     """Rows by their model cell (or first cell), so a reorder or a new date is no new row."""
     by_index = roles(table.header)
     column = next((i for i, r in by_index.items() if r == "model"), 0)
     version = next((i for i, r in by_index.items() if r == "version"), None)
     seen: Counter[str] = Counter()
     out = {}
-    for row in table.rows:
+    for row in rows:
         key = row.cell(column) if column < len(row.raw) else row.key
         if version is not None and version < len(row.raw):
             key = f"{key} @ {row.cell(version)}"  # gpt-35-turbo 0613 and 0125 are two models
@@ -324,7 +341,10 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
     old_header, new_header = Counter(old.header), Counter(new.header)
     change.added_columns = list((new_header - old_header).elements())
     change.removed_columns = list((old_header - new_header).elements())
-    old_rows, new_rows = _keyed(old), _keyed(new)
+    # a row written the same on both sides did not change: only the others are keyed and compared
+    old_texts, new_texts = {r.text for r in old.rows}, {r.text for r in new.rows}
+    old_rows = _keyed(old, [r for r in old.rows if r.text not in new_texts])
+    new_rows = _keyed(new, [r for r in new.rows if r.text not in old_texts])
     retiring = deprecation_table(new)
     for key, row in new_rows.items():
         before = old_rows.get(key)
