@@ -139,6 +139,18 @@ def is_date_line(text: str) -> bool:
     return hit is not None and not re.sub(r"[\W\d_]+", "", mask_dates(text).replace("date", ""))
 
 
+_STAMP_WORDS = re.compile(
+    r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b|\b(?:gmt|utc|z)\b|[+-]\d{4}\b", re.I
+)
+
+
+def is_timestamp(text: str) -> bool:
+    """A value that is nothing but a date and time ("Tue, 21 Apr 2026 04:49:55 GMT")."""
+    text = re.sub(r"(?<=\d)[TZ](?=\d|$)", " ", text.strip())  # 2026-04-21T04:49:55Z
+    masked = _STAMP_WORDS.sub("", mask_dates(text)).replace("date", "").replace("time", "")
+    return first_date(text) is not None and not re.sub(r"[\W\d_]+", "", masked)
+
+
 def only_dates_differ(pair: Pair) -> bool:
     """True when the two lines differ, and only in their dates (not in how a date is written)."""
     old, new = pair.old.core, pair.new.core

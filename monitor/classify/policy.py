@@ -10,9 +10,9 @@ from dataclasses import replace
 
 from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows
 from monitor.classify.context import Context, Line, Pair
-from monitor.classify.dates import is_date_line, moved_dates, only_dates_differ
+from monitor.classify.dates import is_date_line, is_timestamp, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
-from monitor.classify.records import record_changes
+from monitor.classify.records import TEXT_FIELDS, item_prose_only, record_changes
 from monitor.classify.text import core, loose, opcodes, reading, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff
@@ -243,6 +243,7 @@ def _record_fields(ctx: Context) -> list[Finding]:
     if records is None:
         return []
     found = []
+    told = lifecycle.told_records(ctx)
     for change in lifecycle_rows.row_changes(ctx):
         if change.kind != "changed" or change.old_line is not None:
             continue
@@ -250,7 +251,11 @@ def _record_fields(ctx: Context) -> list[Finding]:
         for name in new:
             if name in LIFECYCLE_ROLES or name == "model" or name.endswith("_at"):
                 continue
-            if name in old and loose(old[name]) != loose(new[name]):
+            if name not in old or new[name] in told or is_timestamp(new[name]):
+                continue  # a record's own timestamps (published, last observed) are metadata
+            if name in TEXT_FIELDS and item_prose_only(old[name]) == item_prose_only(new[name]):
+                continue  # only its "Key: value" header fields changed, each read on its own
+            if loose(old[name]) != loose(new[name]):
                 model = new.get("model", "")
                 found.append(
                     Finding(

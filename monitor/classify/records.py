@@ -18,6 +18,7 @@ from typing import Any
 
 from monitor.classify.context import Context
 from monitor.classify.tables import RowChange, role
+from monitor.classify.text import loose
 
 _ITEM = re.compile(r"<(item|entry)\b[^>]{0,500}>(.*?)</\1\s*>", re.S | re.I)
 _FIELD = re.compile(r"<([A-Za-z][\w:-]{0,40})\b[^>]{0,300}>(.*?)</\1\s*>", re.S)
@@ -31,6 +32,7 @@ _KEY_VALUE = re.compile(r"^\s*([A-Z][A-Za-z ]{1,30}):\s*(.+?)\s*$", re.M)
 _TEXT_FIELDS = ("summary", "description", "content", "content:encoded")
 _DATE_FIELDS = ("pubdate", "published", "updated", "dc:date", "issued", "modified")
 TEXT = "text"  # the role an item's own words take in by_role's cells
+TEXT_FIELDS = (*_TEXT_FIELDS, TEXT)
 _IDENTITY = ("guid", "id", "model_id", "model_name", "model", "name", "title", "link", "url")
 
 
@@ -79,6 +81,13 @@ def item_prose(text: str) -> list[str]:
     return [found.group(2) if (found := _KEY_VALUE.match(line)) else line for line in lines]
 
 
+def item_prose_only(text: str) -> list[str]:
+    """An item's own words without its "Key: value" header lines (each is a field of its own)."""
+    return [
+        loose(line) for line in text.splitlines() if line.strip() and not _KEY_VALUE.match(line)
+    ]
+
+
 def _summary_fields(fields: dict[str, str]) -> dict[str, str]:
     """A feed item's "Key: value" lines in its description or summary, as fields of their own."""
     for key, value in _KEY_VALUE.findall(item_text(fields)):
@@ -98,6 +107,10 @@ def _plain(value: str) -> str:
     """An item's HTML text as plain lines, one block a line, as the feed extractor writes it."""
     if not _TAG.search(value):
         return value
+    if not _BLOCK_TAG.search(value):  # text with inline markup ("<Note> …"): its lines stay
+        return "\n".join(
+            line for raw in html.unescape(_TAG.sub("", value)).splitlines() if (line := raw.strip())
+        )
     text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", " ".join(value.split()))))
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
