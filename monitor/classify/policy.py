@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows
+from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows, record_prose
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, is_timestamp, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
@@ -243,7 +243,7 @@ def _record_fields(ctx: Context) -> list[Finding]:
     if records is None:
         return []
     found = []
-    told = lifecycle.told_records(ctx)
+    told = record_prose.told_records(ctx)
     for change in lifecycle_rows.row_changes(ctx):
         if change.kind != "changed" or change.old_line is not None:
             continue
