@@ -20,6 +20,7 @@ from monitor.classify.dates import DateHit, find_dates, moved_dates
 from monitor.classify.lifecycle_rows import row_changes
 from monitor.classify.names import find_models, unknown_ids
 from monitor.classify.records import record_changes
+from monitor.classify.statements import retires_a_model
 from monitor.classify.text import normalise, sentences
 from monitor.models import Finding, TextDiff
 
@@ -150,6 +151,8 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
         for sentence in sentences(line.core):
             if len(sentence.split()) < 3 or not p.RETIRE_WORDS.search(sentence):
                 continue
+            if not retires_a_model(sentence, _hits(sentence)):
+                continue  # a feature, a parameter or a role of the models named retires
             models, _ = split_replacements(sentence)
             models = [m for m in models if m not in replacements or m in models[:1]]
             if not models:
