@@ -16,7 +16,7 @@ from typing import Any
 from monitor import patterns as p
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
-from monitor.classify.dates import DateHit, find_dates, moved_dates
+from monitor.classify.dates import DateHit, find_dates, is_date_line, moved_dates
 from monitor.classify.lifecycle_rows import row_changes
 from monitor.classify.names import find_models, unknown_ids
 from monitor.classify.records import record_changes
@@ -52,9 +52,14 @@ def prose_lines(ctx: Context, lines: tuple[Line, ...]) -> list[Line]:
 
 
 def blocks(lines: list[Line]) -> list[Block]:
+    """Added lines grouped under their heading. A dated heading starts a block of its own: the
+    next dated entry of release notes is not part of the one above it."""
     out: list[list[Line]] = []
     for line in lines:
-        if out and (line.trail == out[-1][-1].trail or line.heading == 0 and out[-1][-1].heading):
+        joins = bool(out) and (
+            line.trail == out[-1][-1].trail or line.heading == 0 and bool(out[-1][-1].heading)
+        )
+        if joins and not (line.heading and is_date_line(line.core)):
             out[-1].append(line)
         else:
             out.append([line])
