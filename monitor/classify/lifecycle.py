@@ -18,7 +18,7 @@ from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import DateHit, find_dates, is_date_line, moved_dates
 from monitor.classify.lifecycle_rows import row_changes
-from monitor.classify.names import find_models, unknown_ids
+from monitor.classify.names import find_models, unglue, unknown_ids
 from monitor.classify.records import record_changes
 from monitor.classify.statements import retires_a_model
 from monitor.classify.text import normalise, sentences
@@ -74,10 +74,13 @@ def _hits(sentence: str) -> list[tuple[str, int, int]]:
         return known
     text = normalise(sentence)
     more = [
-        (m.group("id"), m.start(), m.start() + len(m.group("id")))
+        (part, m.start() + at, m.start() + at + len(part))
         for m in p.UNKNOWN_ID.finditer(text)
-        if m.group("id") in unknown_ids(m.group("id"))
-        and not any(start < m.end() and m.start() < end for _, start, end in known)
+        for part, at in unglue(m.group("id"))
+        if part in unknown_ids(part)
+        and not any(
+            start < m.start() + at + len(part) and m.start() + at < end for _, start, end in known
+        )
     ]
     return sorted(known + more, key=lambda hit: hit[1])
 
