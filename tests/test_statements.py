@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.classify.lifecycle import _hits
+from monitor.classify.lifecycle import model_hits
 from monitor.classify.statements import retires_a_model
 
 
@@ -26,7 +26,7 @@ from monitor.classify.statements import retires_a_model
     ],
 )
 def test_a_model_retires(sentence: str) -> None:
-    assert retires_a_model(sentence, _hits(sentence))
+    assert retires_a_model(sentence, model_hits(sentence))
 
 
 @pytest.mark.parametrize(
@@ -46,4 +46,4 @@ def test_a_model_retires(sentence: str) -> None:
     ],
 )
 def test_something_else_retires(sentence: str) -> None:
-    assert not retires_a_model(sentence, _hits(sentence))
+    assert not retires_a_model(sentence, model_hits(sentence))

@@ -66,7 +66,7 @@ def blocks(lines: list[Line]) -> list[Block]:
     return [Block(tuple(group)) for group in out]
 
 
-def _hits(sentence: str) -> list[tuple[str, int, int]]:
+def model_hits(sentence: str) -> list[tuple[str, int, int]]:
     """(id, start, end) of every model a sentence names: the recognised ones, and id-shaped
     tokens of any family that no recognised name covers ("quill-lite-2")."""
     known = [(h.id, h.start, h.end) for h in find_models(sentence)]
@@ -88,7 +88,7 @@ def _hits(sentence: str) -> list[tuple[str, int, int]]:
 def split_replacements(sentence: str) -> tuple[list[str], list[str]]:
     """(models retiring, models named as replacements) in one sentence."""
     cue = p.REPLACEMENT_WORDS.search(sentence)
-    hits = _hits(sentence)
+    hits = model_hits(sentence)
     if cue is None:
         return [h[0] for h in hits], []
     before = [h[0] for h in hits if h[2] <= cue.start()]
@@ -159,7 +159,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
         for sentence in sentences(line.core):
             if len(sentence.split()) < 3 or not p.RETIRE_WORDS.search(sentence):
                 continue
-            if not retires_a_model(sentence, _hits(sentence)):
+            if not retires_a_model(sentence, model_hits(sentence)):
                 continue  # a feature, a parameter or a role of the models named retires
             models, _ = split_replacements(sentence)
             models = [m for m in models if m not in replacements or m in models[:1]]

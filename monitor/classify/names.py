@@ -174,7 +174,9 @@ def find_models(text: str) -> tuple[ModelHit, ...]:
             ):
                 start = m.start() + offset
                 ids.append(
-                    ModelHit(candidate, start, start + len(candidate), provider_of(candidate), False)
+                    ModelHit(
+                        candidate, start, start + len(candidate), provider_of(candidate), False
+                    )
                 )
     starts = [hit.start for hit in ids]
     more = [
