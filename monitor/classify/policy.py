@@ -12,7 +12,7 @@ from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows, reco
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, is_timestamp, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
-from monitor.classify.records import TEXT_FIELDS, item_prose_only, record_changes
+from monitor.classify.records import TEXT_FIELDS, item_prose_only, record_changes, same_excerpt
 from monitor.classify.text import core, loose, opcodes, reading, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff
@@ -238,6 +238,16 @@ def _marker_line(line: Line) -> bool:
     return bool(markers(line.text)) and len(core(mask_markers(line.text)).split()) <= 3
 
 
+def _reads_alike(old: str, new: str) -> bool:
+    """An item's own words, "Key: value" header lines aside, read the same: equal, a typo
+    fixed, or a scraped excerpt cut at another length."""
+    a, b = item_prose_only(old), item_prose_only(new)
+    return len(a) == len(b) and all(
+        loose(x) == loose(y) or cosmetic.typo_level(x, y) or same_excerpt(x, y)
+        for x, y in zip(a, b, strict=True)
+    )
+
+
 def _record_fields(ctx: Context) -> list[Finding]:
     records = record_changes(ctx)
     if records is None:
@@ -253,8 +263,8 @@ def _record_fields(ctx: Context) -> list[Finding]:
                 continue
             if name not in old or new[name] in told or is_timestamp(new[name]):
                 continue  # a record's own timestamps (published, last observed) are metadata
-            if name in TEXT_FIELDS and item_prose_only(old[name]) == item_prose_only(new[name]):
-                continue  # only its "Key: value" header fields changed, each read on its own
+            if name in TEXT_FIELDS and _reads_alike(old[name], new[name]):
+                continue  # its header fields are read on their own; the rest reads the same
             if loose(old[name]) != loose(new[name]):
                 model = new.get("model", "")
                 found.append(

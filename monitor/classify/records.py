@@ -84,8 +84,20 @@ def item_prose(text: str) -> list[str]:
 def item_prose_only(text: str) -> list[str]:
     """An item's own words without its "Key: value" header lines (each is a field of its own)."""
     return [
-        loose(line) for line in text.splitlines() if line.strip() and not _KEY_VALUE.match(line)
+        line.strip() for line in text.splitlines() if line.strip() and not _KEY_VALUE.match(line)
     ]
+
+
+_ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*$")
+
+
+def same_excerpt(old: str, new: str) -> bool:
+    """Two excerpts of one text cut at different lengths ("… model ..." and "… model ac...")."""
+    if not (_ELLIPSIS.search(old) and _ELLIPSIS.search(new)):
+        return False
+    a, b = (loose(_ELLIPSIS.sub("", text)).split()[:-1] for text in (old, new))
+    short, long = sorted((a, b), key=len)
+    return bool(short) and long[: len(short)] == short
 
 
 def _summary_fields(fields: dict[str, str]) -> dict[str, str]:
