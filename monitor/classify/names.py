@@ -239,6 +239,17 @@ def name_as_id(name: str) -> str | None:
     return slug if any(ch.isalpha() for ch in slug) and len(slug) >= 2 else None
 
 
+_INNER_FAMILY = re.compile(r"(?<=[a-z])(?:" + _PREFIXES + ")")
+
+
+def _glued_to_words(candidate: str) -> bool:
+    """A known family's id run into the words around it ("usinggpt-4o-…of", "thegpt-4.5-
+    previewmodel"): scraped prose that lost its spaces, not an id of another family."""
+    return any(
+        m.start() and not _FAMILY_START.match(candidate) for m in _INNER_FAMILY.finditer(candidate)
+    )
+
+
 def unknown_ids(text: str) -> list[str]:
     """Id-shaped tokens of any family ("quill-lite-2", "text-moderation-007"), in order."""
     out = []
@@ -246,8 +257,11 @@ def unknown_ids(text: str) -> list[str]:
         for candidate, _ in unglue(m.group("id").rstrip(".:")):
             if not any(ch.isdigit() for ch in candidate):
                 continue
-            if not p.NOT_UNKNOWN_IDS.match(candidate) and not p.NOT_MODELS.search(candidate):
-                out.append(candidate)
+            if p.NOT_UNKNOWN_IDS.match(candidate) or p.NOT_MODELS.search(candidate):
+                continue
+            if p.REGION_ID.match(candidate) or _glued_to_words(candidate):
+                continue
+            out.append(candidate)
     return list(dict.fromkeys(out))
 
 
