@@ -238,6 +238,12 @@ def _marker_line(line: Line) -> bool:
     return bool(markers(line.text)) and len(core(mask_markers(line.text)).split()) <= 3
 
 
+def _letters(name: str) -> str:
+    """A name's words without its numbers and generic nouns: "…-09-25" written "…-09-2025",
+    or "chatgpt-4o-latest" written "chatgpt-4o-latest model snapshot", is the same name."""
+    return re.sub(r"\b(?:models?|snapshots?|versions?)\b|[^a-z]+", "", name.lower())
+
+
 def _reads_alike(old: str, new: str) -> bool:
     """An item's own words, "Key: value" header lines aside, read the same: equal, a typo
     fixed, or a scraped excerpt cut at another length."""
@@ -259,9 +265,21 @@ def _record_fields(ctx: Context) -> list[Finding]:
             continue
         old, new = change.old or {}, change.new or {}
         for name in new:
-            if name in LIFECYCLE_ROLES or name == "model" or name.endswith("_at"):
+            if name in LIFECYCLE_ROLES or name.endswith("_at") or name not in old:
                 continue
-            if name not in old or new[name] in told or is_timestamp(new[name]):
+            if name == "model" and _letters(old[name]) != _letters(new[name]):
+                found.append(  # the same record under another name ("X" → "X on Google Cloud")
+                    Finding(
+                        "policy.record_renamed",
+                        "policy_text",
+                        f"{old[name]} now named {new[name]}",
+                        new[name][:300],
+                        old[name][:300],
+                        new[name][:300],
+                    )
+                )
+                continue
+            if name == "model" or new[name] in told or is_timestamp(new[name]):
                 continue  # a record's own timestamps (published, last observed) are metadata
             if name in TEXT_FIELDS and _reads_alike(old[name], new[name]):
                 continue  # its header fields are read on their own; the rest reads the same

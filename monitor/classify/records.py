@@ -14,6 +14,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Any
 
 from monitor.classify.context import Context
@@ -226,6 +227,46 @@ def by_role(fields: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _completed(a: str, b: str) -> bool:
+    """One name is the other with one run of digits put in or taken out inside it (a number
+    written in full: "…-preview-09-25" → "…-preview-09-2025"): a name corrected in place. A run
+    at the end, or of letters ("gemini-2.5-pro" → "gemini-2.5-pro-exp-03-25", "gpt-4" →
+    "gpt-4o"), names another model."""
+    if a == b or min(len(a), len(b)) < 5:
+        return False
+    ops = SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    edits = [op for op in ops if op[0] != "equal"]
+    if len(edits) != 1 or edits[0][0] not in ("insert", "delete"):
+        return False
+    _, i1, i2, j1, j2 = edits[0]
+    run, at, longer = (b[j1:j2], j1, b) if i1 == i2 else (a[i1:i2], i1, a)
+    inside = 0 < at and at + len(run) < len(longer)
+    return inside and run.isdigit()
+
+
+def _renamed(changes: list[RowChange], removed: list[RowChange]) -> list[RowChange]:
+    """A record removed and one added by the same provider whose names differ by one run of
+    characters put in or taken out: the same record renamed, read as one changed record."""
+    out, left = [], list(removed)
+    for change in changes:
+        if change.kind == "added" and change.new is not None:
+            twin = next(
+                (
+                    gone
+                    for gone in left
+                    if gone.old is not None
+                    and gone.old.get("provider") == change.new.get("provider")
+                    and _completed(gone.old.get("model", ""), change.new.get("model", ""))
+                ),
+                None,
+            )
+            if twin is not None:
+                left.remove(twin)
+                change = RowChange("changed", twin.old, change.new)
+        out.append(change)
+    return out + left
+
+
 def record_changes(ctx: Context) -> tuple[list[RowChange], frozenset[int], frozenset[int]] | None:
     """Records added, removed or changed, and the old and new line numbers they cover; None when
     the texts are not feeds. Computed once per context."""
@@ -247,6 +288,6 @@ def record_changes(ctx: Context) -> tuple[list[RowChange], frozenset[int], froze
                     removed.append(RowChange("removed", by_role(before), None))
                 elif before is not None and after is not None:
                     changes.append(RowChange("changed", by_role(before), by_role(after)))
-        result = (changes + removed, old.lines, new.lines)
+        result = (_renamed(changes, removed), old.lines, new.lines)
     ctx.memo["records"] = result
     return result
