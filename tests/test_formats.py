@@ -330,6 +330,9 @@ def test_feed_and_json_cases_classify_the_same_once_extracted(name: str) -> None
         read(text.encode("utf-8"), base_url=case.watch.url).text
         for text in (case.before, case.after)
     )
+    if before == after:  # extracted, the two versions are one text: no version to compare
+        assert set(case.labels) <= {"cosmetic"}, case.description
+        return
     outcome = run_case(replace(case, before=before, after=after))
     raw = run_case(case)
     assert outcome.error is None and raw.classification and outcome.classification
