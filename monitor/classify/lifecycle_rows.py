@@ -16,7 +16,7 @@ from monitor.classify import facts as f
 from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates
 from monitor.classify.names import cell_models, find_models, old_model_ids
-from monitor.classify.records import TEXT, item_prose, record_changes
+from monitor.classify.records import TEXT, item_prose, listed_models, record_changes
 from monitor.classify.tables import RowChange, Table, named, table_changes, tables_of
 from monitor.classify.text import core, normalise, sentences
 from monitor.models import Finding, TextDiff
@@ -298,7 +298,8 @@ def rule_rows(diff: TextDiff, ctx: Context) -> list[Finding]:
     changes = row_changes(ctx)
     if not changes:
         return []
-    old_models = set(old_model_ids(ctx))
+    listed = listed_models(ctx)  # a feed: the models its old records list
+    old_models = set(old_model_ids(ctx)) if listed is None else listed
     found: list[Finding] = []
     for change in changes:
         if change.kind == "added":

@@ -272,6 +272,10 @@ def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
     written = [cells.get("model", ""), cells.get("model_id", "")]
     hits = [hit for cell in written for hit in find_models(cell)]
     found = [hit.id for hit in hits if not hit.prose] or [hit.id for hit in hits]
+    tokens = [normalise(cell).strip().lower() for cell in written]
+    tokens = [token for token in tokens if p.MODEL_ID.fullmatch(token)]
+    if found and tokens and not any(not hit.prose for hit in hits):
+        found = tokens[:1]  # a cell that is one id ("DeepSeek-V4-Flash"), not a name inside it
     if not found:  # an id column holds ids whatever their shape; a name column needs a digit
         found = [
             part

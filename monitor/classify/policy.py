@@ -279,8 +279,8 @@ def _record_fields(ctx: Context) -> list[Finding]:
                     )
                 )
                 continue
-            if name == "model" or new[name] in told or is_timestamp(new[name]):
-                continue  # a record's own timestamps (published, last observed) are metadata
+            if name in ("model", "guid", "id") or new[name] in told or is_timestamp(new[name]):
+                continue  # its identity and timestamps (guid, published) are metadata
             if name in TEXT_FIELDS and _reads_alike(old[name], new[name]):
                 continue  # its header fields are read on their own; the rest reads the same
             if loose(old[name]) != loose(new[name]):

@@ -18,6 +18,7 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from monitor.classify.context import Context
+from monitor.classify.names import cell_models
 from monitor.classify.tables import RowChange, role
 from monitor.classify.text import loose
 
@@ -291,3 +292,21 @@ def record_changes(ctx: Context) -> tuple[list[RowChange], frozenset[int], froze
         result = (_renamed(changes, removed), old.lines, new.lines)
     ctx.memo["records"] = result
     return result
+
+
+def listed_models(ctx: Context) -> set[str] | None:
+    """The models the old feed's records list (a model named only in another record's words,
+    as its replacement, is not listed yet); None when the texts are not feeds."""
+    if "listed_models" not in ctx.memo:
+        old = parse_records(ctx.old_text) if record_changes(ctx) is not None else None
+        ctx.memo["listed_models"] = (
+            None
+            if old is None
+            else {
+                model
+                for same in old.records.values()
+                for fields in same
+                for model in cell_models(by_role(fields), names=True)
+            }
+        )
+    return ctx.memo["listed_models"]  # type: ignore[no-any-return]
