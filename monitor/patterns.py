@@ -310,6 +310,11 @@ UNKNOWN_ID = re.compile(
     r"(?<![\w.:/@-])(?P<id>[a-z][a-z0-9]*+(?:[-.:@][a-z0-9]++)++)(?![\w@/-]|\.\w)"
 )
 NOT_UNKNOWN_IDS = re.compile(r"^(?:v\d|utf-|iso-|rfc-|sha-|x-|h\d|mp\d|tls|http)", re.I)
+# cloud regions ("us-east-1", "europe-west4", "asia-northeast1"): places, not models
+REGION_ID = re.compile(
+    r"^(?:[a-z]{2}|europe|asia|africa|australia|northamerica|southamerica|me)-"
+    r"(?:north|south|east|west|central|northeast|southeast|northwest|southwest)\d?(?:-\d)?$"
+)
 SEPARATOR_ROW = re.compile(r"^\|?[\s:|-]*-[\s:|-]*\|?$")
 
 # --- noise and cosmetics ----------------------------------------------------------------------

@@ -330,10 +330,14 @@ def test_feed_and_json_cases_classify_the_same_once_extracted(name: str) -> None
         read(text.encode("utf-8"), base_url=case.watch.url).text
         for text in (case.before, case.after)
     )
+    if before == after:  # extracted, the two versions are one text: no version to compare
+        assert set(case.labels) <= {"cosmetic"}, case.description
+        return
     outcome = run_case(replace(case, before=before, after=after))
     raw = run_case(case)
     assert outcome.error is None and raw.classification and outcome.classification
-    assert sorted(outcome.labels) == sorted(case.labels), case.description
+    expected = raw.labels if case.known_miss else case.labels  # a miss is missed alike
+    assert sorted(outcome.labels) == sorted(expected), case.description
     assert outcome.missing_facts == raw.missing_facts
     assert case.known_miss or not outcome.missing_facts
     facts = sorted(outcome.classification.facts, key=repr)

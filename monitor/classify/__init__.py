@@ -20,6 +20,7 @@ from monitor.classify import (
     lifecycle,
     lifecycle_rows,
     policy,
+    record_prose,
     versions,
 )
 from monitor.classify.context import Context, build_context
@@ -35,6 +36,7 @@ RULES: dict[str, Rule] = {
     "versions.marker": versions.rule_version,
     "lifecycle.rows": lifecycle_rows.rule_rows,
     "lifecycle.prose": lifecycle.rule_prose,
+    "lifecycle.record_prose": record_prose.rule_record_prose,
     "launches.columns": launches.rule_columns,
     "launches.prose": launches.rule_launch,
     "entries.items": entries.rule_entries,

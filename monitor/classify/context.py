@@ -14,7 +14,7 @@ from typing import Any
 from monitor.classify.lines import Doc, Line
 from monitor.classify.text import reading, similarity
 from monitor.config import Watch
-from monitor.models import TextDiff
+from monitor.models import Hunk, TextDiff
 
 PAIR_THRESHOLD = 0.5
 IN_PLACE_THRESHOLD = 0.25  # a line rewritten where it stood reads alike at least this much
@@ -180,7 +180,7 @@ def build_context(
     removed = [line for line in old_side if gone[line.text] > 0 and _take(gone, line.text)]
     added = [line for line in new_side if came[line.text] > 0 and _take(came, line.text)]
     moved = _moves(diff, old_doc, new_doc)
-    old_wrapped, new_wrapped, rewrapped = _rewrapped(diff)
+    old_wrapped, new_wrapped, rewrapped = _rewrapped(diff, old_doc.raw)
     removed = [line for line in removed if line.number not in old_wrapped]
     added = [line for line in added if line.number not in new_wrapped]
     markup = [line for line in (*removed, *added) if not line.core and not line.table]
@@ -237,22 +237,37 @@ def _copies(lines: list[Line], other: Doc) -> set[int]:
     return found
 
 
-def _rewrapped(diff: TextDiff) -> tuple[set[int], set[int], int]:
+def _rewrapped(diff: TextDiff, old_raw: list[str]) -> tuple[set[int], set[int], int]:
     """Old and new line numbers of hunks that turned some lines into a different number of
-    lines a reader reads alike (a paragraph rewrapped, a callout unwrapped into its own lines),
-    and how many such hunks. Each hunk is read once: linear in the changed lines."""
+    lines a reader reads alike (a paragraph rewrapped, a callout unwrapped into its own lines,
+    a run-together list split into items), and how many such hunks. Hunks apart only by blank
+    lines are read together, as one edit. Each hunk is read once or twice: linear."""
     old: set[int] = set()
     new: set[int] = set()
     count = 0
+    groups: list[list[Hunk]] = []
     for hunk in diff.hunks:
-        removed = [line for line in hunk.removed if line.strip()]
-        added = [line for line in hunk.added if line.strip()]
-        if not removed or not added or len(removed) == len(added):
-            continue
-        if reading(hunk.removed) == reading(hunk.added):
-            old.update(range(hunk.old_start, hunk.old_start + len(hunk.removed)))
-            new.update(range(hunk.new_start, hunk.new_start + len(hunk.added)))
-            count += 1
+        if groups:
+            last = groups[-1][-1]
+            gap = old_raw[last.old_start - 1 + len(last.removed) : hunk.old_start - 1]
+            if len(gap) <= 2 and not any(line.strip() for line in gap):
+                groups[-1].append(hunk)
+                continue
+        groups.append([hunk])
+    for group in groups:
+        candidates = [group] + ([[hunk] for hunk in group] if len(group) > 1 else [])
+        for hunks in candidates:
+            removed = [line for hunk in hunks for line in hunk.removed if line.strip()]
+            added = [line for hunk in hunks for line in hunk.added if line.strip()]
+            if not removed or not added or len(removed) == len(added):
+                continue
+            if reading(removed) == reading(added):
+                for hunk in hunks:
+                    old.update(range(hunk.old_start, hunk.old_start + len(hunk.removed)))
+                    new.update(range(hunk.new_start, hunk.new_start + len(hunk.added)))
+                count += 1
+                if hunks is group:
+                    break
     return old, new, count
 
 

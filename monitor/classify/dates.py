@@ -12,6 +12,12 @@ from monitor.classify.context import Pair
 
 AMBIGUOUS = "ambiguous day/month"
 IMPLAUSIBLE = "implausible year"
+YEAR_FROM_CONTEXT = "year from context"
+# "November 12", "May 15th": a month and a day with no year after them
+_NO_YEAR = re.compile(
+    r"\b(?P<month>(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?|May)\s+"
+    r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\b(?![,.]?\s*\d)"
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,29 @@ def find_dates(text: str) -> list[DateHit]:
     return kept
 
 
+def dates_near(text: str, reference: str | None) -> list[DateHit]:
+    """Every date in `text`; with a `reference` date (ISO), also a month and day written
+    without a year ("November 12"), given the year that puts it nearest after the reference
+    (at most half a year before it), flagged as such."""
+    found = find_dates(text)
+    if not reference:
+        return found
+    ref = date.fromisoformat(reference)
+    for match in _NO_YEAR.finditer(text):
+        if any(hit.start <= match.start() < hit.end for hit in found):
+            continue
+        iso = _iso(str(ref.year), match.group("month").rstrip("."), match.group("day"))
+        if iso is None:
+            continue
+        if (ref - date.fromisoformat(iso)).days > 183:
+            iso = _iso(str(ref.year + 1), match.group("month").rstrip("."), match.group("day"))
+        if iso is not None:
+            found.append(
+                DateHit(iso, match.start(), match.end(), match.group(0), flag=YEAR_FROM_CONTEXT)
+            )
+    return sorted(found, key=lambda hit: hit.start)
+
+
 def first_date(text: str) -> DateHit | None:
     found = find_dates(text)
     return found[0] if found else None
@@ -143,6 +172,18 @@ def is_date_line(text: str) -> bool:
     """A line that is nothing but a date, e.g. a release-notes heading "## July 21, 2026"."""
     hit = first_date(text)
     return hit is not None and not re.sub(r"[\W\d_]+", "", mask_dates(text).replace("date", ""))
+
+
+_STAMP_WORDS = re.compile(
+    r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b|\b(?:gmt|utc|z)\b|[+-]\d{4}\b", re.I
+)
+
+
+def is_timestamp(text: str) -> bool:
+    """A value that is nothing but a date and time ("Tue, 21 Apr 2026 04:49:55 GMT")."""
+    text = re.sub(r"(?<=\d)[TZ](?=\d|$)", " ", text.strip())  # 2026-04-21T04:49:55Z
+    masked = _STAMP_WORDS.sub("", mask_dates(text)).replace("date", "").replace("time", "")
+    return first_date(text) is not None and not re.sub(r"[\W\d_]+", "", masked)
 
 
 def only_dates_differ(pair: Pair) -> bool:

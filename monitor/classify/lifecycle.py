@@ -19,13 +19,15 @@ from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import (
     DateHit,
     find_dates,
+    is_date_line,
     month_year_date,
     moved_dates,
     yearless_date,
 )
 from monitor.classify.lifecycle_rows import row_changes
-from monitor.classify.names import find_models, name_as_id, unknown_ids
+from monitor.classify.names import find_models, name_as_id, unglue, unknown_ids
 from monitor.classify.records import record_changes
+from monitor.classify.statements import retires_a_model
 from monitor.classify.text import normalise, sentences
 from monitor.classify.versions import marker_pair, mask_markers
 from monitor.models import Finding, TextDiff
@@ -60,16 +62,21 @@ def prose_lines(ctx: Context, lines: tuple[Line, ...]) -> list[Line]:
 
 
 def blocks(lines: list[Line]) -> list[Block]:
+    """Added lines grouped under their heading. A dated heading starts a block of its own: the
+    next dated entry of release notes is not part of the one above it."""
     out: list[list[Line]] = []
     for line in lines:
-        if out and (line.trail == out[-1][-1].trail or line.heading == 0 and out[-1][-1].heading):
+        joins = bool(out) and (
+            line.trail == out[-1][-1].trail or line.heading == 0 and bool(out[-1][-1].heading)
+        )
+        if joins and not (line.heading and is_date_line(line.core)):
             out[-1].append(line)
         else:
             out.append([line])
     return [Block(tuple(group)) for group in out]
 
 
-def _hits(sentence: str) -> list[tuple[str, int, int]]:
+def model_hits(sentence: str) -> list[tuple[str, int, int]]:
     """(id, start, end) of every model a sentence names: the recognised ones, and id-shaped
     tokens of any family that no recognised name covers ("quill-lite-2")."""
     known = [(h.id, h.start, h.end) for h in find_models(sentence)]
@@ -77,10 +84,13 @@ def _hits(sentence: str) -> list[tuple[str, int, int]]:
         return known
     text = normalise(sentence)
     more = [
-        (m.group("id"), m.start(), m.start() + len(m.group("id")))
+        (part, m.start() + at, m.start() + at + len(part))
         for m in p.UNKNOWN_ID.finditer(text)
-        if m.group("id") in unknown_ids(m.group("id"))
-        and not any(start < m.end() and m.start() < end for _, start, end in known)
+        for part, at in unglue(m.group("id"))
+        if part in unknown_ids(part)
+        and not any(
+            start < m.start() + at + len(part) and m.start() + at < end for _, start, end in known
+        )
     ]
     return sorted(known + more, key=lambda hit: hit[1])
 
@@ -88,7 +98,7 @@ def _hits(sentence: str) -> list[tuple[str, int, int]]:
 def split_replacements(sentence: str) -> tuple[list[str], list[str]]:
     """(models retiring, models named as replacements) in one sentence."""
     cue = p.REPLACEMENT_WORDS.search(sentence)
-    hits = _hits(sentence)
+    hits = model_hits(sentence)
     if cue is None:
         return [h[0] for h in hits], []
     before = [h[0] for h in hits if h[2] <= cue.start()]
@@ -96,7 +106,7 @@ def split_replacements(sentence: str) -> tuple[list[str], list[str]]:
     return before, after
 
 
-def _shutdown(sentence: str) -> tuple[DateHit | None, str | None]:
+def shutdown_of(sentence: str) -> tuple[DateHit | None, str | None]:
     """(shutdown date, deprecation date) of one sentence."""
     shutdown, deprecated = None, None
     for hit in find_dates(sentence):
@@ -202,7 +212,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
         for line in block.lines
         if not line.heading
         for sentence in sentences(line.core)
-        for hit in [_shutdown(sentence)[0] or _yearless(sentence, line)]
+        for hit in [shutdown_of(sentence)[0] or _yearless(sentence, line)]
         if hit
     ]
     seen: set[str] = set()
@@ -212,17 +222,19 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
                 continue
             if p.NOT_RETIRING.search(sentence):
                 continue
+            if not retires_a_model(sentence, model_hits(sentence)):
+                continue  # a feature, a parameter or a role of the models named retires
             models, _ = split_replacements(sentence)
             models = [m for m in models if m not in replacements or m in models[:1]]
             if not models:
                 models = _listed_models(block, index) or (
                     [h.id for h in find_models(line.core)] if line.heading else []
                 )
-            if not models and not line.heading and (_shutdown(sentence)[0] or later_dates):
+            if not models and not line.heading and (shutdown_of(sentence)[0] or later_dates):
                 models = subject(ctx, line) or _retired_name(ctx, sentence)
             if not models:
                 continue
-            shutdown, deprecated = _shutdown(sentence)
+            shutdown, deprecated = shutdown_of(sentence)
             if line.heading and shutdown and later_dates:
                 if shutdown.iso == f.section_date((*line.trail, line.core)):
                     shutdown = later_dates[0]  # a dated heading's date is the notice's own

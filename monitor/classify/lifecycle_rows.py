@@ -19,7 +19,7 @@ from monitor.classify.aliases import aliases, new_version
 from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates
 from monitor.classify.names import cell_models, old_model_ids
-from monitor.classify.records import TEXT, item_prose, record_changes
+from monitor.classify.records import TEXT, item_prose, listed_models, record_changes
 from monitor.classify.tables import RowChange, Table, table_changes
 from monitor.classify.text import core, sentences
 from monitor.models import Finding, TextDiff
@@ -322,8 +322,9 @@ def row_findings(ctx: Context) -> tuple[Finding, ...]:
     if "row_findings" in ctx.memo:
         return ctx.memo["row_findings"]  # type: ignore[no-any-return]
     changes = row_changes(ctx)
+    listed = listed_models(ctx) if changes else None  # a feed: the models its old records list
     found: list[Finding] = []
-    old_models = set(old_model_ids(ctx)) if changes else set()
+    old_models = (set(old_model_ids(ctx)) if listed is None else listed) if changes else set()
     for change in changes:
         if change.kind == "added":
             found += _added(ctx, change, old_models)

@@ -40,6 +40,43 @@ class ModelHit:
     prose: bool  # written as a name, not as an id
 
 
+_SEGMENT = re.compile(r"(?=([a-z][a-z0-9]{2,}-))")
+MIN_PART = 6
+
+
+def unglue(token: str) -> list[tuple[str, int]]:
+    """Ids a scraper ran together with no separator, each with its offset in `token`:
+    "veo-3.0-fast-generate-previewveo-3.0-generate-preview" → two veo ids. A first segment
+    ("veo-", "c4ai-") that recurs glued to the end of the id before it marks where each id
+    starts; the longest such segment splits first. A token without one is one id."""
+    if len(token) < 2 * MIN_PART:
+        return [(token, 0)]
+    counts: dict[str, list[int]] = {}
+    for m in _SEGMENT.finditer(token):
+        counts.setdefault(m.group(1), []).append(m.start())
+
+    def before(at: int) -> str:
+        return token[at - 1] if at and token[at - 1].isalnum() else ""
+
+    # a segment recurring with different characters before it (not the tail of a longer one),
+    # glued at least once to the end of a previous id
+    repeated = [
+        seg
+        for seg, at in counts.items()
+        if len(at) >= 2 and len({before(i) for i in at}) >= 2 and any(before(i) for i in at)
+    ]
+    for segment in sorted(repeated, key=len, reverse=True):
+        cuts = [0, *(at for at in counts[segment] if before(at)), len(token)]
+        parts = [(token[a:b].rstrip(".-"), a) for a, b in zip(cuts, cuts[1:], strict=False)]
+        if all(len(part) >= MIN_PART for part, _ in parts):
+            return [
+                (piece, at + inner)
+                for part, at in parts
+                for piece, inner in (unglue(part) if at else [(part, 0)])
+            ]
+    return [(token, 0)]
+
+
 def provider_of(model_id: str) -> str | None:
     match = _FAMILY_START.match(model_id)
     return p.MODEL_FAMILIES[match.group("family")] if match else None
@@ -156,10 +193,16 @@ def find_models(text: str) -> tuple[ModelHit, ...]:
     text = normalise(text)
     ids: list[ModelHit] = []
     for m in _FAMILY_ID.finditer(text):
-        candidate = m.group("id").rstrip(".:")
-        if ("-" in candidate or "." in candidate or "/" in candidate) and is_model_id(candidate):
-            end = m.start() + len(candidate)
-            ids.append(ModelHit(candidate, m.start(), end, provider_of(candidate), False))
+        for candidate, offset in unglue(m.group("id").rstrip(".:")):
+            if ("-" in candidate or "." in candidate or "/" in candidate) and is_model_id(
+                candidate
+            ):
+                start = m.start() + offset
+                ids.append(
+                    ModelHit(
+                        candidate, start, start + len(candidate), provider_of(candidate), False
+                    )
+                )
     starts = [hit.start for hit in ids]
     more = [
         ModelHit(m.group("id"), m.start(), m.end(), "openai", False)
@@ -221,14 +264,28 @@ def name_as_id(name: str) -> str | None:
     return slug if any(ch.isalpha() for ch in slug) and len(slug) >= 2 else None
 
 
+_INNER_FAMILY = re.compile(r"(?<=[a-z])(?:" + _PREFIXES + ")")
+
+
+def _glued_to_words(candidate: str) -> bool:
+    """A known family's id run into the words around it ("usinggpt-4o-…of", "thegpt-4.5-
+    previewmodel"): scraped prose that lost its spaces, not an id of another family."""
+    return any(
+        m.start() and not _FAMILY_START.match(candidate) for m in _INNER_FAMILY.finditer(candidate)
+    )
+
+
 def unknown_ids(text: str) -> list[str]:
     """Id-shaped tokens of any family ("quill-lite-2", "text-moderation-007"), in order."""
     out = []
     for m in p.UNKNOWN_ID.finditer(normalise(text)):
-        candidate = m.group("id").rstrip(".:")
-        if not any(ch.isdigit() for ch in candidate):
-            continue
-        if not p.NOT_UNKNOWN_IDS.match(candidate) and not p.NOT_MODELS.search(candidate):
+        for candidate, _ in unglue(m.group("id").rstrip(".:")):
+            if not any(ch.isdigit() for ch in candidate):
+                continue
+            if p.NOT_UNKNOWN_IDS.match(candidate) or p.NOT_MODELS.search(candidate):
+                continue
+            if p.REGION_ID.match(candidate) or _glued_to_words(candidate):
+                continue
             out.append(candidate)
     return list(dict.fromkeys(out))
 
@@ -240,8 +297,16 @@ def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
     written = [cells.get("model", ""), cells.get("model_id", "")]
     hits = [hit for cell in written for hit in find_models(cell)]
     found = [hit.id for hit in hits if not hit.prose] or [hit.id for hit in hits]
+    tokens = [normalise(cell).strip().lower() for cell in written]
+    tokens = [token for token in tokens if p.MODEL_ID.fullmatch(token)]
+    if found and tokens and not any(not hit.prose for hit in hits):
+        found = tokens[:1]  # a cell that is one id ("DeepSeek-V4-Flash"), not a name inside it
     if not found:  # an id column holds ids whatever their shape; a name column needs a digit
-        found = [m.group("id") for m in p.MODEL_ID.finditer(normalise(written[1]))]
+        found = [
+            part
+            for m in p.MODEL_ID.finditer(normalise(written[1]))
+            for part, _ in unglue(m.group("id"))
+        ]
         found = found or unknown_ids(written[0])
     if not found and names:
         slug = name_as_id(written[0]) or name_as_id(written[1])

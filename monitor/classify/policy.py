@@ -8,13 +8,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows, told
+from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows, record_prose, told
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
-from monitor.classify.dates import is_date_line, moved_dates, only_dates_differ
+from monitor.classify.dates import is_date_line, is_timestamp, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
 from monitor.classify.names import find_models
-from monitor.classify.records import record_changes
+from monitor.classify.records import TEXT_FIELDS, item_prose_only, record_changes, same_excerpt
 from monitor.classify.tables import deprecation_table, roles, table_changes
 from monitor.classify.text import core, loose, opcodes, reading, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
@@ -319,19 +319,52 @@ def _marker_line(line: Line) -> bool:
     return bool(markers(line.text)) and len(core(mask_markers(line.text)).split()) <= 3
 
 
+def _letters(name: str) -> str:
+    """A name's words without its numbers and generic nouns: "…-09-25" written "…-09-2025",
+    or "chatgpt-4o-latest" written "chatgpt-4o-latest model snapshot", is the same name."""
+    return re.sub(r"\b(?:models?|snapshots?|versions?)\b|[^a-z]+", "", name.lower())
+
+
+def _reads_alike(old: str, new: str) -> bool:
+    """An item's own words, "Key: value" header lines aside, read the same: equal, a typo
+    fixed, or a scraped excerpt cut at another length."""
+    a, b = item_prose_only(old), item_prose_only(new)
+    return len(a) == len(b) and all(
+        loose(x) == loose(y) or cosmetic.typo_level(x, y) or same_excerpt(x, y)
+        for x, y in zip(a, b, strict=True)
+    )
+
+
 def _record_fields(ctx: Context) -> list[Finding]:
     records = record_changes(ctx)
     if records is None:
         return []
     found = []
+    told = record_prose.told_records(ctx)
     for change in lifecycle_rows.row_changes(ctx):
         if change.kind != "changed" or change.old_line is not None:
             continue
         old, new = change.old or {}, change.new or {}
         for name in new:
-            if name in LIFECYCLE_ROLES or name == "model" or name.endswith("_at"):
+            if name in LIFECYCLE_ROLES or name.endswith("_at") or name not in old:
                 continue
-            if name in old and loose(old[name]) != loose(new[name]):
+            if name == "model" and _letters(old[name]) != _letters(new[name]):
+                found.append(  # the same record under another name ("X" → "X on Google Cloud")
+                    Finding(
+                        "policy.record_renamed",
+                        "policy_text",
+                        f"{old[name]} now named {new[name]}",
+                        new[name][:300],
+                        old[name][:300],
+                        new[name][:300],
+                    )
+                )
+                continue
+            if name in ("model", "guid", "id") or new[name] in told or is_timestamp(new[name]):
+                continue  # its identity and timestamps (guid, published) are metadata
+            if name in TEXT_FIELDS and _reads_alike(old[name], new[name]):
+                continue  # its header fields are read on their own; the rest reads the same
+            if loose(old[name]) != loose(new[name]):
                 model = new.get("model", "")
                 found.append(
                     Finding(

@@ -14,10 +14,13 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Any
 
 from monitor.classify.context import Context
+from monitor.classify.names import cell_models
 from monitor.classify.tables import RowChange, role
+from monitor.classify.text import loose
 
 _ITEM = re.compile(r"<(item|entry)\b[^>]{0,500}>(.*?)</\1\s*>", re.S | re.I)
 _FIELD = re.compile(r"<([A-Za-z][\w:-]{0,40})\b[^>]{0,300}>(.*?)</\1\s*>", re.S)
@@ -31,6 +34,7 @@ _KEY_VALUE = re.compile(r"^\s*([A-Z][A-Za-z ]{1,30}):\s*(.+?)\s*$", re.M)
 _TEXT_FIELDS = ("summary", "description", "content", "content:encoded")
 _DATE_FIELDS = ("pubdate", "published", "updated", "dc:date", "issued", "modified")
 TEXT = "text"  # the role an item's own words take in by_role's cells
+TEXT_FIELDS = (*_TEXT_FIELDS, TEXT)
 _IDENTITY = ("guid", "id", "model_id", "model_name", "model", "name", "title", "link", "url")
 
 
@@ -79,6 +83,25 @@ def item_prose(text: str) -> list[str]:
     return [found.group(2) if (found := _KEY_VALUE.match(line)) else line for line in lines]
 
 
+def item_prose_only(text: str) -> list[str]:
+    """An item's own words without its "Key: value" header lines (each is a field of its own)."""
+    return [
+        line.strip() for line in text.splitlines() if line.strip() and not _KEY_VALUE.match(line)
+    ]
+
+
+_ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*$")
+
+
+def same_excerpt(old: str, new: str) -> bool:
+    """Two excerpts of one text cut at different lengths ("… model ..." and "… model ac...")."""
+    if not (_ELLIPSIS.search(old) and _ELLIPSIS.search(new)):
+        return False
+    a, b = (loose(_ELLIPSIS.sub("", text)).split()[:-1] for text in (old, new))
+    short, long = sorted((a, b), key=len)
+    return bool(short) and long[: len(short)] == short
+
+
 def _summary_fields(fields: dict[str, str]) -> dict[str, str]:
     """A feed item's "Key: value" lines in its description or summary, as fields of their own."""
     for key, value in _KEY_VALUE.findall(item_text(fields)):
@@ -98,6 +121,10 @@ def _plain(value: str) -> str:
     """An item's HTML text as plain lines, one block a line, as the feed extractor writes it."""
     if not _TAG.search(value):
         return value
+    if not _BLOCK_TAG.search(value):  # text with inline markup ("<Note> …"): its lines stay
+        return "\n".join(
+            line for raw in html.unescape(_TAG.sub("", value)).splitlines() if (line := raw.strip())
+        )
     text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", " ".join(value.split()))))
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
@@ -201,6 +228,46 @@ def by_role(fields: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _completed(a: str, b: str) -> bool:
+    """One name is the other with one run of digits put in or taken out inside it (a number
+    written in full: "…-preview-09-25" → "…-preview-09-2025"): a name corrected in place. A run
+    at the end, or of letters ("gemini-2.5-pro" → "gemini-2.5-pro-exp-03-25", "gpt-4" →
+    "gpt-4o"), names another model."""
+    if a == b or min(len(a), len(b)) < 5:
+        return False
+    ops = SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    edits = [op for op in ops if op[0] != "equal"]
+    if len(edits) != 1 or edits[0][0] not in ("insert", "delete"):
+        return False
+    _, i1, i2, j1, j2 = edits[0]
+    run, at, longer = (b[j1:j2], j1, b) if i1 == i2 else (a[i1:i2], i1, a)
+    inside = 0 < at and at + len(run) < len(longer)
+    return inside and run.isdigit()
+
+
+def _renamed(changes: list[RowChange], removed: list[RowChange]) -> list[RowChange]:
+    """A record removed and one added by the same provider whose names differ by one run of
+    characters put in or taken out: the same record renamed, read as one changed record."""
+    out, left = [], list(removed)
+    for change in changes:
+        if change.kind == "added" and change.new is not None:
+            twin = next(
+                (
+                    gone
+                    for gone in left
+                    if gone.old is not None
+                    and gone.old.get("provider") == change.new.get("provider")
+                    and _completed(gone.old.get("model", ""), change.new.get("model", ""))
+                ),
+                None,
+            )
+            if twin is not None:
+                left.remove(twin)
+                change = RowChange("changed", twin.old, change.new)
+        out.append(change)
+    return out + left
+
+
 def record_changes(ctx: Context) -> tuple[list[RowChange], frozenset[int], frozenset[int]] | None:
     """Records added, removed or changed, and the old and new line numbers they cover; None when
     the texts are not feeds. Computed once per context."""
@@ -222,6 +289,24 @@ def record_changes(ctx: Context) -> tuple[list[RowChange], frozenset[int], froze
                     removed.append(RowChange("removed", by_role(before), None))
                 elif before is not None and after is not None:
                     changes.append(RowChange("changed", by_role(before), by_role(after)))
-        result = (changes + removed, old.lines, new.lines)
+        result = (_renamed(changes, removed), old.lines, new.lines)
     ctx.memo["records"] = result
     return result
+
+
+def listed_models(ctx: Context) -> set[str] | None:
+    """The models the old feed's records list (a model named only in another record's words,
+    as its replacement, is not listed yet); None when the texts are not feeds."""
+    if "listed_models" not in ctx.memo:
+        old = parse_records(ctx.old_text) if record_changes(ctx) is not None else None
+        ctx.memo["listed_models"] = (
+            None
+            if old is None
+            else {
+                model
+                for same in old.records.values()
+                for fields in same
+                for model in cell_models(by_role(fields), names=True)
+            }
+        )
+    return ctx.memo["listed_models"]  # type: ignore[no-any-return]
