@@ -3,12 +3,12 @@ or not at all, and a version is only recorded against the latest version the cal
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from monitor import __version__
@@ -48,20 +48,7 @@ def _watch_row(session: Session, watch_id: str, url: str, now: datetime) -> Watc
     otherwise both find no row to lock and both insert it)."""
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(
-            insert(WatchRow.__table__)  # type: ignore[attr-defined]
-            .values(
-                id=watch_id,
-                url=url,
-                created_at=now,
-                failures_in_row=0,
-                failure_alerted=False,
-                gone=False,
-                needs_browser=False,
-            )
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
+        session.execute(_insert_watch(dialect), {"id": watch_id, "url": url, "created_at": now})
     if dialect == "sqlite":
         row = session.get(WatchRow, watch_id)  # BEGIN IMMEDIATE already serialises writers
     else:
@@ -74,6 +61,28 @@ def _watch_row(session: Session, watch_id: str, url: str, now: datetime) -> Watc
         session.flush()
     row.url = url
     return row
+
+
+@functools.cache
+def _insert_watch(dialect: str) -> sa.Insert:
+    """INSERT … ON CONFLICT DO NOTHING of a watch's row, built once per dialect."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql as chosen
+    else:
+        from sqlalchemy.dialects import sqlite as chosen  # type: ignore[no-redef]
+    return (
+        chosen.insert(WatchRow.__table__)  # type: ignore[attr-defined]
+        .values(
+            id=sa.bindparam("id"),
+            url=sa.bindparam("url"),
+            created_at=sa.bindparam("created_at"),
+            failures_in_row=0,
+            failure_alerted=False,
+            gone=False,
+            needs_browser=False,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 def _check(
@@ -454,9 +463,9 @@ def _outcome(change: NewChange | None) -> str:
 
 
 def _snapshot(session: Session, watch_id: str, result: FetchResult, sha256: str) -> SnapshotRow:
-    existing = session.exec(
-        select(SnapshotRow).where(SnapshotRow.watch_id == watch_id, SnapshotRow.sha256 == sha256)
-    ).first()
+    existing = (
+        session.execute(_SNAPSHOT, {"watch_id": watch_id, "sha256": sha256}).scalars().first()
+    )
     if existing is not None:
         return existing
     row = SnapshotRow(
@@ -477,6 +486,12 @@ def _snapshot(session: Session, watch_id: str, result: FetchResult, sha256: str)
     session.flush()
     audit_log.append(session, audit_log.snapshot_event(row))
     return row
+
+
+_SNAPSHOT = select(SnapshotRow).where(
+    col(SnapshotRow.watch_id) == sa.bindparam("watch_id"),
+    col(SnapshotRow.sha256) == sa.bindparam("sha256"),
+)
 
 
 def _content_change(
