@@ -4,6 +4,7 @@ or not at all, and a version is only recorded against the latest version the cal
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -333,17 +334,24 @@ def record_version(
     provider: str | None = None,
     page: tuple[FetchResult, str] | None = None,
     baseline_facts: tuple[dict[str, Any], ...] = (),
+    changed_shapes: Mapping[str, str] | None = None,
 ) -> tuple[int, int | None]:
     """A new version, its snapshot, its change and deliveries, and the check: one transaction.
     `page` (fetch, SHA-256) is the page a followed document was linked from: kept too.
     Raises StaleLatest when another process recorded a version since `expected_latest`.
     `baseline_facts` (a first version only) seed the model registry, with no change.
+    `changed_shapes`: the lines this check saw change only in numbers, times or ids, learnt
+    in the same transaction (see store/volatile.py).
     Returns (version id, change id or None)."""
     with writing(engine) as session:
         watch = _watch_row(session, watch_id, url, result.fetched_at)
         latest = latest_version(session, watch_id)
         if latest != expected_latest:
             raise StaleLatest(watch_id)
+        if changed_shapes:
+            from monitor.store.volatile import learn_in
+
+            learn_in(session, watch_id, changed_shapes, at=result.fetched_at)
         snapshot = _snapshot(session, watch_id, result, raw_sha256)
         assert snapshot.id is not None
         if page is not None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from monitor.store.db import reading, writing
 from monitor.store.tables import VolatileLineRow, WatchRow
@@ -44,8 +44,17 @@ def learn(engine: sa.Engine, watch_id: str, seen: Mapping[str, str], *, at: date
     previous check becomes volatile. Returns the shapes newly learnt volatile."""
     if not seen:
         return []
-    learnt = []
     with writing(engine) as session:
+        return learn_in(session, watch_id, seen, at=at)
+
+
+def learn_in(
+    session: Session, watch_id: str, seen: Mapping[str, str], *, at: datetime
+) -> list[str]:
+    """`learn` in the caller's write transaction (a new version's, before its check is
+    recorded: the watch's last check is still the previous one)."""
+    learnt: list[str] = []
+    if seen:
         watch = session.get(WatchRow, watch_id)
         last_check = watch.last_check_at if watch is not None else None
         rows = {
