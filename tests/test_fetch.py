@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -690,3 +691,12 @@ def test_a_304_leaves_the_connection_open_for_the_next_request(page_server: Page
     results = asyncio.run(go())
     assert all(r.not_modified for r in results)
     assert page_server.connections_opened == 1
+
+
+def test_a_fetch_leaves_no_import_to_search_again_at_the_next(page_server: PageServer) -> None:
+    """httpcore imports sniffio at every request: absent, it is remembered as absent (a search of
+    sys.path each time cost a third of a 304)."""
+    page_server.route("/s", Response(body=PAGE % POLICY))
+
+    assert fetch_one(page_server.url("/s")).status == 200
+    assert "sniffio" in sys.modules
