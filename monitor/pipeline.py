@@ -282,7 +282,8 @@ class Checker:
             *self._learnt_lines(watch, latest),
         )
         analysis = await self.cpu.run(analyse_page, job, size=len(result.body))
-        if analysis.changed_shapes is not None:
+        if analysis.changed_shapes and analysis.outcome not in ("changed", "revert"):
+            # a new version learns them in its own transaction (record_version)
             from monitor.store import volatile as learnt_lines
 
             learnt_lines.learn(self.engine, watch.id, analysis.changed_shapes, at=result.fetched_at)
@@ -348,6 +349,7 @@ class Checker:
             provider=watch.provider,
             page=(page, page_sha) if page is not None else None,
             baseline_facts=baseline,
+            changed_shapes=analysis.changed_shapes,
         )
         if change is None or c is None:
             return CheckReport(watch.id, "first", result.duration_ms, version_id=version_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -507,6 +508,40 @@ def test_detect_problem_leaves_real_pages_alone(
     assert detect_problem(body, status, content_type) is None
 
 
+def test_a_wall_behind_a_large_inline_script_is_still_a_wall() -> None:
+    """Visible text is measured over a growing start of the page: a wall whose few words come
+    after 100 KB of script and comments is still found, however the windows fall."""
+    script = b"<script>" + b"var state = {'a': [1, 2, 3]};" * 3500 + b"</script>"
+    comment = b"<!-- " + b"build 1234 " * 4000 + b"-->"
+    body = CAPTCHA.replace(b"</head>", script + comment + b"</head>")
+
+    problem = detect_problem(body, 200, "text/html")
+
+    assert len(body) > 140_000
+    assert problem is not None and "captcha" in problem.message
+
+
+def test_a_page_measured_in_part_is_judged_as_the_whole() -> None:
+    """The text of a start of the page never exceeds the whole page's: a start that already
+    shows more text than any wall has settles it, and every other page is measured whole."""
+    from monitor.fetch.problems import TEXT_ENOUGH, _visible_text, _visible_text_upto
+
+    pages = [
+        real_page(),
+        real_page() * 20,
+        PAGE % (POLICY * 3),
+        CAPTCHA,
+        PAGE % (b"<p>a &amp; b &lt; c</p><p>" + b"x" * 70_000 + b"</p>"),
+        PAGE % (b"<div>" + b"<span>tiny</span><!-- c -->" * 9000 + b"</div>"),
+    ]
+    for body in pages:
+        whole, part = _visible_text(body), _visible_text_upto(body)
+        assert len(part) <= len(whole)
+        assert (len(part) > TEXT_ENOUGH) == (len(whole) > TEXT_ENOUGH)
+        if len(whole) <= TEXT_ENOUGH:
+            assert part == whole
+
+
 def test_a_large_page_with_markers_past_the_start_is_real() -> None:
     late = real_page() + b"<!-- cf-chl verify you are human -->"
 
@@ -656,3 +691,12 @@ def test_a_304_leaves_the_connection_open_for_the_next_request(page_server: Page
     results = asyncio.run(go())
     assert all(r.not_modified for r in results)
     assert page_server.connections_opened == 1
+
+
+def test_a_fetch_leaves_no_import_to_search_again_at_the_next(page_server: PageServer) -> None:
+    """httpcore imports sniffio at every request: absent, it is remembered as absent (a search of
+    sys.path each time cost a third of a 304)."""
+    page_server.route("/s", Response(body=PAGE % POLICY))
+
+    assert fetch_one(page_server.url("/s")).status == 200
+    assert "sniffio" in sys.modules

@@ -12,6 +12,7 @@ BROWSER_HINT = 'try fetcher = "browser" for this watch'
 
 HEAD_BYTES = 16_384  # markers are looked for only in the start of the page
 TEXT_BYTES = 1_048_576  # visible text is measured over at most this much
+FIRST_WINDOW = 8192  # visible text is measured over windows of the page doubling from this
 SNIFF_BYTES = 1024
 
 # (what it is, pattern on the lower-cased, unescaped start of the page, most visible characters
@@ -70,6 +71,8 @@ _ERROR_HEADING = re.compile(
 )
 _ERROR_TEXT_MAX = 1500  # an error page says little
 _TINY_TEXT = 300  # so little text that an error phrase anywhere in it decides
+# more visible text than any wall or error page may have: past it, measuring stops
+TEXT_ENOUGH = max(_WALL_STATUS_TEXT_MAX, _ERROR_TEXT_MAX, *(most for _, _, most in _WALLS))
 _HEADINGS = re.compile(r"<(title|h1|h2)\b[^>]*>(.{0,400}?)</\1\s*>", re.DOTALL)
 _INVISIBLE = re.compile(r"<!--|<(script|style|noscript|template|svg)\b", re.IGNORECASE)
 _TAG = re.compile(r"<[^<>]*>")
@@ -87,7 +90,7 @@ def detect_problem(body: bytes, status: int, content_type: str | None) -> FetchP
     if not _looks_like_html(body, content_type):
         return None
     head = _plain(body[:HEAD_BYTES])
-    text = _visible_text(body[:TEXT_BYTES])
+    text = _visible_text_upto(body[:TEXT_BYTES])
     wall = _wall(head, status, len(text))
     if wall:
         return FetchProblem(ProblemKind.BLOCKED, f"blocked by a bot wall ({wall}); {BROWSER_HINT}")
@@ -119,6 +122,23 @@ def _plain(data: bytes) -> str:
     """Lower-cased, entity-decoded, one-space text of raw HTML bytes, tags kept."""
     text = html.unescape(data.decode("utf-8", errors="replace")).replace("\u2019", "'")
     return _SPACE.sub(" ", text).lower()
+
+
+def _visible_text_upto(data: bytes) -> str:
+    """The page's visible text, or, once a start of the page shows more than TEXT_ENOUGH
+    characters of it, that start's text: walls and error pages say little, so the rest of a real
+    page (most of a 2 MB page) need not be read. A start cut just before a `<` has no more text
+    than the whole page (no tag is cut in two), so the answer is never "little" by mistake."""
+    window = FIRST_WINDOW
+    while window < len(data):
+        cut = data.rfind(b"<", 0, window)
+        if cut <= 0:
+            break
+        text = _visible_text(data[:cut])
+        if len(text) > TEXT_ENOUGH:
+            return text
+        window *= 2
+    return _visible_text(data)
 
 
 def _visible_text(data: bytes) -> str:

@@ -58,13 +58,20 @@ def _head(session: Session) -> tuple[int, str]:
     if cached is not None:
         return tuple(cached)  # type: ignore[return-value]
     dialect = session.get_bind().dialect.name
-    query = select(AuditEventRow.seq, AuditEventRow.sha256).order_by(col(AuditEventRow.seq).desc())
+    query = _HEAD_ROW
     if dialect == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+        session.execute(_CHAIN_LOCK, {"key": CHAIN_LOCK_KEY})
     elif dialect != "sqlite":
         query = query.with_for_update()
-    found = session.execute(query.limit(1)).first()
+    found = session.execute(query).first()
     return (found[0], found[1]) if found else (0, GENESIS)
+
+
+# built once: building a statement costs more than running it
+_HEAD_ROW = (
+    select(AuditEventRow.seq, AuditEventRow.sha256).order_by(col(AuditEventRow.seq).desc()).limit(1)
+)
+_CHAIN_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
 
 
 def append_many(session: Session, events: Sequence[Pending]) -> int:

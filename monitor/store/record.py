@@ -3,12 +3,13 @@ or not at all, and a version is only recorded against the latest version the cal
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from monitor import __version__
@@ -48,20 +49,7 @@ def _watch_row(session: Session, watch_id: str, url: str, now: datetime) -> Watc
     otherwise both find no row to lock and both insert it)."""
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(
-            insert(WatchRow.__table__)  # type: ignore[attr-defined]
-            .values(
-                id=watch_id,
-                url=url,
-                created_at=now,
-                failures_in_row=0,
-                failure_alerted=False,
-                gone=False,
-                needs_browser=False,
-            )
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
+        session.execute(_insert_watch(dialect), {"id": watch_id, "url": url, "created_at": now})
     if dialect == "sqlite":
         row = session.get(WatchRow, watch_id)  # BEGIN IMMEDIATE already serialises writers
     else:
@@ -74,6 +62,28 @@ def _watch_row(session: Session, watch_id: str, url: str, now: datetime) -> Watc
         session.flush()
     row.url = url
     return row
+
+
+@functools.cache
+def _insert_watch(dialect: str) -> sa.Insert:
+    """INSERT … ON CONFLICT DO NOTHING of a watch's row, built once per dialect."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql as chosen
+    else:
+        from sqlalchemy.dialects import sqlite as chosen  # type: ignore[no-redef]
+    return (
+        chosen.insert(WatchRow.__table__)  # type: ignore[attr-defined]
+        .values(
+            id=sa.bindparam("id"),
+            url=sa.bindparam("url"),
+            created_at=sa.bindparam("created_at"),
+            failures_in_row=0,
+            failure_alerted=False,
+            gone=False,
+            needs_browser=False,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 def _check(
@@ -324,17 +334,24 @@ def record_version(
     provider: str | None = None,
     page: tuple[FetchResult, str] | None = None,
     baseline_facts: tuple[dict[str, Any], ...] = (),
+    changed_shapes: Mapping[str, str] | None = None,
 ) -> tuple[int, int | None]:
     """A new version, its snapshot, its change and deliveries, and the check: one transaction.
     `page` (fetch, SHA-256) is the page a followed document was linked from: kept too.
     Raises StaleLatest when another process recorded a version since `expected_latest`.
     `baseline_facts` (a first version only) seed the model registry, with no change.
+    `changed_shapes`: the lines this check saw change only in numbers, times or ids, learnt
+    in the same transaction (see store/volatile.py).
     Returns (version id, change id or None)."""
     with writing(engine) as session:
         watch = _watch_row(session, watch_id, url, result.fetched_at)
         latest = latest_version(session, watch_id)
         if latest != expected_latest:
             raise StaleLatest(watch_id)
+        if changed_shapes:
+            from monitor.store.volatile import learn_in
+
+            learn_in(session, watch_id, changed_shapes, at=result.fetched_at)
         snapshot = _snapshot(session, watch_id, result, raw_sha256)
         assert snapshot.id is not None
         if page is not None:
@@ -454,9 +471,9 @@ def _outcome(change: NewChange | None) -> str:
 
 
 def _snapshot(session: Session, watch_id: str, result: FetchResult, sha256: str) -> SnapshotRow:
-    existing = session.exec(
-        select(SnapshotRow).where(SnapshotRow.watch_id == watch_id, SnapshotRow.sha256 == sha256)
-    ).first()
+    existing = (
+        session.execute(_SNAPSHOT, {"watch_id": watch_id, "sha256": sha256}).scalars().first()
+    )
     if existing is not None:
         return existing
     row = SnapshotRow(
@@ -477,6 +494,12 @@ def _snapshot(session: Session, watch_id: str, result: FetchResult, sha256: str)
     session.flush()
     audit_log.append(session, audit_log.snapshot_event(row))
     return row
+
+
+_SNAPSHOT = select(SnapshotRow).where(
+    col(SnapshotRow.watch_id) == sa.bindparam("watch_id"),
+    col(SnapshotRow.sha256) == sa.bindparam("sha256"),
+)
 
 
 def _content_change(

@@ -95,27 +95,33 @@ def _state(row: WatchRow | None, latest: LatestVersion | None) -> WatchState:
 def recent_text_hashes(engine: sa.Engine, watch_id: str, limit: int) -> list[tuple[int, str]]:
     """(seq, text_sha256) of the watch's latest `limit` versions, newest first."""
     with reading(engine) as session:
-        rows = session.exec(
-            select(VersionRow.seq, VersionRow.text_sha256)
-            .where(VersionRow.watch_id == watch_id)
-            .order_by(col(VersionRow.seq).desc())
-            .limit(limit)
-        ).all()
+        rows = session.execute(_RECENT, {"watch_id": watch_id, "limit": limit}).all()
     return [(seq, sha) for seq, sha in rows]
 
 
 def latest_version(session: Session, watch_id: str) -> LatestVersion | None:
-    found = session.exec(
-        select(VersionRow, SnapshotRow.sha256)
-        .join(SnapshotRow, col(SnapshotRow.id) == VersionRow.snapshot_id)
-        .where(VersionRow.watch_id == watch_id)
-        .order_by(col(VersionRow.seq).desc())
-        .limit(1)
-    ).first()
-    if found is None:
-        return None
-    version, snapshot_sha = found
-    assert version.id is not None
-    return LatestVersion(
-        version.id, version.seq, version.text_sha256, version.rules_sha256, snapshot_sha
+    found = session.execute(_LATEST, {"watch_id": watch_id}).first()
+    return LatestVersion(*found) if found is not None else None
+
+
+# Built once: building a statement costs more than running it on a small table (a check runs
+# these once or twice, on the event loop).
+_RECENT = (
+    sa.select(VersionRow.seq, VersionRow.text_sha256)  # type: ignore[call-overload]
+    .where(col(VersionRow.watch_id) == sa.bindparam("watch_id"))
+    .order_by(col(VersionRow.seq).desc())
+    .limit(sa.bindparam("limit"))
+)
+_LATEST = (
+    sa.select(  # type: ignore[call-overload]
+        VersionRow.id,
+        VersionRow.seq,
+        VersionRow.text_sha256,
+        VersionRow.rules_sha256,
+        SnapshotRow.sha256,
     )
+    .join(SnapshotRow, col(SnapshotRow.id) == col(VersionRow.snapshot_id))
+    .where(col(VersionRow.watch_id) == sa.bindparam("watch_id"))
+    .order_by(col(VersionRow.seq).desc())
+    .limit(1)
+)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from monitor.store.db import reading, writing
 from monitor.store.tables import VolatileLineRow, WatchRow
@@ -22,15 +22,21 @@ class Learnt:
 
 def load(engine: sa.Engine, watch_id: str) -> Learnt:
     with reading(engine) as session:
-        watch = session.get(WatchRow, watch_id)
-        rows = session.exec(
-            select(VolatileLineRow).where(VolatileLineRow.watch_id == watch_id)
-        ).all()
-    last_check = watch.last_check_at if watch is not None else None
+        last_check = session.execute(_LAST_CHECK, {"watch_id": watch_id}).scalar()
+        rows = session.execute(_LINES, {"watch_id": watch_id}).all()
     return Learnt(
-        frozenset(row.shape for row in rows if row.volatile),
-        frozenset(row.shape for row in rows if not row.volatile and row.seen_at == last_check),
+        frozenset(shape for shape, volatile, _seen in rows if volatile),
+        frozenset(shape for shape, volatile, seen in rows if not volatile and seen == last_check),
     )
+
+
+# built once: building a statement costs more than running it (read at every changed check)
+_LAST_CHECK = sa.select(col(WatchRow.last_check_at)).where(
+    col(WatchRow.id) == sa.bindparam("watch_id")
+)
+_LINES = sa.select(
+    col(VolatileLineRow.shape), col(VolatileLineRow.volatile), col(VolatileLineRow.seen_at)
+).where(col(VolatileLineRow.watch_id) == sa.bindparam("watch_id"))
 
 
 def learn(engine: sa.Engine, watch_id: str, seen: Mapping[str, str], *, at: datetime) -> list[str]:
@@ -38,8 +44,17 @@ def learn(engine: sa.Engine, watch_id: str, seen: Mapping[str, str], *, at: date
     previous check becomes volatile. Returns the shapes newly learnt volatile."""
     if not seen:
         return []
-    learnt = []
     with writing(engine) as session:
+        return learn_in(session, watch_id, seen, at=at)
+
+
+def learn_in(
+    session: Session, watch_id: str, seen: Mapping[str, str], *, at: datetime
+) -> list[str]:
+    """`learn` in the caller's write transaction (a new version's, before its check is
+    recorded: the watch's last check is still the previous one)."""
+    learnt: list[str] = []
+    if seen:
         watch = session.get(WatchRow, watch_id)
         last_check = watch.last_check_at if watch is not None else None
         rows = {
