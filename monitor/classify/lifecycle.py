@@ -131,6 +131,30 @@ def _month_only(sentence: str) -> DateHit | None:
     return found
 
 
+SECTION_REACH = 30  # lines of a heading's section searched for the ids it writes
+
+
+def _as_written(ctx: Context, models: list[str], block: Block) -> list[str]:
+    """Each model read from a display name ("GPT-4.5 Preview" → gpt-4.5) as the one id the
+    notice or its section writes that extends it (`gpt-4.5-preview`): an id as written beats a
+    name read."""
+    lines = list(block.lines)
+    first = block.lines[0]
+    if first.heading:  # the section the heading opens
+        for number in range(first.number + 1, first.number + 1 + SECTION_REACH):
+            other = ctx.new_doc.line(number)
+            if other is not None and other.heading and other.heading <= first.heading:
+                break
+            if other is not None:
+                lines.append(other)
+    written = {hit.id for line in lines for hit in find_models(line.text) if not hit.prose}
+    out = []
+    for model in models:
+        longer = [w for w in written if w.startswith(model + "-")]
+        out.append(longer[0] if len(longer) == 1 and model not in written else model)
+    return list(dict.fromkeys(out))
+
+
 def _yearless(sentence: str, line: Line) -> DateHit | None:
     """A retirement date written without its year under a dated heading, in that year."""
     dated = f.section_date(line.trail)
@@ -234,6 +258,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
                 models = subject(ctx, line) or _retired_name(ctx, sentence)
             if not models:
                 continue
+            models = _as_written(ctx, models, block)
             shutdown, deprecated = shutdown_of(sentence)
             if line.heading and shutdown and later_dates:
                 if shutdown.iso == f.section_date((*line.trail, line.core)):

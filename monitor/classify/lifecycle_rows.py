@@ -48,6 +48,15 @@ def _models(cells: dict[str, str] | None, lifecycle: bool = True) -> list[str]:
     return cell_models(cells, names=names)
 
 
+def _shutdown_cell(cells: dict[str, str]) -> DateHit | None:
+    """The row's shutdown date: its shutdown cell's, else, in a table without one, the date a
+    retiring status carries ("Retiring 2026-02-01")."""
+    if "shutdown" in cells:
+        return f.date_of(cells.get("shutdown"))
+    status = cells.get("status")
+    return f.date_of(status) if status and p.RETIRE_WORDS.search(status) else None
+
+
 def _as_written(cell: str | None) -> str | None:
     return core(cell) or None if cell else None
 
@@ -135,7 +144,7 @@ def _told_date(text: str) -> DateHit | None:
 def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Finding]:
     cells = change.new or {}
     status = _state(cells)
-    shutdown = f.date_of(cells.get("shutdown"))
+    shutdown = _shutdown_cell(cells)
     deprecated = f.date_of(cells.get("deprecated"))
     found = []
     told = cells.get(TEXT, "")  # a feed item's own words: "… has been shut down"
@@ -196,7 +205,7 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
 def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     old, new = change.old or {}, change.new or {}
     before, after = _state(old), _state(new)
-    old_date, new_date = f.date_of(old.get("shutdown")), f.date_of(new.get("shutdown"))
+    old_date, new_date = _shutdown_cell(old), _shutdown_cell(new)
     found = []
     for model in _models(new) or _models(old):
         where = _where(ctx, new, change.table)
