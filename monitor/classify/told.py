@@ -142,13 +142,21 @@ def gone_notices(ctx: Context, lines: tuple[Line, ...]) -> set[int]:
             gone.update(hit.id for cell in row.old.values() for hit in find_models(cell))
     if not gone:
         return set()
+    rows_gone = {
+        row.old_line.number
+        for row in lifecycle_rows.row_changes(ctx)
+        if row.kind == "removed" and row.old_line is not None
+    }
     out: set[int] = set()
     block: list[Line] = []
     for line in (*lines, None):
         if line is not None and (not block or line.number - block[-1].number <= 2):
             block.append(line)
             continue
-        if any(_notice_of(item, gone) for item in block):
+        whole_section = bool(block) and bool(block[0].heading)
+        if any(_notice_of(item, gone) for item in block) or (
+            whole_section and any(item.number in rows_gone for item in block)
+        ):  # a notice, or a whole section whose rows left: its words leave with them
             out.update(item.number for item in block)
         block = [line] if line is not None else []
     return out
