@@ -127,6 +127,11 @@ RETIRED_NAME = re.compile(
     r"|(?:will|to) (?:sunset|deprecate|retire|discontinue|shut down))\s+(?:the\s+)?"
     r"(?P<name>(?:[A-Z][\w.-]*\s+){0,3}[A-Z][\w.-]*)"
 )
+# A shutdown told by its effect, a retirement only with a date beside it: "Starting January 5,
+# 2026, requests to X will return an error" (not "requests to X will fail if too long")
+SHUTDOWN_EFFECT = re.compile(
+    r"requests? to [^.;]{1,60}? will (?:fail|return an error|be rejected)", re.I
+)
 # A retirement said not to happen: "we have no plans to deprecate gpt-4o", "will not be retired"
 NOT_RETIRING = re.compile(
     r"\b(?:no (?:current )?plans? to|not (?:planning|going) to|(?:will|would|shall|does|do|is|are)"
@@ -139,7 +144,8 @@ RETIRE_WORDS = re.compile(
     r"|shutdown|discontinu\w*|decommission\w*|end[- ]of[- ](?:life|support)|phas(?:e|ed|ing)\s+out"
     r"|no longer (?:be )?(?:available|accessible|supported|served|serve|offered)"
     r"|(?:will be|been|are|is) removed from|removal from|turn(?:ed|ing)? off"
-    r"|stop(?:s|ped)? working|will stop (?:being )?(?:available|served|supported|responding))"
+    r"|stop(?:s|ped)? working|will stop (?:being )?(?:available|served|supported|responding)"
+    r"|\bEOL\b|requests? to [^.;]{1,60}? will (?:fail|return an error|be rejected))"
     r"|廃止|提供終了|提供を終了|終了予定|非推奨|引退|利用できなくな|サポート終了",
     re.I,
 )

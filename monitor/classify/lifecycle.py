@@ -246,6 +246,11 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
                 continue
             if p.NOT_RETIRING.search(sentence):
                 continue
+            if (
+                not p.RETIRE_WORDS.search(p.SHUTDOWN_EFFECT.sub("", sentence))
+                and not (shutdown_of(sentence)[0])
+            ):
+                continue  # "requests to X will fail", with no date: not a shutdown
             if not retires_a_model(sentence, model_hits(sentence)):
                 continue  # a feature, a parameter or a role of the models named retires
             models, _ = split_replacements(sentence)

@@ -25,7 +25,9 @@ _CHAIN = re.compile(
     re.I,
 )
 _PROVIDER_SUBJECT = re.compile(r"(?:^|\W)(?:we|i|our team)\W*$", re.I)
-_NOUN_FORM = re.compile(r"^(?:retirement|deprecation|shutdown|sunset|removal|end)", re.I)
+_NOUN_FORM = re.compile(
+    r"^(?:retirement|deprecation|shutdown|sunset|removal|end|requests?\b)", re.I
+)
 # where the object of an active verb ends: a preposition that says for whom, when or where
 _OBJECT_END = re.compile(
     r"\s(?:for|on|in|from|by|to|across|at|with|after|before|starting|effective|until|as of"
