@@ -34,6 +34,8 @@ def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
     old = set(prose.old_lines)
     new = set(prose.new_lines | launched.new_lines)
     for change in lifecycle_rows.row_changes(ctx):
+        if change.kind == "added" and not lifecycle_rows.names_a_model(change):
+            continue  # a row naming no model (a version history's): read as text below
         if change.new_line is not None:
             new.add(change.new_line.number)
         if change.old_line is not None:

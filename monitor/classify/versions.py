@@ -265,11 +265,53 @@ def rule_version(diff: TextDiff, ctx: Context) -> list[Finding]:
             )
         )
     kinds = {kind for kind, *_ in changes}
+    if "version" not in kinds:
+        found += _history_bump(ctx)
+        kinds |= {"version"} if found and found[-1].rule == "version.history" else set()
     if "version" in kinds:  # one bump, told by its version number; the other markers explain it
         found = [f for f in found if f.rule == "version.version"] + [
             f for f in found if f.rule != "version.version" and f.rule != "version.effective"
         ]
     return found
+
+
+_DOTTED = re.compile(r"v?(\d{1,3}(?:\.\d{1,3}){0,3})")
+
+
+def _history(ctx: Context, side: str) -> list[tuple[tuple[int, ...], str]]:
+    """The versions a policy's version-history table lists (a table with a Version column and no
+    model column, its values numbers like 3.1), with each as written."""
+    from monitor.classify.tables import roles, tables_of
+
+    out = []
+    for table in tables_of(ctx, side):
+        by_index = roles(table.header)
+        column = next((i for i, r in by_index.items() if r == "version"), None)
+        if column is None or "model" in by_index.values():
+            continue
+        for row in table.rows:
+            found = _DOTTED.fullmatch(row.cell(column))
+            if found:
+                out.append((tuple(int(n) for n in found.group(1).split(".")), found.group(1)))
+    return out
+
+
+def _history_bump(ctx: Context) -> list[Finding]:
+    """A policy whose version-history table gains a newer version than it listed: the document
+    moved to that version ("| 3.1 | January 15, 2026 | … |" above "| 3.0 | … |")."""
+    touched = [line for line in (*ctx.added, *(pair.new for pair in ctx.changed)) if line.table]
+    if ctx.kind != "policy" or not touched:
+        return []
+    old, new = _history(ctx, "old"), _history(ctx, "new")
+    if not old or not new or max(new) <= max(old):
+        return []
+    was, now = max(old)[1], max(new)[1]
+    fact = {"kind": "version", "marker": "version history", "from": was, "to": now}
+    line = next((line for line in touched if now in line.text), touched[0])
+    return [
+        Finding("version.history", "version_bump", f"version {was} → {now}", line.text, was, now,
+                (fact,))
+    ]  # fmt: skip
 
 
 def marker_changes(diff: TextDiff) -> list[tuple[str, str, str]]:
