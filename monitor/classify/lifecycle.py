@@ -25,7 +25,7 @@ from monitor.classify.dates import (
     yearless_date,
 )
 from monitor.classify.lifecycle_rows import row_changes
-from monitor.classify.names import find_models, name_as_id, unglue, unknown_ids
+from monitor.classify.names import as_written, find_models, name_as_id, unglue, unknown_ids
 from monitor.classify.records import record_changes
 from monitor.classify.statements import retires_a_model
 from monitor.classify.text import normalise, sentences
@@ -147,12 +147,7 @@ def _as_written(ctx: Context, models: list[str], block: Block) -> list[str]:
                 break
             if other is not None:
                 lines.append(other)
-    written = {hit.id for line in lines for hit in find_models(line.text) if not hit.prose}
-    out = []
-    for model in models:
-        longer = [w for w in written if w.startswith(model + "-")]
-        out.append(longer[0] if len(longer) == 1 and model not in written else model)
-    return list(dict.fromkeys(out))
+    return as_written(models, [line.text for line in lines])
 
 
 def _yearless(sentence: str, line: Line) -> DateHit | None:

@@ -18,7 +18,7 @@ from monitor.classify import still_listed
 from monitor.classify.aliases import aliases, new_version
 from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates
-from monitor.classify.names import cell_models, old_model_ids
+from monitor.classify.names import as_written, cell_models, old_model_ids
 from monitor.classify.records import TEXT, item_prose, listed_models, record_changes
 from monitor.classify.tables import RowChange, Table, table_changes
 from monitor.classify.text import core, sentences
@@ -147,13 +147,19 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     shutdown = _shutdown_cell(cells)
     deprecated = f.date_of(cells.get("deprecated"))
     found = []
-    told = cells.get(TEXT, "")  # a feed item's own words: "… has been shut down"
+    # a feed item's own words ("… has been shut down"), or its title when it has no text
+    told = cells.get(TEXT) or (
+        cells.get("title", "") if TEXT not in cells and change.table is None else ""
+    )
     notice = not status and not shutdown and bool(p.RETIRE_WORDS.search(told))
     if notice and p.RETIRED_NOW.search(told):
         status = "retired"
     if notice:
         shutdown = _told_date(told)
-    for model in _models(cells, change.deprecation_table or notice):
+    models = _models(cells, change.deprecation_table or notice)
+    if notice:  # "GPT-4 (0613) shutdown on …" linking to …#gpt-4-0613: the id as written
+        models = as_written(models, [v for k, v in cells.items() if k != "model"])
+    for model in models:
         retiring = status in ("deprecated", "legacy", "retired") or notice
         if retiring or status is None and (shutdown or change.deprecation_table):
             event = "retired" if status == "retired" else "deprecation_announced"
@@ -234,6 +240,17 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 "retirement_date_moved_earlier",
                 shutdown=new_date,
                 previous=old_date.iso,
+                **where,
+            )
+        elif f.date_of(new.get("deprecated")) and not f.date_of(old.get("deprecated")):
+            deprecated_on = f.date_of(new.get("deprecated"))
+            fact = f.retirement(  # a deprecation date set where there was none: deprecated
+                ctx,
+                model,
+                "deprecation_announced",
+                shutdown=None,
+                announced=deprecated_on.iso if deprecated_on else None,
+                replacement_of=f.replacement(new.get("replacement")),
                 **where,
             )
         elif change.entered_deprecation:

@@ -290,11 +290,15 @@ def unknown_ids(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+_RESOURCE = re.compile(r"^(?:[\w.-]+/)*models/(?=\S)")
+
+
 def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
     """The models a table row or record names, by its model columns: ids written as ids first
     (a name column beside an "API Endpoints" column), then names a recogniser reads, then
     id-shaped tokens of any family, then, when `names`, the model cell itself as a name."""
-    written = [cells.get("model", ""), cells.get("model_id", "")]
+    # a resource name keeps its id last: "models/gemini-1.5-pro-002" names gemini-1.5-pro-002
+    written = [_RESOURCE.sub("", cells.get(k, "").strip()) for k in ("model", "model_id")]
     hits = [hit for cell in written for hit in find_models(cell)]
     found = [hit.id for hit in hits if not hit.prose] or [hit.id for hit in hits]
     tokens = [normalise(cell).strip().lower() for cell in written]
@@ -312,3 +316,14 @@ def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
         slug = name_as_id(written[0]) or name_as_id(written[1])
         found = [slug] if slug else []
     return list(dict.fromkeys(found))
+
+
+def as_written(models: list[str], texts: list[str]) -> list[str]:
+    """Each model read from a display name ("GPT-4.5 Preview" → gpt-4.5) as the one id the
+    `texts` write that extends it (`gpt-4.5-preview`): an id as written beats a name read."""
+    written = {hit.id for text in texts for hit in find_models(text) if not hit.prose}
+    out = []
+    for model in models:
+        longer = [w for w in written if w.startswith(model + "-")]
+        out.append(longer[0] if len(longer) == 1 and model not in written else model)
+    return list(dict.fromkeys(out))
