@@ -315,7 +315,20 @@ def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
     if not found and names:
         slug = name_as_id(written[0]) or name_as_id(written[1])
         found = [slug] if slug else []
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(_versioned(model, written) for model in found))
+
+
+_PAREN_VERSION = re.compile(r"\s*\(\s*(\d{4}(?:-\d{2}-\d{2})?)\s*\)")
+
+
+def _versioned(model: str, cells: list[str]) -> str:
+    """ "gpt-4o (2024-05-13)" in a model cell: the snapshot in brackets is part of the id."""
+    for cell in cells:
+        at = normalise(cell).lower().find(model)
+        found = _PAREN_VERSION.match(normalise(cell).lower(), at + len(model)) if at >= 0 else None
+        if found:
+            return f"{model}-{found.group(1)}"
+    return model
 
 
 def as_written(models: list[str], texts: list[str]) -> list[str]:
