@@ -19,7 +19,9 @@ from monitor.store import queries
 from monitor.store.db import open_engine
 from tests.databases import create_postgres_database, drop_database, postgres_admin_url
 from tests.pageserver import PageServer, Request, Response
-from tests.test_daemon import DaemonProcess, assert_consistent, page, write_watchlist
+from tests.test_daemon import DaemonProcess, assert_consistent, daemons, page, write_watchlist
+
+__all__ = ["daemons"]  # the fixture, shared with the daemon's own tests
 
 needs_postgres = pytest.mark.skipif(
     not postgres_admin_url(), reason="the task queue needs PostgreSQL: set MONITOR_TEST_POSTGRES"
@@ -39,20 +41,13 @@ def queue_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture
-def processes() -> Iterator[Callable[..., DaemonProcess]]:
-    started: list[DaemonProcess] = []
+def processes(daemons: Any) -> Callable[..., DaemonProcess]:
+    """`monitor VERB …` processes (`run --dispatch`, `worker`), killed after the test."""
 
     def start(watchlist: Path, verb: str, *args: str) -> DaemonProcess:
-        process = DaemonProcess(watchlist, *args, verb=verb)
-        started.append(process)
-        return process
+        return daemons(watchlist, *args, verb=verb)
 
-    yield start
-    for process in started:
-        process.kill()
-        for stream in (process.proc.stdout, process.proc.stderr):
-            if stream is not None:
-                stream.close()
+    return start
 
 
 class OneAtATime:

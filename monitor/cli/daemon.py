@@ -28,16 +28,8 @@ def register(subparsers: Any) -> None:
         help="check the watches that are due now, deliver alerts, exit (for cron); "
         "exit code 1 when a check failed",
     )
-    p.add_argument(
-        "--log-format", choices=("plain", "json"), default="plain", help="log lines on stderr"
-    )
-    p.add_argument(
-        "--grace",
-        type=_seconds,
-        default=5.0,
-        metavar="SECONDS",
-        help="at SIGTERM/SIGINT, how long checks in flight may finish (default 5s)",
-    )
+    _add_log_format(p)
+    _add_grace(p)
     p.add_argument(
         "--alerts-every",
         type=_seconds,
@@ -78,13 +70,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--concurrency", type=int, default=4, metavar="N", help="jobs at once (default 4)"
     )
-    p.add_argument(
-        "--grace",
-        type=_seconds,
-        default=5.0,
-        metavar="SECONDS",
-        help="at SIGTERM/SIGINT, how long checks in flight may finish (default 5s)",
-    )
+    _add_grace(p)
     p.add_argument(
         "--heartbeat",
         type=_seconds,
@@ -93,9 +79,7 @@ def register(subparsers: Any) -> None:
         help="how often the worker says it is alive (default 10s; keep it well under the "
         "dispatcher's --stall-timeout)",
     )
-    p.add_argument(
-        "--log-format", choices=("plain", "json"), default="plain", help="log lines on stderr"
-    )
+    _add_log_format(p)
     p.set_defaults(handler=worker)
 
     p = subparsers.add_parser(
@@ -211,3 +195,19 @@ def status(args: argparse.Namespace) -> int:
         counts = ", ".join(f"{name} {count}" for name, count in failed.items())
         print(f"failed deliveries: {counts} (`monitor alerts --state failed` lists them)")
     return 0
+
+
+def _add_log_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--log-format", choices=("plain", "json"), default="plain", help="log lines on stderr"
+    )
+
+
+def _add_grace(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--grace",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="at SIGTERM/SIGINT, how long checks in flight may finish (default 5s)",
+    )
