@@ -134,7 +134,7 @@ def _month_only(sentence: str) -> DateHit | None:
 SECTION_REACH = 30  # lines of a heading's section searched for the ids it writes
 
 
-def _as_written(ctx: Context, models: list[str], block: Block) -> list[str]:
+def _ids_as_written(ctx: Context, models: list[str], block: Block) -> list[str]:
     """Each model read from a display name ("GPT-4.5 Preview" → gpt-4.5) as the one id the
     notice or its section writes that extends it (`gpt-4.5-preview`): an id as written beats a
     name read."""
@@ -258,7 +258,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
                 models = subject(ctx, line) or _retired_name(ctx, sentence)
             if not models:
                 continue
-            models = _as_written(ctx, models, block)
+            models = _ids_as_written(ctx, models, block)
             shutdown, deprecated = shutdown_of(sentence)
             if line.heading and shutdown and later_dates:
                 if shutdown.iso == f.section_date((*line.trail, line.core)):

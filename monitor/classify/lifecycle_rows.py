@@ -57,7 +57,7 @@ def _shutdown_cell(cells: dict[str, str]) -> DateHit | None:
     return f.date_of(status) if status and p.RETIRE_WORDS.search(status) else None
 
 
-def _as_written(cell: str | None) -> str | None:
+def _cell_words(cell: str | None) -> str | None:
     return core(cell) or None if cell else None
 
 
@@ -281,8 +281,8 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
             reason = f"{fact['model']}: {str(fact['event']).replace('_', ' ')}"
             was, now = before, after
             if old_date or new_date:  # the date cell as it read on each side ("TBD" → …)
-                was = old_date.iso if old_date else _as_written(old.get("shutdown"))
-                now = new_date.iso if new_date else _as_written(new.get("shutdown"))
+                was = old_date.iso if old_date else _cell_words(old.get("shutdown"))
+                now = new_date.iso if new_date else _cell_words(new.get("shutdown"))
             found.append(
                 Finding(
                     f"lifecycle.row_{fact['event']}",
