@@ -1,0 +1,92 @@
+"""How the items of a deprecations feed are read as records: what names a model, which date is
+a shutdown, and whose words an item's prose speaks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.classify import classify_change
+from monitor.classify.lifecycle import shutdown_of
+from monitor.classify.names import cell_models
+from monitor.config import Watch
+from monitor.diff import diff_texts
+
+AT = datetime(2026, 7, 1, tzinfo=UTC)
+WATCH = Watch.model_validate(
+    {"id": "feed", "url": "https://example.com/rss.xml", "kind": "lifecycle"}
+)
+
+
+def item(provider: str, model: str, fields: str, prose: str, guid: str) -> str:
+    return (
+        f"<item><title>{provider}: {model}</title><link>https://example.com/lifecycle</link>"
+        f"<description>Provider: {provider}\nModel ID: {model}\n{fields}\n\n{prose}</description>"
+        f"<pubDate>Wed, 01 Jul 2026 06:35:28 GMT</pubDate>"
+        f'<guid isPermaLink="false">{guid}</guid></item>'
+    )
+
+
+def feed(*items: str) -> str:
+    return (
+        '<?xml version="1.0" ?>\n<rss version="2.0"><channel><title>Deprecations</title>\n'
+        + "\n".join(items)
+        + "\n</channel></rss>\n"
+    )
+
+
+def retirements(before: str, after: str) -> list[tuple[Any, Any]]:
+    result = classify_change(diff_texts(before, after), before, after, WATCH, at=AT)
+    return sorted(
+        (fact.get("model"), fact.get("shutdown_date"))
+        for fact in result.facts
+        if fact.get("kind") == "retirement"
+    )
+
+
+KEPT = item("Azure", "gpt-4o", "Shutdown Date: 2026-10-01", "Azure OpenAI", "azure-gpt-4o")
+
+
+def test_an_item_whose_model_is_a_date_and_regions_names_no_model() -> None:
+    assert cell_models({"model": "January 30, 2026 (us-gov-east-1 Regions)"}, names=True) == []
+    schedule = item(
+        "AWS Bedrock",
+        "January 30, 2026 (us-gov-east-1 and us-gov-west-1 Regions)",
+        "Shutdown Date: 2026-04-30",
+        "Model January 30, 2026 (us-gov-east-1 and us-gov-west-1 Regions). entered legacy "
+        "status on 2026-04-30.",
+        "bedrock-january-30",
+    )
+    llama = item(
+        "AWS Bedrock",
+        "Llama 3.2 1B Instruct",
+        "Shutdown Date: 2026-07-07",
+        "Model Llama 3.2 1B Instruct. entered legacy status on 2026-01-07. and will reach "
+        "end-of-life on 2026-07-07.",
+        "bedrock-llama",
+    )
+    assert retirements(feed(KEPT), feed(KEPT, schedule, llama)) == [
+        ("llama-3.2-1b-instruct", "2026-07-07")
+    ]
+
+
+def test_entering_legacy_status_is_not_the_shutdown() -> None:
+    shutdown, deprecated = shutdown_of(
+        "(Claude 3.5 Sonnet). entered legacy status on 2026-01-30. and will reach end-of-life "
+        "on 2026-07-30."
+    )
+    assert (shutdown and shutdown.iso, deprecated) == ("2026-07-30", "2026-01-30")
+
+
+def test_an_items_display_name_of_its_own_model_is_not_another_model() -> None:
+    bedrock = item(
+        "AWS Bedrock",
+        "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "Deprecation Date: 2026-01-30\nShutdown Date: 2026-07-30",
+        "Model ID anthropic.claude-3-5-sonnet-20240620-v1:0. (Claude 3.5 Sonnet). entered "
+        "legacy status on 2026-01-30. and will reach end-of-life on 2026-07-30.",
+        "bedrock-sonnet",
+    )
+    assert retirements(feed(KEPT), feed(KEPT, bedrock)) == [
+        ("anthropic.claude-3-5-sonnet-20240620-v1:0", "2026-07-30")
+    ]
