@@ -90,3 +90,27 @@ def test_an_items_display_name_of_its_own_model_is_not_another_model() -> None:
     assert retirements(feed(KEPT), feed(KEPT, bedrock)) == [
         ("anthropic.claude-3-5-sonnet-20240620-v1:0", "2026-07-30")
     ]
+
+
+def test_an_item_that_announces_a_release_is_a_launch_whatever_its_date_field() -> None:
+    released = item(
+        "Google",
+        "gemini-robotics-er-1.6-preview",
+        "Deprecation Date: 2026-04-14",
+        "Released gemini-robotics-er-1.6-preview , our updated robotics model.",
+        "google-robotics",
+    )
+    retiring = item(
+        "Google",
+        "gemini-robotics-er-1.5-preview",
+        "Deprecation Date: 2026-04-14",
+        "Deprecation announcement: The gemini-robotics-er-1.5-preview model will be shut down "
+        "on April 30, 2026 at 9AM PST.",
+        "google-robotics-old",
+    )
+    before, after = feed(KEPT), feed(KEPT, released, retiring)
+    result = classify_change(diff_texts(before, after), before, after, WATCH, at=AT)
+    assert [x["model"] for x in result.facts if x["kind"] == "launch"] == [
+        "gemini-robotics-er-1.6-preview"
+    ]
+    assert retirements(before, after) == [("gemini-robotics-er-1.5-preview", "2026-04-30")]

@@ -141,6 +141,13 @@ def _told_date(text: str) -> DateHit | None:
     return None
 
 
+def _announces_release(text: str) -> bool:
+    """An item whose own words, its "Key: value" header fields set aside, announce a release
+    and say nothing of a retirement: a launch, whatever date field the feed gave it."""
+    prose = " ".join(item_prose(text))
+    return bool(p.LAUNCH_WORDS.search(prose)) and not p.RETIRE_WORDS.search(prose)
+
+
 def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Finding]:
     cells = change.new or {}
     status = _state(cells)
@@ -152,6 +159,8 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
         cells.get("title", "") if TEXT not in cells and change.table is None else ""
     )
     notice = not status and not shutdown and bool(p.RETIRE_WORDS.search(told))
+    if notice and TEXT in cells and _announces_release(told):
+        notice = False  # "Released X, our updated model" under a stray "Deprecation Date:" field
     if notice and p.RETIRED_NOW.search(told):
         status = "retired"
     if notice:
