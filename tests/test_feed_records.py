@@ -38,10 +38,10 @@ def feed(*items: str) -> str:
 def retirements(before: str, after: str) -> list[tuple[Any, Any]]:
     result = classify_change(diff_texts(before, after), before, after, WATCH, at=AT)
     return sorted(
-        (fact.get("model"), fact.get("shutdown_date"))
-        for fact in result.facts
-        if fact.get("kind") == "retirement"
-    )
+        ((fact.get("model"), fact.get("shutdown_date")) for fact in result.facts
+         if fact.get("kind") == "retirement"),
+        key=str,
+    )  # fmt: skip
 
 
 KEPT = item("Azure", "gpt-4o", "Shutdown Date: 2026-10-01", "Azure OpenAI", "azure-gpt-4o")
@@ -114,3 +114,16 @@ def test_an_item_that_announces_a_release_is_a_launch_whatever_its_date_field() 
         "gemini-robotics-er-1.6-preview"
     ]
     assert retirements(before, after) == [("gemini-robotics-er-1.5-preview", "2026-04-30")]
+
+
+def test_the_model_an_item_names_only_as_the_successor_is_not_retiring() -> None:
+    note = (
+        "Several older models will be retired on May 15 at 12:00 PM PT, including "
+        "`grok-4-1-fast` and `grok-4`. Requests to deprecated text model slugs will redirect to "
+        "`grok-4.3` and will be charged at the standard `grok-4.3` pricing."
+    )
+    successor = item("xAI", "grok-4.3", "Deprecation Date: 2026-05-14", note, "xai-grok-4.3")
+    retiring = item("xAI", "grok-4-1-fast", "Deprecation Date: 2026-05-14", note, "xai-grok-4-1")
+    found = retirements(feed(KEPT), feed(KEPT, successor, retiring))
+    assert "grok-4.3" not in {model for model, _ in found}
+    assert ("grok-4-1-fast", "2026-05-15") in found
