@@ -127,3 +127,26 @@ def test_the_model_an_item_names_only_as_the_successor_is_not_retiring() -> None
     found = retirements(feed(KEPT), feed(KEPT, successor, retiring))
     assert "grok-4.3" not in {model for model, _ in found}
     assert ("grok-4-1-fast", "2026-05-15") in found
+
+
+def test_a_table_row_written_as_sentences_gives_its_fields() -> None:
+    def gemini(replacement: str) -> str:
+        return item(
+            "Google",
+            "gemini-2.5-flash",
+            "Deprecation Date: 2026-10-16\nShutdown Date: 2026-10-16",
+            "Gemini deprecations table: Gemini 2.5 Flash models. Release date: 2025-06-17. "
+            f"Shutdown date: 2026-10-16. Recommended replacement: {replacement}.",
+            "google-gemini-2.5-flash",
+        )
+
+    before, after = (
+        feed(KEPT, gemini("gemini-3-flash-preview")),
+        feed(KEPT, gemini("gemini-3.5-flash")),
+    )
+    result = classify_change(diff_texts(before, after), before, after, WATCH, at=AT)
+    assert [
+        (x["model"], x.get("from"), x["to"])
+        for x in result.facts
+        if x["kind"] == "replacement_changed"
+    ] == [("gemini-2.5-flash", "gemini-3-flash-preview", "gemini-3.5-flash")]
