@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.classify import classify_change
+from monitor.classify.facts import replacement
 from monitor.classify.lifecycle import shutdown_of
 from monitor.classify.names import cell_models
 from monitor.config import Watch
@@ -150,3 +151,11 @@ def test_a_table_row_written_as_sentences_gives_its_fields() -> None:
         for x in result.facts
         if x["kind"] == "replacement_changed"
     ] == [("gemini-2.5-flash", "gemini-3-flash-preview", "gemini-3.5-flash")]
+
+
+def test_a_replacement_display_name_is_read_to_its_end() -> None:
+    assert replacement("Llama 4 Maverick 17B Instruct, Llama 4 Scout 17B Instruct.") == (
+        "llama-4-maverick-17b-instruct or llama-4-scout-17b-instruct"
+    )
+    assert replacement("Claude Sonnet 4.5 instead") == "claude-sonnet-4-5"
+    assert replacement("gemini-3.5-flash") == "gemini-3.5-flash"
