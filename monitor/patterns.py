@@ -170,7 +170,7 @@ LAUNCH_WORDS = re.compile(
 )
 REPLACEMENT_WORDS = re.compile(
     r"\b(?:recommend(?:s|ed)? (?:\w+ )?(?:upgrading|migrating|moving|switching|transitioning)"
-    r"|(?:migrate|upgrade|move|switch|transition)\w* (?:\w+ ){0,3}to"
+    r"|(?:migrate|upgrade|move|switch|transition|redirect)\w* (?:\w+ ){0,3}to"
     r"|replac(?:ed|ement)(?: by| with|:)?"
     r"|use (?:either )?|in favou?r of|successor)",
     re.I,

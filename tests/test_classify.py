@@ -18,6 +18,7 @@ import pytest
 from monitor.classify import RULES, classify_change, classify_event
 from monitor.classify.dates import find_dates
 from monitor.classify.names import find_models, same_model
+from monitor.classify.records import parse_records
 from monitor.config import Watch
 from monitor.diff import diff_texts
 from monitor.evaluate import (
@@ -35,6 +36,18 @@ from monitor.models import DiffStats, TextDiff
 CASES = Path(__file__).parent / "fixtures" / "classify"
 BASELINE = json.loads((CASES / "baseline.json").read_text())
 AT = datetime(2026, 4, 27, 18, 2, tzinfo=UTC)
+
+
+def as_read(text: str) -> str:
+    """The text a finding quotes from: a feed stored as raw XML is quoted as its records read
+    (entities decoded, markup dropped), as the extracted feed would be stored."""
+    records = parse_records(text)
+    if records is None:
+        return text
+    fields = [
+        value for same in records.records.values() for item in same for value in item.values()
+    ]
+    return "\n".join([text, *fields])
 
 
 def watch(kind: str = "policy", **more: object) -> Watch:
@@ -72,13 +85,10 @@ def test_case(name: str, outcomes: dict[str, Outcome]) -> None:
     for finding in result.findings:
         assert finding.rule and finding.reason
         if finding.rule.startswith("policy."):
-            assert finding.fragment in case.after or finding.fragment in case.before
-            assert (
-                finding.new is None or finding.new in case.after or finding.label != "policy_text"
-            )
-            assert (
-                finding.old is None or finding.old in case.before or finding.label != "policy_text"
-            )
+            after, before = as_read(case.after), as_read(case.before)
+            assert finding.fragment in after or finding.fragment in before
+            assert finding.new is None or finding.new in after or finding.label != "policy_text"
+            assert finding.old is None or finding.old in before or finding.label != "policy_text"
     assert 0.0 <= result.score <= 1.0
     assert result.score == pytest.approx(sum(result.score_factors.values()), abs=0.002)
     assert result.summary and "\n" not in result.summary

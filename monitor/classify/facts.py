@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from monitor import patterns as p
 from monitor.classify.context import Context
 from monitor.classify.dates import AMBIGUOUS, DateHit, find_dates, month_year_date, numeric_order
-from monitor.classify.names import find_models, provider_of
+from monitor.classify.names import ModelHit, find_models, provider_of
 from monitor.classify.text import core
 
 _EMPTY = re.compile(r"^\W*(?:tbd|tba|n/?a|none|unknown|-+|—|–)?\W*$", re.I)
@@ -66,11 +66,22 @@ def replacement(value: str | None) -> str | None:
     """The replacement a cell or phrase names: model ids joined with " or ", else its text."""
     if blank(value):
         return None
-    ids = list(dict.fromkeys(hit.id for hit in find_models(value or "")))
+    text = value or ""
+    ids = list(dict.fromkeys(_whole_name(hit, text) for hit in find_models(text)))
     if ids:
         return " or ".join(ids)
     text = core(value or "")
     return text[:80] or None
+
+
+_NAME_GOES_ON = re.compile(r"(?:[ \t]+[A-Z0-9][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)*)+")
+
+
+def _whole_name(hit: ModelHit, text: str) -> str:
+    """A display name read up to where it ends, not only as far as its family is known:
+    "Llama 4 Maverick 17B Instruct" is llama-4-maverick-17b-instruct, not llama-4."""
+    more = _NAME_GOES_ON.match(text, hit.end) if hit.prose else None
+    return f"{hit.id}-{'-'.join(more.group(0).lower().split())}" if more else hit.id
 
 
 def surface_in(text: str) -> str | None:

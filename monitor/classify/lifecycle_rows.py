@@ -141,6 +141,30 @@ def _told_date(text: str) -> DateHit | None:
     return None
 
 
+def _only_the_replacement(model: str, text: str) -> bool:
+    """An item whose own words name its model only after a replacement cue ("requests to
+    deprecated models will redirect to `grok-4.3`"): the successor, not a retiring model."""
+    named = re.compile(rf"(?<![\w.-]){re.escape(model)}(?![\w-]|\.\w)", re.I)
+    seen = False
+    for line in item_prose(text):
+        for sentence in sentences(line):
+            first = named.search(sentence)
+            if first is None or len(sentence.split()) < 3:  # a header field's bare value
+                continue
+            cue = p.REPLACEMENT_WORDS.search(sentence)
+            if cue is None or cue.start() > first.start():
+                return False
+            seen = True
+    return seen
+
+
+def _announces_release(text: str) -> bool:
+    """An item whose own words, its "Key: value" header fields set aside, announce a release
+    and say nothing of a retirement: a launch, whatever date field the feed gave it."""
+    prose = " ".join(item_prose(text))
+    return bool(p.LAUNCH_WORDS.search(prose)) and not p.RETIRE_WORDS.search(prose)
+
+
 def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Finding]:
     cells = change.new or {}
     status = _state(cells)
@@ -152,6 +176,8 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
         cells.get("title", "") if TEXT not in cells and change.table is None else ""
     )
     notice = not status and not shutdown and bool(p.RETIRE_WORDS.search(told))
+    if notice and TEXT in cells and _announces_release(told):
+        notice = False  # "Released X, our updated model" under a stray "Deprecation Date:" field
     if notice and p.RETIRED_NOW.search(told):
         status = "retired"
     if notice:
@@ -159,6 +185,7 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     models = _models(cells, change.deprecation_table or notice)
     if notice:  # "GPT-4 (0613) shutdown on …" linking to …#gpt-4-0613: the id as written
         models = as_written(models, [v for k, v in cells.items() if k != "model"])
+        models = [m for m in models if not _only_the_replacement(m, told)]
     for model in models:
         retiring = status in ("deprecated", "legacy", "retired") or notice
         if retiring or status is None and (shutdown or change.deprecation_table):

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from monitor import patterns as p
 from monitor.classify.context import Context
+from monitor.classify.dates import find_dates
 from monitor.classify.text import normalise
 
 _PREFIXES = "|".join(
@@ -299,6 +300,8 @@ def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
     id-shaped tokens of any family, then, when `names`, the model cell itself as a name."""
     # a resource name keeps its id last: "models/gemini-1.5-pro-002" names gemini-1.5-pro-002
     written = [_RESOURCE.sub("", cells.get(k, "").strip()) for k in ("model", "model_id")]
+    if any(_opens_with_date(cell) for cell in written):
+        return []  # "January 30, 2026 (us-gov-east-1 … Regions)": a schedule, not a model
     hits = [hit for cell in written for hit in find_models(cell)]
     found = [hit.id for hit in hits if not hit.prose] or [hit.id for hit in hits]
     tokens = [normalise(cell).strip().lower() for cell in written]
@@ -316,6 +319,13 @@ def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
         slug = name_as_id(written[0]) or name_as_id(written[1])
         found = [slug] if slug else []
     return list(dict.fromkeys(_versioned(model, written) for model in found))
+
+
+def _opens_with_date(cell: str) -> bool:
+    """A model cell that is a date with what follows it: a schedule line a scraper took for a
+    model ("January 30, 2026 (us-gov-east-1 and us-gov-west-1 Regions)")."""
+    found = find_dates(cell[:40])
+    return bool(found) and found[0].start == 0
 
 
 _PAREN_VERSION = re.compile(r"\s*\(\s*(\d{4}(?:-\d{2}-\d{2})?)\s*\)")

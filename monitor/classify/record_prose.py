@@ -69,6 +69,16 @@ def _dated(sentence: str, hits: list[tuple[str, int, int]], reference: str) -> d
     return out
 
 
+def _own_name(model: str, sentence: str, own: list[str]) -> bool:
+    """A model read from a display name that the record's own id extends ("(Claude 3.5
+    Sonnet)" in the item of anthropic.claude-3-5-sonnet-20240620-v1:0): the record's model,
+    already read from its fields, not another one."""
+    if model in own or model in sentence.lower():
+        return False
+    bounded = re.compile(rf"(?<![a-z0-9]){re.escape(model)}(?![a-z0-9])")
+    return any(bounded.search(ident) for ident in own)
+
+
 def _record_notice(ctx: Context, change: RowChange) -> list[Finding]:
     """A record whose own words newly say that a model retired, or retires on a date the item
     did not give before ("<Note> This model was retired April 20, 2026."): a sentence that
@@ -95,7 +105,12 @@ def _record_notice(ctx: Context, change: RowChange) -> list[Finding]:
         done = bool(p.RETIRED_NOW.search(sentence)) and not re.search(r"\bwill\b", sentence)
         by_model = _dated(sentence, hits, reference)
         if change.kind == "added":
-            models = [model for model, _, _ in hits if model in by_model]
+            own = cell_models(new, names=True)
+            models = [
+                model
+                for model, _, _ in hits
+                if model in by_model and not _own_name(model, sentence, own)
+            ]
         else:
             shutdown = next(iter(by_model.values()), None) or shutdown_of(sentence)[0]
             if not (done and not was_done) and not (shutdown and shutdown.iso not in dates):

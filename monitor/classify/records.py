@@ -30,6 +30,12 @@ _BLOCK_TAG = re.compile(
 )
 _TAG = re.compile(r"<[A-Za-z/!][^>]{0,1000}>")
 _KEY_VALUE = re.compile(r"^\s*([A-Z][A-Za-z ]{1,30}):\s*(.+?)\s*$", re.M)
+# "… models. Release date: 2025-06-17. Shutdown date: 2026-10-16. Recommended replacement: x."
+# a scraped table row written as sentences, each a "Key: value" of its own
+_INLINE_FIELD = re.compile(
+    r"(?<=\.\s)([A-Z][a-z]+(?: [a-z]+){0,3}):\s+([^\s:][^:\n]{0,200}?)\.?(?=\s+[A-Z][a-z]+(?: [a-z]+){0,3}:\s|\s*$)",
+    re.M,
+)
 _TITLE_FIELD = re.compile(r"\(\s*([A-Za-z][A-Za-z ]{1,30}):\s*([^():]{1,80}?)\s*\)")
 # where an item's own words are: RSS description, Atom summary or content, the extractor's summary
 _TEXT_FIELDS = ("summary", "description", "content", "content:encoded")
@@ -106,7 +112,9 @@ def same_excerpt(old: str, new: str) -> bool:
 def _summary_fields(fields: dict[str, str]) -> dict[str, str]:
     """A feed item's "Key: value" lines in its description or summary, and the "(key: value)"
     its title carries ("Deprecation of X (shutdown: 2026-04-30)"), as fields of their own."""
-    found = _KEY_VALUE.findall(item_text(fields)) + _TITLE_FIELD.findall(fields.get("title", ""))
+    text = item_text(fields)
+    found = _KEY_VALUE.findall(text) + _TITLE_FIELD.findall(fields.get("title", ""))
+    found += _INLINE_FIELD.findall(text)
     for key, value in found:
         fields.setdefault(key.strip().lower().replace(" ", "_"), value)
     return fields
