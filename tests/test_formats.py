@@ -383,6 +383,22 @@ def test_records_sharing_an_identity_pair_by_content_not_by_position() -> None:
                         "from": "gpt-4.1", "to": "gpt-5.5"}]  # fmt: skip
 
 
+def test_a_new_replacement_is_told_for_each_model_a_record_names() -> None:
+    """A name field with aliases after a bar ('o1-2024-12-17 | o1') names several models: each
+    gets its own replacement fact, so an inventory using the alias is reached too."""
+    record = {"provider": "OpenAI", "model_name": "o1-2024-12-17 | o1", "shutdown_date": "2026-10-23",
+              "replacement": "gpt-5.5", "status": "deprecated"}  # fmt: skip
+    old = json.dumps([record], indent=1)
+    new = json.dumps([{**record, "replacement": "gpt-5.6-sol"}], indent=1)
+    watch = Watch(id="deprecations", url=URL, kind="lifecycle")
+    result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
+    replaced = [fact for fact in result.facts if fact["kind"] == "replacement_changed"]
+    assert replaced == [
+        {"kind": "replacement_changed", "model": model, "from": "gpt-5.5", "to": "gpt-5.6-sol"}
+        for model in ("o1-2024-12-17", "o1")
+    ]
+
+
 @pytest.mark.parametrize(
     ("keys", "message"),
     [

@@ -302,8 +302,10 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     models = _models(new) or _models(old)
     retiring = any(x.label == "model_retirement" for x in found)
     if new_repl and old_repl != new_repl and models and (old_repl or not retiring):
-        fact = f.fact(
-            "replacement_changed", model=", ".join(models), **{"from": old_repl}, to=new_repl
+        # one fact per model the row names (an id and its aliases), each matched on its own
+        replaced = tuple(
+            f.fact("replacement_changed", model=model, **{"from": old_repl}, to=new_repl)
+            for model in models
         )
         found.append(
             Finding(
@@ -313,7 +315,7 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 _fragment(change),
                 old_repl,
                 new_repl,
-                (fact,),
+                replaced,
             )
         )
     return found
