@@ -245,7 +245,8 @@ PROSE_NAMES: dict[str, re.Pattern[str]] = {
     "claude": re.compile(
         r"\bClaude\s+(?:(?P<ver1>\d(?:\.\d)?)\s+(?P<fam1>Opus|Sonnet|Haiku|Instant)"
         r"|(?P<fam2>Opus|Sonnet|Haiku|Fable|Mythos|Instant)\s+(?P<ver2>\d(?:\.\d)?)"
-        r"|(?P<ver3>[12](?:\.\d)?)\b)(?:\s+(?P<suffix>v\d)\b)?"
+        r"|(?P<ver3>[12](?:\.\d)?)\b|(?P<fam4>Opus|Sonnet|Haiku|Fable|Mythos)\s+Preview\b)"
+        r"(?:\s+(?P<suffix>v\d)\b)?"
     ),
     "gpt": re.compile(
         r"\bGPT-(?P<ver>\d(?:\.\d)?o?)(?:[- ](?P<size>mini|nano|Turbo|turbo|Pro|pro|Instant"
