@@ -233,7 +233,10 @@ MODEL_FAMILIES: dict[str, str] = {
     "multilingual-e5": "microsoft", "stable-": "stability", "stability.": "stability",
 }  # fmt: skip
 # Ids that match the shape but are not models.
-NOT_MODELS = re.compile(r"-beta$|header|api-key|-(?:api|sdk|cli|app)$|^[a-z]+-\d{4}-\d{2}-\d{2}$")
+NOT_MODELS = re.compile(
+    r"-beta$|header|api-key|-(?:api|sdk|cli|app)$|^[a-z]+-\d{4}-\d{2}-\d{2}$"
+    r"|^command-line$"  # the English compound, not a Cohere "command-" model
+)
 # Families whose ids always carry a digit; without one the word names a product.
 NEEDS_DIGIT = ("claude-", "gemini-", "gpt-", "chatgpt-")
 # Hosting prefixes in front of a maker's id: "xai/grok-4", "anthropic.claude-3-haiku…"

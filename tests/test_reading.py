@@ -84,6 +84,12 @@ def test_link_targets_lose_what_re_exports_change() -> None:
          "[Claude Opus 5](/docs/en/models/claude-opus-5)", ("policy_text",)),
         ("[Fast mode](/docs/en/fast-mode)",
          "[Fast mode deprecated](/docs/en/fast-mode-deprecated)", ("policy_text",)),
+        # one section moved to another page, its link made descriptive
+        ("[Retrieve local sessions](/docs/en/compliance-content-data#retrieve-local-sessions)",
+         "[Sessions on users' machines](/docs/en/compliance-sessions#retrieve-local-sessions)",
+         ("cosmetic",)),
+        ("[Opus 4 pricing](/docs/en/opus#pricing)", "[Opus 5 pricing](/docs/en/opus-5#pricing)",
+         ("policy_text",)),
     ],
 )  # fmt: skip
 def test_a_link_repointed_and_renamed_after_its_new_page(

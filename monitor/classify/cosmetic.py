@@ -208,10 +208,11 @@ def _link_text_reworded(old: str, new: str) -> bool:
     reworded = False
     for x, y in zip(a, b, strict=True):
         if link_target(x.group(2)) != link_target(y.group(2)):
-            if not _repointed_by_name(x, y):
+            if _repointed_by_name(x, y):
+                reworded = True
+                continue
+            if not _same_section(x, y):
                 return False
-            reworded = True
-            continue
         if loose(x.group(1)) != loose(y.group(1)):
             if not (_generic(x.group(1)) or _generic(y.group(1))):
                 if not _only_names(x.group(1), y.group(1), y.group(2)):
@@ -248,6 +249,19 @@ def _repointed_by_name(old: re.Match[str], new: re.Match[str]) -> bool:
     if any(p.KEY_TERMS.search(w) or p.RETIRE_WORDS.search(w) for w in added):
         return False
     return _names_its_page(before, old.group(2)) and _names_its_page(after, new.group(2))
+
+
+def _same_section(old: re.Match[str], new: re.Match[str]) -> bool:
+    """Two targets with one section anchor ('…/compliance-content-data#retrieve-local-sessions'
+    → '…/compliance-sessions#retrieve-local-sessions'): the section moved to another page. Its
+    link still goes where it went when the texts name the same models and numbers."""
+    anchor = link_target(old.group(2)).partition("#")[2]
+    if not anchor or anchor != link_target(new.group(2)).partition("#")[2]:
+        return False
+    before, after = old.group(1), new.group(1)
+    if re.findall(r"\d+", before) != re.findall(r"\d+", after):
+        return False
+    return {h.id for h in find_models(before)} == {h.id for h in find_models(after)}
 
 
 def _link_text_only(old: Line, new: Line) -> bool:
