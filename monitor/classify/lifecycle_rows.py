@@ -115,7 +115,11 @@ def _fragment(change: RowChange) -> str:
     line = change.new_line or change.old_line
     if line is not None:
         return line.text
-    cells = change.new or change.old or {}
+    return cells_fragment(change.new or change.old or {})
+
+
+def cells_fragment(cells: dict[str, str]) -> str:
+    """A record's evidence: its fields by role, as one line."""
     return " | ".join(f"{k}: {v}" for k, v in cells.items() if v)[:300]
 
 
