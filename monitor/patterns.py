@@ -233,7 +233,10 @@ MODEL_FAMILIES: dict[str, str] = {
     "multilingual-e5": "microsoft", "stable-": "stability", "stability.": "stability",
 }  # fmt: skip
 # Ids that match the shape but are not models.
-NOT_MODELS = re.compile(r"-beta$|header|api-key|-(?:api|sdk|cli|app)$|^[a-z]+-\d{4}-\d{2}-\d{2}$")
+NOT_MODELS = re.compile(
+    r"-beta$|header|api-key|-(?:api|sdk|cli|app)$|^[a-z]+-\d{4}-\d{2}-\d{2}$"
+    r"|^command-line$"  # the English compound, not a Cohere "command-" model
+)
 # Families whose ids always carry a digit; without one the word names a product.
 NEEDS_DIGIT = ("claude-", "gemini-", "gpt-", "chatgpt-")
 # Hosting prefixes in front of a maker's id: "xai/grok-4", "anthropic.claude-3-haiku…"
@@ -245,7 +248,8 @@ PROSE_NAMES: dict[str, re.Pattern[str]] = {
     "claude": re.compile(
         r"\bClaude\s+(?:(?P<ver1>\d(?:\.\d)?)\s+(?P<fam1>Opus|Sonnet|Haiku|Instant)"
         r"|(?P<fam2>Opus|Sonnet|Haiku|Fable|Mythos|Instant)\s+(?P<ver2>\d(?:\.\d)?)"
-        r"|(?P<ver3>[12](?:\.\d)?)\b)(?:\s+(?P<suffix>v\d)\b)?"
+        r"|(?P<ver3>[12](?:\.\d)?)\b|(?P<fam4>Opus|Sonnet|Haiku|Fable|Mythos)\s+Preview\b)"
+        r"(?:\s+(?P<suffix>v\d)\b)?"
     ),
     "gpt": re.compile(
         r"\bGPT-(?P<ver>\d(?:\.\d)?o?)(?:[- ](?P<size>mini|nano|Turbo|turbo|Pro|pro|Instant"

@@ -164,3 +164,42 @@ def test_a_row_dropped_for_a_while_and_listed_again_is_restored_not_announced(
     engine = open_engine(load_config(Path(w[1])).database_url)
     history = events(engine, "anthropic", "claude-opus-4-1-20250805")
     assert [e.event for e in history] == ["baseline"]  # not announced a second time
+
+
+def test_a_json_record_dropped_for_a_while_and_listed_again_is_restored_not_announced(
+    tmp_path: Path, page_server: PageServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The JSON deprecation records lose a vendor's records for a version while other records
+    change, then list them again unchanged (quora-deprecations-data 050→053 in the shared
+    corpus): their return is a new entry, not retirements and launches announced again."""
+    soon = (datetime.now(UTC).date() + timedelta(40)).isoformat()
+    kept = {"provider": "OpenAI", "model_name": "gpt-5-2025-08-07", "status": "deprecated",
+            "shutdown_date": "2026-12-11", "replacement": "gpt-5.5"}  # fmt: skip
+    flapping = [
+        {"provider": "Anthropic", "model_name": "claude-opus-4-1-20250805", "status": "deprecated",
+         "shutdown_date": soon, "replacement": "claude-opus-4-8"},
+        {"provider": "Anthropic", "model_name": "claude-sonnet-4-6", "status": "active",
+         "shutdown_date": "2027-02-17", "replacement": ""},
+    ]  # fmt: skip
+    versions = [
+        [kept, *flapping],
+        [{**kept, "replacement": "gpt-5.6-sol"}],
+        [{**kept, "replacement": "gpt-5.6-sol (pro)"}, *flapping],
+    ]
+    page = {"body": b""}
+    page_server.route(
+        "/deprecations", lambda r: Response(body=page["body"], content_type="application/json")
+    )
+    w = _watchlist(tmp_path, page_server)
+    for records in versions:
+        page["body"] = json.dumps(records, indent=2).encode()
+        assert main([*w, "check", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main([*w, "history", "--json"]) == 0
+    newest, dropped = json.loads(capsys.readouterr().out)[:2]
+    assert "entry_removed" in dropped["labels"]
+    assert "new_entry" in newest["labels"]
+    assert not {"model_retirement", "model_launch"} & set(newest["labels"])
+    engine = open_engine(load_config(Path(w[1])).database_url)
+    history = events(engine, "anthropic", "claude-opus-4-1-20250805")
+    assert [e.event for e in history] == ["baseline"]  # not announced a second time

@@ -175,6 +175,8 @@ NAMES = [
     ("Claude Sonnet 4 (deprecated), Opus 4 (deprecated), and prior releases",
      "claude-sonnet-4 claude-opus-4"),
     ("Claude Opus 4.6 and Sonnet 4.6 support", "claude-opus-4-6 claude-sonnet-4-6"),
+    ("Claude Mythos Preview is available as a gated research preview", "claude-mythos-preview"),
+    ("the ant CLI, a command-line client, and command-r", "command-r"),
 ]  # fmt: skip
 
 

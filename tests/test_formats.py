@@ -383,6 +383,37 @@ def test_records_sharing_an_identity_pair_by_content_not_by_position() -> None:
                         "from": "gpt-4.1", "to": "gpt-5.5"}]  # fmt: skip
 
 
+def test_a_conjunction_glued_to_a_replacement_id_is_not_part_of_it() -> None:
+    """A scraper that lost the space after an id ('veo-3.1-generate-previewor the GA models')
+    names the same replacement as before: no replacement change, and the id as it reads."""
+    record = {"provider": "Gemini", "model_name": "veo-3.0-generate-001", "shutdown_date": "",
+              "replacement": "veo-3.1-generate-preview", "status": "active"}  # fmt: skip
+    glued = {**record, "status": "deprecated", "shutdown_date": "2026-06-30",
+             "replacement": "veo-3.1-generate-previewor the GA models on the platform"}  # fmt: skip
+    old, new = json.dumps([record], indent=1), json.dumps([glued], indent=1)
+    watch = Watch(id="deprecations", url=URL, kind="lifecycle")
+    result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
+    [retirement] = [fact for fact in result.facts if fact["kind"] == "retirement"]
+    assert retirement["replacement"] == "veo-3.1-generate-preview"
+    assert not [fact for fact in result.facts if fact["kind"] == "replacement_changed"]
+
+
+def test_a_new_replacement_is_told_for_each_model_a_record_names() -> None:
+    """A name field with aliases after a bar ('o1-2024-12-17 | o1') names several models: each
+    gets its own replacement fact, so an inventory using the alias is reached too."""
+    record = {"provider": "OpenAI", "model_name": "o1-2024-12-17 | o1", "shutdown_date": "2026-10-23",
+              "replacement": "gpt-5.5", "status": "deprecated"}  # fmt: skip
+    old = json.dumps([record], indent=1)
+    new = json.dumps([{**record, "replacement": "gpt-5.6-sol"}], indent=1)
+    watch = Watch(id="deprecations", url=URL, kind="lifecycle")
+    result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
+    replaced = [fact for fact in result.facts if fact["kind"] == "replacement_changed"]
+    assert replaced == [
+        {"kind": "replacement_changed", "model": model, "from": "gpt-5.5", "to": "gpt-5.6-sol"}
+        for model in ("o1-2024-12-17", "o1")
+    ]
+
+
 @pytest.mark.parametrize(
     ("keys", "message"),
     [

@@ -73,6 +73,34 @@ def test_link_targets_lose_what_re_exports_change() -> None:
     assert link_target("/en/docs/pricing") != link_target("/en/docs/models")
 
 
+@pytest.mark.parametrize(
+    ("old_link", "new_link", "labels"),
+    [
+        # a cross-reference moved to another page and named after it
+        ("[How to implement tool use](/docs/en/tool-use/implement-tool-use)",
+         "[Handle tool calls](/docs/en/tool-use/handle-tool-calls)", ("cosmetic",)),
+        # another model, another number, or a status word: what the link says changed
+        ("[Claude Opus 4](/docs/en/models/claude-opus-4)",
+         "[Claude Opus 5](/docs/en/models/claude-opus-5)", ("policy_text",)),
+        ("[Fast mode](/docs/en/fast-mode)",
+         "[Fast mode deprecated](/docs/en/fast-mode-deprecated)", ("policy_text",)),
+        # one section moved to another page, its link made descriptive
+        ("[Retrieve local sessions](/docs/en/compliance-content-data#retrieve-local-sessions)",
+         "[Sessions on users' machines](/docs/en/compliance-sessions#retrieve-local-sessions)",
+         ("cosmetic",)),
+        ("[Opus 4 pricing](/docs/en/opus#pricing)", "[Opus 5 pricing](/docs/en/opus-5#pricing)",
+         ("policy_text",)),
+    ],
+)  # fmt: skip
+def test_a_link_repointed_and_renamed_after_its_new_page(
+    old_link: str, new_link: str, labels: tuple[str, ...]
+) -> None:
+    page = "# Release notes\n\n### May 1, 2026\n- We've added support. Learn more in {}.\n"
+    old, new = page.format(old_link), page.format(new_link)
+    watch = Watch(id="notes", url="https://example.com/notes", kind="index")
+    assert classify_change(diff_texts(old, new), old, new, watch, at=AT).labels == labels
+
+
 def _fixture_texts() -> list[str]:
     import json
     from pathlib import Path

@@ -116,3 +116,23 @@ def test_pathological_retirement_lines_stay_fast(body: str) -> None:
     start = time.perf_counter()
     result = classify_change(diff_texts(before, after), before, after, watch, at=AT)
     assert result.labels and time.perf_counter() - start < 20
+
+
+def test_a_launch_is_dated_by_the_entry_that_launches_the_model() -> None:
+    """A newer entry where a feature 'is available on' the model does not launch it: the launch
+    takes the date and surface of the entry that says the model itself was launched."""
+    old = "# Release notes\n\n### May 1, 2026\n- We've raised rate limits.\n"
+    new = (
+        "# Release notes\n\n### July 15, 2026\n"
+        "- Mid-conversation system messages are available on Claude Fable 5, on the Claude API "
+        "and Claude in Amazon Bedrock.\n\n"
+        "### June 9, 2026\n"
+        "- We've launched **Claude Fable 5** (`claude-fable-5`), alongside **Claude Mythos 5** "
+        "(`claude-mythos-5`).\n\n"
+        "### May 1, 2026\n- We've raised rate limits.\n"
+    )
+    watch = Watch(id="notes", url="https://example.com/notes", kind="index")
+    result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
+    launches = {f["model"]: f for f in result.facts if f["kind"] == "launch"}
+    assert set(launches) == {"claude-fable-5", "claude-mythos-5"}
+    assert {(f["released"], f["surface"]) for f in launches.values()} == {("2026-06-09", "api")}

@@ -24,7 +24,9 @@ from monitor.classify import (
     versions,
 )
 from monitor.classify.context import Context, build_context
+from monitor.classify.lifecycle_rows import cells_fragment
 from monitor.classify.names import same_model
+from monitor.classify.records import record_of_line
 from monitor.classify.severity import score, severity
 from monitor.classify.summary import summarise
 from monitor.config import Watch
@@ -143,9 +145,15 @@ def restored_rows(findings: list[Finding], earlier_lines: Callable[[], Set[str]]
     if not any(finding.rule in ROW_RULES for finding in findings):
         return findings
     seen = earlier_lines()
+    records: set[str] | None = None  # the earlier versions' records, read only if needed
     out = []
     for finding in findings:
-        if finding.rule in ROW_RULES and finding.fragment.strip() in seen:
+        listed = finding.fragment.strip() in seen
+        if finding.rule in ROW_RULES and not listed:
+            if records is None:
+                records = {cells_fragment(c) for line in seen if (c := record_of_line(line))}
+            listed = finding.fragment in records
+        if finding.rule in ROW_RULES and listed:
             model = next((str(f["model"]) for f in finding.facts if f.get("model")), "")
             out.append(
                 Finding(

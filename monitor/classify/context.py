@@ -5,6 +5,7 @@ bold, list marker, indentation, link target, escapes), are set aside first; what
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from monitor.models import Hunk, TextDiff
 PAIR_THRESHOLD = 0.5
 IN_PLACE_THRESHOLD = 0.25  # a line rewritten where it stood reads alike at least this much
 MOVED_PAIRS = 400  # residual lines compared across hunks at most (lines moved and edited)
+PLACE_WINDOW = 12  # beyond that, lines this near where the old line would now stand
 
 
 @dataclass(frozen=True)
@@ -144,12 +146,50 @@ def _by_hunk(diff: TextDiff, removed: list[Line], added: list[Line]) -> list[Pai
     rest_new = [line for line in added if id(line) not in paired]
     if rest_old and rest_new and len(rest_old) * len(rest_new) <= MOVED_PAIRS:
         pairs += _pair_up(rest_old, rest_new, window=len(rest_new))
+    elif rest_old and rest_new:
+        pairs += _pair_by_place(diff.hunks, rest_old, rest_new)
     paired = {id(pair.old) for pair in pairs} | {id(pair.new) for pair in pairs}
     for old, new in groups.values():
         rest_old = [line for line in old if id(line) not in paired]
         rest_new = [line for line in new if id(line) not in paired]
         pairs += _renamed_heading(rest_old, rest_new) or _in_place(rest_old, rest_new)
     return sorted(pairs, key=lambda pair: pair.new.number)
+
+
+def _pair_by_place(hunks: Iterable[Hunk], removed: list[Line], added: list[Line]) -> list[Pair]:
+    """In a change too large to compare every residual line with every other, a line taken out
+    in one hunk and a line put in by a nearby hunk, where the old line would now stand, that
+    read alike: the diff split a rewritten line into a removal and an addition."""
+    shifts: list[tuple[int, int]] = []  # (first old line after a hunk, new - old from there)
+    shift = 0
+    for hunk in hunks:
+        shift += len(hunk.added) - len(hunk.removed)
+        shifts.append((hunk.old_start + len(hunk.removed), shift))
+    ends = [end for end, _ in shifts]
+    added = sorted(added, key=lambda line: line.number)
+    numbers = [line.number for line in added]
+    candidates: list[tuple[float, int, int]] = []
+    for i, old in enumerate(removed):
+        before = bisect_right(ends, old.number) - 1
+        expected = old.number + (shifts[before][1] if before >= 0 else 0)
+        first = bisect_left(numbers, expected - PLACE_WINDOW)
+        last = bisect_right(numbers, expected + PLACE_WINDOW)
+        for j in range(first, last):
+            if old.table != added[j].table:
+                continue
+            score = similarity(old.core, added[j].core)
+            if score >= PAIR_THRESHOLD:
+                candidates.append((score, i, j))
+    candidates.sort(key=lambda item: (-item[0], item[1], item[2]))
+    used_old: set[int] = set()
+    used_new: set[int] = set()
+    pairs = []
+    for _, i, j in candidates:
+        if i not in used_old and j not in used_new:
+            used_old.add(i)
+            used_new.add(j)
+            pairs.append(Pair(removed[i], added[j]))
+    return pairs
 
 
 def _in_place(removed: list[Line], added: list[Line]) -> list[Pair]:

@@ -16,6 +16,7 @@ from difflib import SequenceMatcher
 from monitor import patterns as p
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import same_dates_rewritten
+from monitor.classify.names import find_models
 from monitor.classify.text import core, loose, normalise, opcodes, reading, words
 from monitor.models import Finding
 
@@ -207,7 +208,11 @@ def _link_text_reworded(old: str, new: str) -> bool:
     reworded = False
     for x, y in zip(a, b, strict=True):
         if link_target(x.group(2)) != link_target(y.group(2)):
-            return False
+            if _repointed_by_name(x, y):
+                reworded = True
+                continue
+            if not _same_section(x, y):
+                return False
         if loose(x.group(1)) != loose(y.group(1)):
             if not (_generic(x.group(1)) or _generic(y.group(1))):
                 if not _only_names(x.group(1), y.group(1), y.group(2)):
@@ -221,6 +226,42 @@ def _link_text_reworded(old: str, new: str) -> bool:
         return [w for w in words if w not in _GENERIC_LINK_WORDS and w not in p.FILLER_WORDS]
 
     return without_links(old) == without_links(new)
+
+
+def _names_its_page(text: str, url: str) -> bool:
+    """The link's text holds every word of the page it points to ('How to implement tool use'
+    for …/implement-tool-use)."""
+    page = link_target(url).partition("#")[0].rsplit("/", 1)[-1]
+    words = {w for w in re.split(r"[^a-z0-9]+", page.lower()) if w}
+    return bool(words) and words <= set(loose(text).split())
+
+
+def _repointed_by_name(old: re.Match[str], new: re.Match[str]) -> bool:
+    """A cross-reference moved to another page and renamed after it ('[How to implement tool
+    use](…/implement-tool-use)' → '[Handle tool calls](…/handle-tool-calls)'): each text names
+    its own target, and no number, model or status word comes or goes."""
+    before, after = old.group(1), new.group(1)
+    if re.findall(r"\d+", before) != re.findall(r"\d+", after):
+        return False
+    if {h.id for h in find_models(before)} != {h.id for h in find_models(after)}:
+        return False
+    added = set(loose(after).split()) - set(loose(before).split())
+    if any(p.KEY_TERMS.search(w) or p.RETIRE_WORDS.search(w) for w in added):
+        return False
+    return _names_its_page(before, old.group(2)) and _names_its_page(after, new.group(2))
+
+
+def _same_section(old: re.Match[str], new: re.Match[str]) -> bool:
+    """Two targets with one section anchor ('…/compliance-content-data#retrieve-local-sessions'
+    → '…/compliance-sessions#retrieve-local-sessions'): the section moved to another page. Its
+    link still goes where it went when the texts name the same models and numbers."""
+    anchor = link_target(old.group(2)).partition("#")[2]
+    if not anchor or anchor != link_target(new.group(2)).partition("#")[2]:
+        return False
+    before, after = old.group(1), new.group(1)
+    if re.findall(r"\d+", before) != re.findall(r"\d+", after):
+        return False
+    return {h.id for h in find_models(before)} == {h.id for h in find_models(after)}
 
 
 def _link_text_only(old: Line, new: Line) -> bool:

@@ -14,6 +14,9 @@ from monitor.classify.dates import AMBIGUOUS, DateHit, find_dates, month_year_da
 from monitor.classify.names import ModelHit, find_models, provider_of
 from monitor.classify.text import core
 
+# a conjunction a scraper glued to the id before it ("veo-3.1-generate-previewor the GA models"):
+# an id's last segment (a number, preview, latest, exp) then "or"/"and" before a space
+_GLUED_JOIN = re.compile(r"(\w-(?:[\w.]+-)*?(?:\d[\w.]*|preview|latest|exp))(or|and)(?=\s|$)", re.I)
 _EMPTY = re.compile(r"^\W*(?:tbd|tba|n/?a|none|unknown|-+|—|–)?\W*$", re.I)
 _PLATFORMS = {
     "openai": ("openai", "api"),
@@ -66,7 +69,7 @@ def replacement(value: str | None) -> str | None:
     """The replacement a cell or phrase names: model ids joined with " or ", else its text."""
     if blank(value):
         return None
-    text = value or ""
+    text = _GLUED_JOIN.sub(r"\1 \2", value or "")
     ids = list(dict.fromkeys(_whole_name(hit, text) for hit in find_models(text)))
     if ids:
         return " or ".join(ids)

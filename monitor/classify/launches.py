@@ -4,6 +4,8 @@ a new column of a comparison table; and a comparison column whose header gains a
 
 from __future__ import annotations
 
+import re
+
 from monitor import patterns as p
 from monitor.classify import facts as f
 from monitor.classify.context import Context
@@ -15,7 +17,7 @@ from monitor.classify.lifecycle import (
     split_replacements,
 )
 from monitor.classify.lifecycle_rows import row_changes
-from monitor.classify.names import cell_models, find_models, old_model_ids
+from monitor.classify.names import ModelHit, cell_models, find_models, old_model_ids
 from monitor.classify.tables import Table, header_models, table_changes
 from monitor.classify.text import normalise, sentences
 from monitor.models import Finding, TextDiff
@@ -27,13 +29,13 @@ def launch_evidence(ctx: Context) -> Evidence:
         return ctx.memo["launch"]  # type: ignore[no-any-return]
     old_models: set[str] | None = None  # scanning the whole old page is costly: only on demand
     retiring: set[str] = set()
-    found: list[Finding] = []
-    lines: set[int] = set()
+    # model → (the launch is said of it, its finding, the lines of its block): a sentence that
+    # launches the model itself beats an earlier one where a feature is available on it
+    chosen: dict[str, tuple[bool, Finding, tuple[int, ...]]] = {}
     for block in blocks(prose_lines(ctx, ctx.added)):
         block_text = " ".join(line.core for line in block.lines)
         if not p.LAUNCH_WORDS.search(block_text):
             continue
-        before = len(found)
         for line in block.lines:
             for sentence in sentences(line.core):
                 if p.RETIRE_WORDS.search(sentence):
@@ -41,34 +43,54 @@ def launch_evidence(ctx: Context) -> Evidence:
                     continue
                 if not (p.LAUNCH_WORDS.search(sentence) or line.heading):
                     continue
-                for model in dict.fromkeys(h.id for h in find_models(sentence)):
+                first: dict[str, ModelHit] = {}
+                for hit in find_models(sentence):
+                    first.setdefault(hit.id, hit)
+                for model, hit in first.items():
                     if old_models is None:
                         old_models = set(old_model_ids(ctx))
                     if model in old_models or model in retiring:
                         continue
-                    old_models.add(model)
+                    itself = line.heading or _launched_itself(sentence, hit.start, hit.end)
+                    if model in chosen and (chosen[model][0] or not itself):
+                        continue
                     fact = f.launch(
                         ctx,
                         model,
                         released=f.section_date(block.trail),
                         surface=f.surface_in(sentence),
                     )
-                    found.append(
-                        Finding(
-                            "lifecycle.launch",
-                            "model_launch",
-                            f"{model}: launched",
-                            quote_sentence(line.text, sentence),
-                            None,
-                            model,
-                            (fact,),
-                        )
+                    finding = Finding(
+                        "lifecycle.launch",
+                        "model_launch",
+                        f"{model}: launched",
+                        quote_sentence(line.text, sentence),
+                        None,
+                        model,
+                        (fact,),
                     )
-        if len(found) > before:
-            lines.update(line.number for line in block.lines)
+                    chosen[model] = (bool(itself), finding, tuple(x.number for x in block.lines))
+    found = [finding for _, finding, _ in chosen.values()]
+    lines = {number for _, _, numbers in chosen.values() for number in numbers}
     lines.update(_alias_lines(ctx))
     ctx.memo["launch"] = evidence = Evidence(tuple(found), frozenset(), frozenset(lines))
     return evidence
+
+
+_PLACE = re.compile(r"\b(?:on|in|for|across|with|to|by|from)\b", re.I)
+_AVAILABLE_AFTER = re.compile(
+    r"^[\W_]*(?:\([^()]{0,80}\)[\W_]*)?(?:is|are) (?:now )?(?:generally )?available", re.I
+)
+
+
+def _launched_itself(sentence: str, start: int, end: int) -> bool:
+    """The launch verb is said of the model (named after 'launched' with no place word between,
+    or followed by 'is available'), not of a feature available 'on' or 'for' it."""
+    text = normalise(sentence)
+    if _AVAILABLE_AFTER.match(text[end:]):
+        return True
+    verbs = [m for m in p.LAUNCH_WORDS.finditer(text[:start])]
+    return bool(verbs) and not _PLACE.search(text[verbs[-1].end() : start])
 
 
 def _alias_lines(ctx: Context) -> set[int]:

@@ -115,7 +115,11 @@ def _fragment(change: RowChange) -> str:
     line = change.new_line or change.old_line
     if line is not None:
         return line.text
-    cells = change.new or change.old or {}
+    return cells_fragment(change.new or change.old or {})
+
+
+def cells_fragment(cells: dict[str, str]) -> str:
+    """A record's evidence: its fields by role, as one line."""
     return " | ".join(f"{k}: {v}" for k, v in cells.items() if v)[:300]
 
 
@@ -329,8 +333,10 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     models = _models(new) or _models(old)
     retiring = any(x.label == "model_retirement" for x in found)
     if new_repl and old_repl != new_repl and models and (old_repl or not retiring):
-        fact = f.fact(
-            "replacement_changed", model=", ".join(models), **{"from": old_repl}, to=new_repl
+        # one fact per model the row names (an id and its aliases), each matched on its own
+        replaced = tuple(
+            f.fact("replacement_changed", model=model, **{"from": old_repl}, to=new_repl)
+            for model in models
         )
         found.append(
             Finding(
@@ -340,7 +346,7 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 _fragment(change),
                 old_repl,
                 new_repl,
-                (fact,),
+                replaced,
             )
         )
     return found

@@ -1,8 +1,8 @@
 """Model ids and model names in prose, normalised to the ids providers use.
 
 "GPT-4o" → gpt-4o, "Claude 3 Opus" → claude-3-opus, "Claude Haiku 3.5" → claude-3-5-haiku,
-"Claude Opus 4.5" → claude-opus-4-5, "Gemini 3.1 Flash Image Preview" →
-gemini-3.1-flash-image-preview. A prose name followed by its id ("Claude Opus 3 model
+"Claude Opus 4.5" → claude-opus-4-5, "Claude Mythos Preview" → claude-mythos-preview,
+"Gemini 3.1 Flash Image Preview" → gemini-3.1-flash-image-preview. A prose name followed by its id ("Claude Opus 3 model
 (`claude-3-opus-20240229`)") counts once, as the id.
 """
 
@@ -101,6 +101,8 @@ def _claude(m: re.Match[str]) -> str:
         return f"claude-{_dashed(m.group('ver1'))}-{m.group('fam1').lower()}{suffix}"
     if m.group("fam2"):
         return _claude_family(m.group("fam2").lower(), m.group("ver2"), suffix)
+    if m.group("fam4"):  # a tier released as a preview before it has a version number
+        return f"claude-{m.group('fam4').lower()}-preview{suffix}"
     version = m.group("ver3")
     return f"claude-{'2.0' if version == '2' else version}{suffix}"
 

@@ -71,6 +71,21 @@ def _json_records(text: str) -> Records | None:
     return Records(_keyed(items), frozenset(range(first_line, text.count("\n") + 2)))
 
 
+def record_of_line(line: str) -> dict[str, str] | None:
+    """A record the extractor wrote on one line of a JSON text ('{"model": …},'), its fields by
+    role as record_changes reads them; None for any other line."""
+    text = line.strip().rstrip(",")
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return by_role(_summary_fields({str(k): _text(v) for k, v in data.items()}))
+
+
 def item_text(fields: dict[str, str]) -> str:
     """A record's own words, whichever field of a feed item or JSON record carries them."""
     return next((fields[name] for name in _TEXT_FIELDS if fields.get(name)), "")
