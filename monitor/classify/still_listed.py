@@ -70,10 +70,8 @@ def named_in_new(ctx: Context, model: str) -> bool:
     A row that names a model holds its words, written as an id or as a name: for the first
     removed rows only rows holding them are read, then every row once."""
     if "new_models" not in ctx.memo:
-        found = {hit.id for hit in find_models(ctx.new_text)}
-        found |= {m.group("id") for m in p.MODEL_ID.finditer(normalise(ctx.new_text))}
-        ctx.memo["new_models"] = found
-    if model in ctx.memo["new_models"]:  # type: ignore[operator]
+        ctx.memo["new_models"] = {hit.id for hit in find_models(ctx.new_text)}
+    if model in ctx.memo["new_models"] or _written_as_id(ctx, model):  # type: ignore[operator]
         return True
     if "new_rows" not in ctx.memo:
         ctx.memo["new_rows"] = [(t, row) for t in tables_of(ctx, "new") for row in t.rows]
@@ -87,3 +85,21 @@ def named_in_new(ctx: Context, model: str) -> bool:
             found for table, row in rows for found in cell_models(named(table, row), names=True)
         }
     return model in ctx.memo["row_models"]  # type: ignore[operator]
+
+
+def _written_as_id(ctx: Context, model: str) -> bool:
+    """`model` is one of the ids `MODEL_ID` finds in the new text. Only where the text holds
+    `model` is the pattern tried: a match there is one the pattern's scan of the whole text
+    finds, since no id it finds can run into an id's first character (its look-behind)."""
+    if not model:
+        return False
+    if "new_normalised" not in ctx.memo:
+        ctx.memo["new_normalised"] = normalise(ctx.new_text)
+    text: str = ctx.memo["new_normalised"]
+    at = text.find(model)
+    while at != -1:
+        match = p.MODEL_ID.match(text, at)
+        if match and match.group("id") == model:
+            return True
+        at = text.find(model, at + 1)
+    return False
