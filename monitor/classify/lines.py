@@ -238,11 +238,13 @@ class Doc:
                             trail_index, trail = index, self._trail(number)
                         lead = text[: len(text) - len(text.lstrip(" \t"))]
                         indent = len(lead.expandtabs(4)) if "\t" in lead else len(lead)
+                        # Line(text, number, trail, heading, depth, True) without the cost of
+                        # the frozen dataclass's `__init__` (six `object.__setattr__` calls)
                         row = made[number] = object.__new__(Line)
-                        row.__dict__.update(  # Line(…) without the frozen `__init__`'s cost
-                            text=text, number=number, trail=trail, depth=indent // 2,
-                            heading=2 if number in setext else 0, table=True,
-                        )  # fmt: skip
+                        values = row.__dict__
+                        values["text"], values["number"], values["trail"] = text, number, trail
+                        values["heading"] = 2 if number in setext else 0
+                        values["depth"], values["table"] = indent // 2, True
             if row is None:
                 continue
             if not out or out[-1].number < number:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property, lru_cache
 
 from monitor import patterns as p
@@ -71,6 +71,20 @@ class Table:
     @property
     def section(self) -> str | None:
         return self.head.section
+
+    @cached_property
+    def numbers(self) -> frozenset[int]:
+        """The line numbers of its header and rows (read once: a table may have 25,000 rows)."""
+        return frozenset((self.head.number, *(row.line.number for row in self.rows)))
+
+    @cached_property
+    def first_cells(self) -> frozenset[str]:
+        """Each row's first cell as written (`Row.first_written`), for telling which old table
+        a new one continues."""
+        return frozenset(
+            text.strip().removeprefix("|").split("|", 1)[0].strip()
+            for text in (row.line.text for row in self.rows)
+        )
 
     @property
     def model_columns(self) -> bool:
@@ -204,6 +218,17 @@ def named(table: Table, row: Row) -> dict[str, str]:
     return out
 
 
+assert tuple(f.name for f in fields(Row)) == ("line", "written"), "update _row()"
+
+
+def _row(line: Line) -> Row:
+    """`Row(line)` without the cost of the frozen dataclass's `__init__`: a page may be one
+    table of 25,000 rows."""
+    row = object.__new__(Row)
+    row.__dict__["line"], row.__dict__["written"] = line, None
+    return row
+
+
 def parse_tables(lines: tuple[Line, ...]) -> list[Table]:
     tables: list[Table] = []
     run: list[Line] = []
@@ -212,14 +237,14 @@ def parse_tables(lines: tuple[Line, ...]) -> list[Table]:
             run.append(line)
             continue
         if len(run) >= 2:
-            rows = tuple(Row(item) for item in run[1:])
+            rows = tuple(map(_row, run[1:]))
             tables.append(Table(tuple(core(c) for c in split_cells(run[0].text)), rows, run[0]))
         run = [line] if line is not None and line.table else []
     return tables
 
 
-def _numbers(table: Table) -> set[int]:
-    return {table.head.number} | {row.line.number for row in table.rows}
+def _numbers(table: Table) -> frozenset[int]:
+    return table.numbers
 
 
 def _signature(table: Table) -> tuple[str, ...]:
@@ -244,20 +269,22 @@ def _matches(
         if candidates:
             same[j] = candidates.pop(0)
     same_old = set(same.values())
-    scored = []
+    alike = []
     for j, new in enumerate(new_tables):
         for i, old in enumerate(old_tables):
             if not (new_hit[j] or old_hit[i]) or j in same or i in same_old:
                 continue
             score = similarity(" | ".join(old.header), " | ".join(new.header), 0.4)
-            if score < 0.4:
-                continue
-            shared = len(
-                {row.first_written for row in new.rows} & {row.first_written for row in old.rows}
-            )
+            if score >= 0.4:
+                alike.append((score, j, i))
+    scored = []
+    for score, j, i in alike:
+        new, old = new_tables[j], old_tables[i]
+        if len(alike) > 1:  # the rows they share rank the pairs; one pair needs no rank
+            shared = len(new.first_cells & old.first_cells)
             score += 0.5 * shared / max(1, len(new.rows), len(old.rows))
-            score += 0.25 if old.section == new.section else 0.0
-            scored.append((score, j, i))
+        score += 0.25 if old.section == new.section else 0.0
+        scored.append((score, j, i))
     taken_old: set[int] = set(same_old)
     out: dict[int, Table] = {j: old_tables[i] for j, i in same.items()}
     for _, j, i in sorted(scored, key=lambda item: (-item[0], item[1], item[2])):
@@ -342,9 +369,14 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
     change.added_columns = list((new_header - old_header).elements())
     change.removed_columns = list((old_header - new_header).elements())
     # a row written the same on both sides did not change: only the others are keyed and compared
-    old_texts, new_texts = {r.text for r in old.rows}, {r.text for r in new.rows}
-    old_rows = _keyed(old, [r for r in old.rows if r.text not in new_texts])
-    new_rows = _keyed(new, [r for r in new.rows if r.text not in old_texts])
+    old_written, new_written = [r.text for r in old.rows], [r.text for r in new.rows]
+    old_texts, new_texts = set(old_written), set(new_written)
+    old_rows = _keyed(
+        old, [r for r, t in zip(old.rows, old_written, strict=True) if t not in new_texts]
+    )
+    new_rows = _keyed(
+        new, [r for r, t in zip(new.rows, new_written, strict=True) if t not in old_texts]
+    )
     retiring = deprecation_table(new)
     for key, row in new_rows.items():
         before = old_rows.get(key)
