@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
 
 from monitor import patterns as p
@@ -44,10 +44,6 @@ class Line:
         return bool(re.match(r"^\s*(?:[-*+•]\s*|\d{1,3}[.)]\s+)\S", self.text))
 
 
-_LINE_FIELDS = ("text", "number", "trail", "heading", "depth", "table")
-assert tuple(field.name for field in fields(Line)) == _LINE_FIELDS, "update Doc._rows_and_ends"
-
-
 def _heading_level(text: str) -> int:
     if text.lstrip(" ")[:1] not in ("#", "*", "_"):
         return 0
@@ -71,7 +67,6 @@ class Doc:
         self._cores: dict[int, str] = {}  # heading line number → its core, for trails
         self._trails: dict[int, tuple[str, ...]] = {}  # heading index → trail below it
         self._all: tuple[Line, ...] | None = None
-        self._table_lines: tuple[Line, ...] | None = None
         self.front_end = 0  # last line number of the front-matter block (its closing `---`)
         if self.raw and self.raw[0].strip() == "---":
             closing = next(
@@ -205,55 +200,44 @@ class Doc:
         a reader of tables needs to tell where one table ends, without building every line."""
         if self._all is not None:
             return self._all
-        if self._table_lines is None:
-            self._table_lines = tuple(self._rows_and_ends())
-        return self._table_lines
-
-    def _rows_and_ends(self) -> list[Line]:
-        """What `table_lines` returns. A page may be one table of 25,000 rows: each row is made
-        here in one pass, as `_make` would make it, its heading trail carried from the row
-        before."""
-        raw, made, setext = self.raw, self._made, self.setext
         out: list[Line] = []
-        rows = [n for n, text in enumerate(raw, start=1) if text.lstrip().startswith("|")]
-        is_row = set(rows)
-        separator, headings = p.SEPARATOR_ROW.match, self.heading_numbers
-        trail_index = -1
-        trail: tuple[str, ...] = ()
-        row: Line | None
-        for number in rows:
-            if number in made:
-                row = made[number]
-            else:
-                if number <= self.front_end or number in self.underlines:
-                    row = self.line(number)
-                else:  # a table row (never a `#` or bold heading), or a separator row
-                    text = raw[number - 1]
-                    stripped = text.strip()
-                    if "-" in stripped and separator(stripped):
-                        row = made[number] = None
-                    else:
-                        index = bisect.bisect_left(headings, number)
-                        if index != trail_index:
-                            trail_index, trail = index, self._trail(number)
-                        lead = text[: len(text) - len(text.lstrip(" \t"))]
-                        indent = len(lead.expandtabs(4)) if "\t" in lead else len(lead)
-                        # Line(text, number, trail, heading, depth, True) without the cost of
-                        # the frozen dataclass's `__init__` (six `object.__setattr__` calls)
-                        row = made[number] = object.__new__(Line)
-                        values = row.__dict__
-                        values["text"], values["number"], values["trail"] = text, number, trail
-                        values["heading"] = 2 if number in setext else 0
-                        values["depth"], values["table"] = indent // 2, True
+        for number, text in enumerate(self.raw, start=1):
+            if not text.lstrip().startswith("|"):
+                continue
+            row = self.line(number)
             if row is None:
                 continue
             if not out or out[-1].number < number:
                 out.append(row)
-            if number + 1 not in is_row:
-                after = self.line(number + 1)
-                if after is not None and not after.table:
-                    out.append(after)
-        return out
+            after = self.line(number + 1)
+            if after is not None and not after.table:
+                out.append(after)
+        return tuple(out)
+
+    def table_runs(self) -> list[list[int]]:
+        """The line numbers of each run of rows that reads as one table, its header first: how
+        `parse_tables` groups `table_lines()`, found without making the rows' lines (a page may
+        be one table of 25,000 rows, of which a change reads a few)."""
+        raw = self.raw
+        starts = [n for n, text in enumerate(raw, start=1) if text.lstrip().startswith("|")]
+        is_start = set(starts)
+        runs: list[list[int]] = []
+        run: list[int] = []
+        for number in starts:
+            if number <= self.front_end or number in self.underlines:
+                continue  # no line (`_make`)
+            stripped = raw[number - 1].strip()
+            if "-" in stripped and p.SEPARATOR_ROW.match(stripped):
+                continue  # a separator row is no line
+            if run and number - run[-1] > 2:
+                runs.append(run)
+                run = []
+            run.append(number)
+            if number + 1 not in is_start and self.line(number + 1) is not None:
+                runs.append(run)  # a line that is not a row ends the table
+                run = []
+        runs.append(run)
+        return [run for run in runs if len(run) >= 2]
 
     @property
     def lines(self) -> tuple[Line, ...]:

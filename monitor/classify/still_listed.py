@@ -56,10 +56,12 @@ def moved(ctx: Context, line: Line) -> bool:
     if line.text.strip() in ctx.memo["new_raw"]:  # type: ignore[operator]
         return True
     if "new_cores" not in ctx.memo and _scan(ctx, "moved_scans"):
-        lines = ctx.new_lines
+        doc = ctx.new_doc  # its raw lines, so that only the lines holding the words are made
         words = line.core.lower().split()
-        hits = _holding(ctx, "new_lines_blob", lambda: [item.text for item in lines], words)
-        return any(lines[index].core == line.core for index in hits)
+        hits = _holding(ctx, "new_lines_blob", lambda: doc.raw, words)
+        return any(
+            (other := doc.line(index + 1)) is not None and other.core == line.core for index in hits
+        )
     if "new_cores" not in ctx.memo:
         ctx.memo["new_cores"] = {item.core for item in ctx.new_lines}
     return line.core in ctx.memo["new_cores"]  # type: ignore[operator]
@@ -78,7 +80,7 @@ def named_in_new(ctx: Context, model: str) -> bool:
     rows: list[tuple[Table, Row]] = ctx.memo["new_rows"]  # type: ignore[assignment]
     if "row_models" not in ctx.memo and _scan(ctx, "named_scans"):
         words = _ID_PARTS.findall(model)
-        hits = _holding(ctx, "new_rows_blob", lambda: [row.line.text for _, row in rows], words)
+        hits = _holding(ctx, "new_rows_blob", lambda: [row.line_text for _, row in rows], words)
         return any(model in cell_models(named(*rows[index]), names=True) for index in hits)
     if "row_models" not in ctx.memo:
         ctx.memo["row_models"] = {

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from monitor import patterns as p
 from monitor.classify import facts
 from monitor.classify.context import Context, Line
+from monitor.classify.lines import Doc
 from monitor.classify.names import find_models
 from monitor.classify.text import core, similarity
 
@@ -33,20 +34,29 @@ class Row:
     line: Line
     written: tuple[str, ...] | None = None  # its cells, when they are not its line's
 
+    @property
+    def line_text(self) -> str:
+        """Its line's text (a row of a page gives it without making the line)."""
+        return self.line.text
+
+    @property
+    def line_number(self) -> int:
+        return self.line.number
+
     @cached_property
     def raw(self) -> tuple[str, ...]:
         """Each cell as written (split when first read: most rows are never compared)."""
-        return self.written if self.written is not None else tuple(split_cells(self.line.text))
+        return self.written if self.written is not None else tuple(split_cells(self.line_text))
 
     @property
     def text(self) -> str:
         """The row as written: its line, or its cells when they are not its line's."""
-        return self.line.text if self.written is None else "|".join(self.written)
+        return self.line_text if self.written is None else "|".join(self.written)
 
     @property
     def first_written(self) -> str:
         """The first cell as written, without splitting the row."""
-        return self.line.text.strip().removeprefix("|").split("|", 1)[0].strip()
+        return self.line_text.strip().removeprefix("|").split("|", 1)[0].strip()
 
     @cached_property
     def cells(self) -> tuple[str, ...]:
@@ -62,6 +72,37 @@ class Row:
         return _cell_core(self.raw[index]) if index < len(self.raw) else ""
 
 
+class _PageRow(Row):
+    """A row of a page's table, its line made when first read: a page may be one table of
+    25,000 rows, of which a change reads a few. Made by `_page_row`."""
+
+    _doc: Doc
+    _number: int
+
+    @cached_property
+    def line(self) -> Line:  # type: ignore[override]
+        line = self._doc.line(self._number)
+        assert line is not None, "a table run holds only lines"
+        return line
+
+    @property
+    def line_text(self) -> str:
+        return self._doc.raw[self._number - 1]
+
+    @property
+    def line_number(self) -> int:
+        return self._number
+
+
+def _page_row(doc: Doc, number: int) -> Row:
+    """Row `number` of `doc`, its line made when first read (without the frozen dataclass's
+    `__init__`, which would make it)."""
+    row = object.__new__(_PageRow)
+    values = row.__dict__
+    values["written"], values["_doc"], values["_number"] = None, doc, number
+    return row
+
+
 @dataclass(frozen=True)
 class Table:
     header: tuple[str, ...]
@@ -75,7 +116,7 @@ class Table:
     @cached_property
     def numbers(self) -> frozenset[int]:
         """The line numbers of its header and rows (read once: a table may have 25,000 rows)."""
-        return frozenset((self.head.number, *(row.line.number for row in self.rows)))
+        return frozenset((self.head.number, *(row.line_number for row in self.rows)))
 
     @cached_property
     def first_cells(self) -> frozenset[str]:
@@ -83,7 +124,7 @@ class Table:
         a new one continues."""
         return frozenset(
             text.strip().removeprefix("|").split("|", 1)[0].strip()
-            for text in (row.line.text for row in self.rows)
+            for text in (row.line_text for row in self.rows)
         )
 
     @property
@@ -218,17 +259,6 @@ def named(table: Table, row: Row) -> dict[str, str]:
     return out
 
 
-assert tuple(f.name for f in fields(Row)) == ("line", "written"), "update _row()"
-
-
-def _row(line: Line) -> Row:
-    """`Row(line)` without the cost of the frozen dataclass's `__init__`: a page may be one
-    table of 25,000 rows."""
-    row = object.__new__(Row)
-    row.__dict__["line"], row.__dict__["written"] = line, None
-    return row
-
-
 def parse_tables(lines: tuple[Line, ...]) -> list[Table]:
     tables: list[Table] = []
     run: list[Line] = []
@@ -237,9 +267,20 @@ def parse_tables(lines: tuple[Line, ...]) -> list[Table]:
             run.append(line)
             continue
         if len(run) >= 2:
-            rows = tuple(map(_row, run[1:]))
+            rows = tuple(Row(item) for item in run[1:])
             tables.append(Table(tuple(core(c) for c in split_cells(run[0].text)), rows, run[0]))
         run = [line] if line is not None and line.table else []
+    return tables
+
+
+def page_tables(doc: Doc) -> list[Table]:
+    """`parse_tables(doc.table_lines())`, each row's line made only when a rule reads it."""
+    tables = []
+    for run in doc.table_runs():
+        head = doc.line(run[0])
+        assert head is not None, "a table run holds only lines"
+        rows = tuple(_page_row(doc, number) for number in run[1:])
+        tables.append(Table(tuple(core(c) for c in split_cells(head.text)), rows, head))
     return tables
 
 
@@ -248,7 +289,7 @@ def _numbers(table: Table) -> frozenset[int]:
 
 
 def _signature(table: Table) -> tuple[str, ...]:
-    return (table.head.text, *(row.line.text for row in table.rows))  # as written: no parsing
+    return (table.head.text, *(row.line_text for row in table.rows))  # as written: no parsing
 
 
 def _matches(
@@ -404,7 +445,7 @@ def tables_of(ctx: Context, side: str) -> list[Table]:
     """The tables of the old or new text, parsed once per context."""
     key = f"tables_{side}"
     if key not in ctx.memo:
-        ctx.memo[key] = parse_tables((ctx.old_doc if side == "old" else ctx.new_doc).table_lines())
+        ctx.memo[key] = page_tables(ctx.old_doc if side == "old" else ctx.new_doc)
     return ctx.memo[key]  # type: ignore[no-any-return]
 
 
