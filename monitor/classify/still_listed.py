@@ -52,13 +52,12 @@ def _scan(ctx: Context, key: str) -> bool:
 def moved(ctx: Context, line: Line) -> bool:
     """The removed row's line is in the new text, as written or as read."""
     if "new_raw" not in ctx.memo:
-        ctx.memo["new_raw"] = {text.strip() for text in ctx.new_text.split("\n")}
+        ctx.memo["new_raw"] = {text.strip() for text in ctx.new_doc.raw}
     if line.text.strip() in ctx.memo["new_raw"]:  # type: ignore[operator]
         return True
     if "new_cores" not in ctx.memo and _scan(ctx, "moved_scans"):
-        doc = ctx.new_doc  # its raw lines, so that only the lines holding the words are made
-        words = line.core.lower().split()
-        hits = _holding(ctx, "new_lines_blob", lambda: doc.raw, words)
+        doc = ctx.new_doc  # only the lines holding the words are made
+        hits = _holding(ctx, "new_lines_blob", lambda: doc.raw, line.core.lower().split())
         return any(
             (other := doc.line(index + 1)) is not None and other.core == line.core for index in hits
         )
@@ -75,16 +74,26 @@ def named_in_new(ctx: Context, model: str) -> bool:
         ctx.memo["new_models"] = {hit.id for hit in find_models(ctx.new_text)}
     if model in ctx.memo["new_models"] or _written_as_id(ctx, model):  # type: ignore[operator]
         return True
-    if "new_rows" not in ctx.memo:
-        ctx.memo["new_rows"] = [(t, row) for t in tables_of(ctx, "new") for row in t.rows]
-    rows: list[tuple[Table, Row]] = ctx.memo["new_rows"]  # type: ignore[assignment]
+    tables = tables_of(ctx, "new")
     if "row_models" not in ctx.memo and _scan(ctx, "named_scans"):
+        if "new_row_at" not in ctx.memo:  # a row's line number → the row; each table's header's
+            ctx.memo["new_row_at"] = {row.line_number: row for t in tables for row in t.rows}
+            ctx.memo["new_heads"] = [table.head.number for table in tables]
+        at: dict[int, Row] = ctx.memo["new_row_at"]  # type: ignore[assignment]
+        heads: list[int] = ctx.memo["new_heads"]  # type: ignore[assignment]
         words = _ID_PARTS.findall(model)
-        hits = _holding(ctx, "new_rows_blob", lambda: [row.line_text for _, row in rows], words)
-        return any(model in cell_models(named(*rows[index]), names=True) for index in hits)
+        hits = _holding(ctx, "new_lines_blob", lambda: ctx.new_doc.raw, words)  # the lines'
+        return any(
+            model in cell_models(named(_table_at(tables, heads, n), at[n]), names=True)
+            for n in (index + 1 for index in hits)
+            if n in at
+        )
     if "row_models" not in ctx.memo:
         ctx.memo["row_models"] = {
-            found for table, row in rows for found in cell_models(named(table, row), names=True)
+            found
+            for table in tables
+            for row in table.rows
+            for found in cell_models(named(table, row), names=True)
         }
     return model in ctx.memo["row_models"]  # type: ignore[operator]
 
@@ -105,3 +114,8 @@ def _written_as_id(ctx: Context, model: str) -> bool:
             return True
         at = text.find(model, at + 1)
     return False
+
+
+def _table_at(tables: list[Table], heads: list[int], number: int) -> Table:
+    """The table whose row is line `number` (`heads`: each table's header line number)."""
+    return tables[bisect_right(heads, number) - 1]

@@ -97,9 +97,8 @@ class _PageRow(Row):
 def _page_row(doc: Doc, number: int) -> Row:
     """Row `number` of `doc`, its line made when first read (without the frozen dataclass's
     `__init__`, which would make it)."""
-    row = object.__new__(_PageRow)
-    values = row.__dict__
-    values["written"], values["_doc"], values["_number"] = None, doc, number
+    row = object.__new__(_PageRow)  # `written` is None: the class default of the field
+    row.__dict__["_doc"], row.__dict__["_number"] = doc, number
     return row
 
 
