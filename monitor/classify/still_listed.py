@@ -76,17 +76,15 @@ def named_in_new(ctx: Context, model: str) -> bool:
         return True
     tables = tables_of(ctx, "new")
     if "row_models" not in ctx.memo and _scan(ctx, "named_scans"):
-        if "new_row_at" not in ctx.memo:  # a row's line number → the row; each table's header's
-            ctx.memo["new_row_at"] = {row.line_number: row for t in tables for row in t.rows}
+        if "new_heads" not in ctx.memo:  # each table's header's line number
             ctx.memo["new_heads"] = [table.head.number for table in tables]
-        at: dict[int, Row] = ctx.memo["new_row_at"]  # type: ignore[assignment]
         heads: list[int] = ctx.memo["new_heads"]  # type: ignore[assignment]
         words = _ID_PARTS.findall(model)
         hits = _holding(ctx, "new_lines_blob", lambda: ctx.new_doc.raw, words)  # the lines'
         return any(
-            model in cell_models(named(_table_at(tables, heads, n), at[n]), names=True)
-            for n in (index + 1 for index in hits)
-            if n in at
+            model in cell_models(named(*found), names=True)
+            for found in (_row_at(tables, heads, index + 1) for index in hits)
+            if found is not None
         )
     if "row_models" not in ctx.memo:
         ctx.memo["row_models"] = {
@@ -116,6 +114,9 @@ def _written_as_id(ctx: Context, model: str) -> bool:
     return False
 
 
-def _table_at(tables: list[Table], heads: list[int], number: int) -> Table:
-    """The table whose row is line `number` (`heads`: each table's header line number)."""
-    return tables[bisect_right(heads, number) - 1]
+def _row_at(tables: list[Table], heads: list[int], number: int) -> tuple[Table, Row] | None:
+    """The table row on line `number`, with its table (`heads`: each table's header's line
+    number, in order), if a row is there."""
+    index = bisect_right(heads, number) - 1
+    row = tables[index].row_at(number) if index >= 0 else None
+    return None if row is None else (tables[index], row)

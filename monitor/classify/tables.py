@@ -5,6 +5,7 @@ removed (a model added to a comparison table is a new column)."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -118,12 +119,27 @@ class Table:
         return frozenset((self.head.number, *(row.line_number for row in self.rows)))
 
     @cached_property
+    def line_texts(self) -> tuple[str, ...]:
+        """Each row's line as written, in order."""
+        return tuple(row.line_text for row in self.rows)
+
+    def row_texts(self) -> list[str]:
+        """Each row as written (`Row.text`), in order."""
+        return [row.text for row in self.rows]
+
+    def row(self, index: int) -> Row:
+        return self.rows[index]
+
+    def row_at(self, number: int) -> Row | None:
+        """Its row on line `number`, if it has one."""
+        return next((row for row in self.rows if row.line_number == number), None)
+
+    @cached_property
     def first_cells(self) -> frozenset[str]:
         """Each row's first cell as written (`Row.first_written`), for telling which old table
         a new one continues."""
         return frozenset(
-            text.strip().removeprefix("|").split("|", 1)[0].strip()
-            for text in (row.line_text for row in self.rows)
+            text.strip().removeprefix("|").split("|", 1)[0].strip() for text in self.line_texts
         )
 
     @property
@@ -272,14 +288,51 @@ def parse_tables(lines: tuple[Line, ...]) -> list[Table]:
     return tables
 
 
+class _PageTable(Table):
+    """A table of a page, its rows made when first read: what tells tables apart (their line
+    numbers and texts) is read from the page's lines. Made by `page_tables`."""
+
+    _doc: Doc
+    _run: tuple[int, ...]  # its rows' line numbers
+
+    @cached_property
+    def rows(self) -> tuple[Row, ...]:  # type: ignore[override]
+        return tuple(_page_row(self._doc, number) for number in self._run)
+
+    @cached_property
+    def numbers(self) -> frozenset[int]:
+        return frozenset((self.head.number, *self._run))
+
+    @cached_property
+    def line_texts(self) -> tuple[str, ...]:
+        raw = self._doc.raw
+        return tuple(raw[number - 1] for number in self._run)
+
+    def row_texts(self) -> list[str]:
+        return list(self.line_texts)  # a page's row is written as its line
+
+    def row(self, index: int) -> Row:
+        if "rows" in self.__dict__:
+            return self.rows[index]
+        return _page_row(self._doc, self._run[index])
+
+    def row_at(self, number: int) -> Row | None:
+        index = bisect_left(self._run, number)
+        found = index < len(self._run) and self._run[index] == number
+        return self.row(index) if found else None
+
+
 def page_tables(doc: Doc) -> list[Table]:
-    """`parse_tables(doc.table_lines())`, each row's line made only when a rule reads it."""
-    tables = []
+    """`parse_tables(doc.table_lines())`, each row made only when a rule reads it."""
+    tables: list[Table] = []
     for run in doc.table_runs():
         head = doc.line(run[0])
         assert head is not None, "a table run holds only lines"
-        rows = tuple(_page_row(doc, number) for number in run[1:])
-        tables.append(Table(tuple(core(c) for c in split_cells(head.text)), rows, head))
+        table = object.__new__(_PageTable)  # not the frozen dataclass's `__init__`: no rows
+        values = table.__dict__
+        values["header"] = tuple(core(c) for c in split_cells(head.text))
+        values["head"], values["_doc"], values["_run"] = head, doc, tuple(run[1:])
+        tables.append(table)
     return tables
 
 
@@ -288,7 +341,7 @@ def _numbers(table: Table) -> frozenset[int]:
 
 
 def _signature(table: Table) -> tuple[str, ...]:
-    return (table.head.text, *(row.line_text for row in table.rows))  # as written: no parsing
+    return (table.head.text, *table.line_texts)  # as written: no parsing
 
 
 def _matches(
@@ -322,7 +375,7 @@ def _matches(
         new, old = new_tables[j], old_tables[i]
         if len(alike) > 1:  # the rows they share rank the pairs; one pair needs no rank
             shared = len(new.first_cells & old.first_cells)
-            score += 0.5 * shared / max(1, len(new.rows), len(old.rows))
+            score += 0.5 * shared / max(1, len(new.line_texts), len(old.line_texts))
         score += 0.25 if old.section == new.section else 0.0
         scored.append((score, j, i))
     taken_old: set[int] = set(same_old)
@@ -363,7 +416,7 @@ def as_records(table: Table) -> Table:
     """A comparison table with a model in each column ("| Feature | Model A | Model B |", a row
     per attribute) read as one record per model, when its first column names what a record
     table's header would: the model's id and its status or a lifecycle date."""
-    if not table.rows or not table.model_columns:
+    if not table.model_columns or not table.rows:
         return table
     attributes = tuple(row.cells[0] if row.cells else "" for row in table.rows)
     found = {role(cell) for cell in attributes}
@@ -409,14 +462,10 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
     change.added_columns = list((new_header - old_header).elements())
     change.removed_columns = list((old_header - new_header).elements())
     # a row written the same on both sides did not change: only the others are keyed and compared
-    old_written, new_written = [r.text for r in old.rows], [r.text for r in new.rows]
+    old_written, new_written = old.row_texts(), new.row_texts()
     old_texts, new_texts = set(old_written), set(new_written)
-    old_rows = _keyed(
-        old, [r for r, t in zip(old.rows, old_written, strict=True) if t not in new_texts]
-    )
-    new_rows = _keyed(
-        new, [r for r, t in zip(new.rows, new_written, strict=True) if t not in old_texts]
-    )
+    old_rows = _keyed(old, [old.row(i) for i, t in enumerate(old_written) if t not in new_texts])
+    new_rows = _keyed(new, [new.row(i) for i, t in enumerate(new_written) if t not in old_texts])
     retiring = deprecation_table(new)
     for key, row in new_rows.items():
         before = old_rows.get(key)
