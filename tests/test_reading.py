@@ -153,6 +153,44 @@ def test_tables_read_from_table_lines_are_the_tables_of_all_lines() -> None:
         assert shape(text, whole=False) == shape(text, whole=True)
 
 
+def test_tables_of_a_page_are_the_tables_of_all_lines_with_their_rows_lines() -> None:
+    from monitor.classify.lines import Doc
+    from monitor.classify.tables import Table, page_tables, parse_tables
+
+    def shape(tables: list[Table]) -> list[object]:
+        return [
+            (t.head, t.header, [(r.line_number, r.line_text, r.text, r.raw) for r in t.rows])
+            for t in tables
+        ]
+
+    texts = _fixture_texts() + [
+        "| a | b |\ntext\n| c | d |\n",
+        "| a |\n\n| b |\n",
+        "| a |\n|---|\n| 1 |\n\n\n| x |\n| y |\n",
+        "---\n| a |\n| b |\n---\n| c |\n|---|\n| d |\n",
+        "| a |\r\n|---|\r\n| 1 |\r\n\r\n| 2 |\r\n",
+        "| a |\n|---|\n| 1 |\n---\n| 2 |\n",
+    ]
+    assert sum(1 for text in texts if "\n|" in text) > 20
+    for text in texts:
+        doc, whole = Doc(text), Doc(text)
+        lazy, made = page_tables(doc), parse_tables(whole.lines)
+        # what tells tables apart, read before any row is made
+        assert [t.numbers for t in lazy] == [t.numbers for t in made]
+        assert [t.line_texts for t in lazy] == [t.line_texts for t in made]
+        assert [t.row_texts() for t in lazy] == [t.row_texts() for t in made]
+        assert [t.first_cells for t in lazy] == [t.first_cells for t in made]
+        for table, other in zip(lazy, made, strict=True):
+            for index, row in enumerate(other.rows):
+                assert table.row(index).raw == row.raw
+                found = table.row_at(row.line.number)
+                assert found is not None and found.line == row.line
+            assert table.row_at(table.head.number) is None
+        assert shape(lazy) == shape(made)
+        for table in lazy:  # each row's line, when read, is the one the page gives
+            assert [row.line for row in table.rows] == [doc.line(r.line_number) for r in table.rows]
+
+
 @pytest.mark.parametrize(
     ("old", "new", "labels"),
     [

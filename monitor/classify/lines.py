@@ -214,6 +214,31 @@ class Doc:
                 out.append(after)
         return tuple(out)
 
+    def table_runs(self) -> list[list[int]]:
+        """The line numbers of each run of rows that reads as one table, its header first: how
+        `parse_tables` groups `table_lines()`, found without making the rows' lines (a page may
+        be one table of 25,000 rows, of which a change reads a few)."""
+        raw = self.raw
+        starts = [n for n, text in enumerate(raw, start=1) if text.lstrip().startswith("|")]
+        is_start = set(starts)
+        runs: list[list[int]] = []
+        run: list[int] = []
+        for number in starts:
+            if number <= self.front_end or number in self.underlines:
+                continue  # no line (`_make`)
+            stripped = raw[number - 1].strip()
+            if "-" in stripped and p.SEPARATOR_ROW.match(stripped):
+                continue  # a separator row is no line
+            if run and number - run[-1] > 2:
+                runs.append(run)
+                run = []
+            run.append(number)
+            if number + 1 not in is_start and self.line(number + 1) is not None:
+                runs.append(run)  # a line that is not a row ends the table
+                run = []
+        runs.append(run)
+        return [run for run in runs if len(run) >= 2]
+
     @property
     def lines(self) -> tuple[Line, ...]:
         """Every line, in order (built once)."""

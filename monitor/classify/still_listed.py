@@ -52,14 +52,15 @@ def _scan(ctx: Context, key: str) -> bool:
 def moved(ctx: Context, line: Line) -> bool:
     """The removed row's line is in the new text, as written or as read."""
     if "new_raw" not in ctx.memo:
-        ctx.memo["new_raw"] = {text.strip() for text in ctx.new_text.split("\n")}
+        ctx.memo["new_raw"] = {text.strip() for text in ctx.new_doc.raw}
     if line.text.strip() in ctx.memo["new_raw"]:  # type: ignore[operator]
         return True
     if "new_cores" not in ctx.memo and _scan(ctx, "moved_scans"):
-        lines = ctx.new_lines
-        words = line.core.lower().split()
-        hits = _holding(ctx, "new_lines_blob", lambda: [item.text for item in lines], words)
-        return any(lines[index].core == line.core for index in hits)
+        doc = ctx.new_doc  # only the lines holding the words are made
+        hits = _holding(ctx, "new_lines_blob", lambda: doc.raw, line.core.lower().split())
+        return any(
+            (other := doc.line(index + 1)) is not None and other.core == line.core for index in hits
+        )
     if "new_cores" not in ctx.memo:
         ctx.memo["new_cores"] = {item.core for item in ctx.new_lines}
     return line.core in ctx.memo["new_cores"]  # type: ignore[operator]
@@ -70,20 +71,52 @@ def named_in_new(ctx: Context, model: str) -> bool:
     A row that names a model holds its words, written as an id or as a name: for the first
     removed rows only rows holding them are read, then every row once."""
     if "new_models" not in ctx.memo:
-        found = {hit.id for hit in find_models(ctx.new_text)}
-        found |= {m.group("id") for m in p.MODEL_ID.finditer(normalise(ctx.new_text))}
-        ctx.memo["new_models"] = found
-    if model in ctx.memo["new_models"]:  # type: ignore[operator]
+        ctx.memo["new_models"] = {hit.id for hit in find_models(ctx.new_text)}
+    if model in ctx.memo["new_models"] or _written_as_id(ctx, model):  # type: ignore[operator]
         return True
-    if "new_rows" not in ctx.memo:
-        ctx.memo["new_rows"] = [(t, row) for t in tables_of(ctx, "new") for row in t.rows]
-    rows: list[tuple[Table, Row]] = ctx.memo["new_rows"]  # type: ignore[assignment]
+    tables = tables_of(ctx, "new")
     if "row_models" not in ctx.memo and _scan(ctx, "named_scans"):
+        if "new_heads" not in ctx.memo:  # each table's header's line number
+            ctx.memo["new_heads"] = [table.head.number for table in tables]
+        heads: list[int] = ctx.memo["new_heads"]  # type: ignore[assignment]
         words = _ID_PARTS.findall(model)
-        hits = _holding(ctx, "new_rows_blob", lambda: [row.line.text for _, row in rows], words)
-        return any(model in cell_models(named(*rows[index]), names=True) for index in hits)
+        hits = _holding(ctx, "new_lines_blob", lambda: ctx.new_doc.raw, words)  # the lines'
+        return any(
+            model in cell_models(named(*found), names=True)
+            for found in (_row_at(tables, heads, index + 1) for index in hits)
+            if found is not None
+        )
     if "row_models" not in ctx.memo:
         ctx.memo["row_models"] = {
-            found for table, row in rows for found in cell_models(named(table, row), names=True)
+            found
+            for table in tables
+            for row in table.rows
+            for found in cell_models(named(table, row), names=True)
         }
     return model in ctx.memo["row_models"]  # type: ignore[operator]
+
+
+def _written_as_id(ctx: Context, model: str) -> bool:
+    """`model` is one of the ids `MODEL_ID` finds in the new text. Only where the text holds
+    `model` is the pattern tried: a match there is one the pattern's scan of the whole text
+    finds, since no id it finds can run into an id's first character (its look-behind)."""
+    if not model:
+        return False
+    if "new_normalised" not in ctx.memo:
+        ctx.memo["new_normalised"] = normalise(ctx.new_text)
+    text: str = ctx.memo["new_normalised"]
+    at = text.find(model)
+    while at != -1:
+        match = p.MODEL_ID.match(text, at)
+        if match and match.group("id") == model:
+            return True
+        at = text.find(model, at + 1)
+    return False
+
+
+def _row_at(tables: list[Table], heads: list[int], number: int) -> tuple[Table, Row] | None:
+    """The table row on line `number`, with its table (`heads`: each table's header's line
+    number, in order), if a row is there."""
+    index = bisect_right(heads, number) - 1
+    row = tables[index].row_at(number) if index >= 0 else None
+    return None if row is None else (tables[index], row)

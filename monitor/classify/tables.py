@@ -5,6 +5,7 @@ removed (a model added to a comparison table is a new column)."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -12,6 +13,7 @@ from functools import cached_property, lru_cache
 from monitor import patterns as p
 from monitor.classify import facts
 from monitor.classify.context import Context, Line
+from monitor.classify.lines import Doc
 from monitor.classify.names import find_models
 from monitor.classify.text import core, similarity
 
@@ -33,20 +35,29 @@ class Row:
     line: Line
     written: tuple[str, ...] | None = None  # its cells, when they are not its line's
 
+    @property
+    def line_text(self) -> str:
+        """Its line's text (a row of a page gives it without making the line)."""
+        return self.line.text
+
+    @property
+    def line_number(self) -> int:
+        return self.line.number
+
     @cached_property
     def raw(self) -> tuple[str, ...]:
         """Each cell as written (split when first read: most rows are never compared)."""
-        return self.written if self.written is not None else tuple(split_cells(self.line.text))
+        return self.written if self.written is not None else tuple(split_cells(self.line_text))
 
     @property
     def text(self) -> str:
         """The row as written: its line, or its cells when they are not its line's."""
-        return self.line.text if self.written is None else "|".join(self.written)
+        return self.line_text if self.written is None else "|".join(self.written)
 
     @property
     def first_written(self) -> str:
         """The first cell as written, without splitting the row."""
-        return self.line.text.strip().removeprefix("|").split("|", 1)[0].strip()
+        return self.line_text.strip().removeprefix("|").split("|", 1)[0].strip()
 
     @cached_property
     def cells(self) -> tuple[str, ...]:
@@ -62,6 +73,36 @@ class Row:
         return _cell_core(self.raw[index]) if index < len(self.raw) else ""
 
 
+class _PageRow(Row):
+    """A row of a page's table, its line made when first read: a page may be one table of
+    25,000 rows, of which a change reads a few. Made by `_page_row`."""
+
+    _doc: Doc
+    _number: int
+
+    @cached_property
+    def line(self) -> Line:  # type: ignore[override]
+        line = self._doc.line(self._number)
+        assert line is not None, "a table run holds only lines"
+        return line
+
+    @property
+    def line_text(self) -> str:
+        return self._doc.raw[self._number - 1]
+
+    @property
+    def line_number(self) -> int:
+        return self._number
+
+
+def _page_row(doc: Doc, number: int) -> Row:
+    """Row `number` of `doc`, its line made when first read (without the frozen dataclass's
+    `__init__`, which would make it)."""
+    row = object.__new__(_PageRow)  # `written` is None: the class default of the field
+    row.__dict__["_doc"], row.__dict__["_number"] = doc, number
+    return row
+
+
 @dataclass(frozen=True)
 class Table:
     header: tuple[str, ...]
@@ -71,6 +112,35 @@ class Table:
     @property
     def section(self) -> str | None:
         return self.head.section
+
+    @cached_property
+    def numbers(self) -> frozenset[int]:
+        """The line numbers of its header and rows (read once: a table may have 25,000 rows)."""
+        return frozenset((self.head.number, *(row.line_number for row in self.rows)))
+
+    @cached_property
+    def line_texts(self) -> tuple[str, ...]:
+        """Each row's line as written, in order."""
+        return tuple(row.line_text for row in self.rows)
+
+    def row_texts(self) -> list[str]:
+        """Each row as written (`Row.text`), in order."""
+        return [row.text for row in self.rows]
+
+    def row(self, index: int) -> Row:
+        return self.rows[index]
+
+    def row_at(self, number: int) -> Row | None:
+        """Its row on line `number`, if it has one."""
+        return next((row for row in self.rows if row.line_number == number), None)
+
+    @cached_property
+    def first_cells(self) -> frozenset[str]:
+        """Each row's first cell as written (`Row.first_written`), for telling which old table
+        a new one continues."""
+        return frozenset(
+            text.strip().removeprefix("|").split("|", 1)[0].strip() for text in self.line_texts
+        )
 
     @property
     def model_columns(self) -> bool:
@@ -218,12 +288,60 @@ def parse_tables(lines: tuple[Line, ...]) -> list[Table]:
     return tables
 
 
-def _numbers(table: Table) -> set[int]:
-    return {table.head.number} | {row.line.number for row in table.rows}
+class _PageTable(Table):
+    """A table of a page, its rows made when first read: what tells tables apart (their line
+    numbers and texts) is read from the page's lines. Made by `page_tables`."""
+
+    _doc: Doc
+    _run: tuple[int, ...]  # its rows' line numbers
+
+    @cached_property
+    def rows(self) -> tuple[Row, ...]:  # type: ignore[override]
+        return tuple(_page_row(self._doc, number) for number in self._run)
+
+    @cached_property
+    def numbers(self) -> frozenset[int]:
+        return frozenset((self.head.number, *self._run))
+
+    @cached_property
+    def line_texts(self) -> tuple[str, ...]:
+        raw = self._doc.raw
+        return tuple(raw[number - 1] for number in self._run)
+
+    def row_texts(self) -> list[str]:
+        return list(self.line_texts)  # a page's row is written as its line
+
+    def row(self, index: int) -> Row:
+        if "rows" in self.__dict__:
+            return self.rows[index]
+        return _page_row(self._doc, self._run[index])
+
+    def row_at(self, number: int) -> Row | None:
+        index = bisect_left(self._run, number)
+        found = index < len(self._run) and self._run[index] == number
+        return self.row(index) if found else None
+
+
+def page_tables(doc: Doc) -> list[Table]:
+    """`parse_tables(doc.table_lines())`, each row made only when a rule reads it."""
+    tables: list[Table] = []
+    for run in doc.table_runs():
+        head = doc.line(run[0])
+        assert head is not None, "a table run holds only lines"
+        table = object.__new__(_PageTable)  # not the frozen dataclass's `__init__`: no rows
+        values = table.__dict__
+        values["header"] = tuple(core(c) for c in split_cells(head.text))
+        values["head"], values["_doc"], values["_run"] = head, doc, tuple(run[1:])
+        tables.append(table)
+    return tables
+
+
+def _numbers(table: Table) -> frozenset[int]:
+    return table.numbers
 
 
 def _signature(table: Table) -> tuple[str, ...]:
-    return (table.head.text, *(row.line.text for row in table.rows))  # as written: no parsing
+    return (table.head.text, *table.line_texts)  # as written: no parsing
 
 
 def _matches(
@@ -244,20 +362,22 @@ def _matches(
         if candidates:
             same[j] = candidates.pop(0)
     same_old = set(same.values())
-    scored = []
+    alike = []
     for j, new in enumerate(new_tables):
         for i, old in enumerate(old_tables):
             if not (new_hit[j] or old_hit[i]) or j in same or i in same_old:
                 continue
             score = similarity(" | ".join(old.header), " | ".join(new.header), 0.4)
-            if score < 0.4:
-                continue
-            shared = len(
-                {row.first_written for row in new.rows} & {row.first_written for row in old.rows}
-            )
-            score += 0.5 * shared / max(1, len(new.rows), len(old.rows))
-            score += 0.25 if old.section == new.section else 0.0
-            scored.append((score, j, i))
+            if score >= 0.4:
+                alike.append((score, j, i))
+    scored = []
+    for score, j, i in alike:
+        new, old = new_tables[j], old_tables[i]
+        if len(alike) > 1:  # the rows they share rank the pairs; one pair needs no rank
+            shared = len(new.first_cells & old.first_cells)
+            score += 0.5 * shared / max(1, len(new.line_texts), len(old.line_texts))
+        score += 0.25 if old.section == new.section else 0.0
+        scored.append((score, j, i))
     taken_old: set[int] = set(same_old)
     out: dict[int, Table] = {j: old_tables[i] for j, i in same.items()}
     for _, j, i in sorted(scored, key=lambda item: (-item[0], item[1], item[2])):
@@ -296,7 +416,7 @@ def as_records(table: Table) -> Table:
     """A comparison table with a model in each column ("| Feature | Model A | Model B |", a row
     per attribute) read as one record per model, when its first column names what a record
     table's header would: the model's id and its status or a lifecycle date."""
-    if not table.rows or not table.model_columns:
+    if not table.model_columns or not table.rows:
         return table
     attributes = tuple(row.cells[0] if row.cells else "" for row in table.rows)
     found = {role(cell) for cell in attributes}
@@ -342,9 +462,10 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
     change.added_columns = list((new_header - old_header).elements())
     change.removed_columns = list((old_header - new_header).elements())
     # a row written the same on both sides did not change: only the others are keyed and compared
-    old_texts, new_texts = {r.text for r in old.rows}, {r.text for r in new.rows}
-    old_rows = _keyed(old, [r for r in old.rows if r.text not in new_texts])
-    new_rows = _keyed(new, [r for r in new.rows if r.text not in old_texts])
+    old_written, new_written = old.row_texts(), new.row_texts()
+    old_texts, new_texts = set(old_written), set(new_written)
+    old_rows = _keyed(old, [old.row(i) for i, t in enumerate(old_written) if t not in new_texts])
+    new_rows = _keyed(new, [new.row(i) for i, t in enumerate(new_written) if t not in old_texts])
     retiring = deprecation_table(new)
     for key, row in new_rows.items():
         before = old_rows.get(key)
@@ -372,7 +493,7 @@ def tables_of(ctx: Context, side: str) -> list[Table]:
     """The tables of the old or new text, parsed once per context."""
     key = f"tables_{side}"
     if key not in ctx.memo:
-        ctx.memo[key] = parse_tables((ctx.old_doc if side == "old" else ctx.new_doc).table_lines())
+        ctx.memo[key] = page_tables(ctx.old_doc if side == "old" else ctx.new_doc)
     return ctx.memo[key]  # type: ignore[no-any-return]
 
 
