@@ -496,15 +496,6 @@ class Checker:
         return CheckReport(watch.id, "failed", result.duration_ms, error=message)
 
 
-def _freeze_start_up_objects() -> None:
-    """Keep what start-up made (modules, tables, the watchlist's watches: most of the heap)
-    out of the garbage collector's full passes: they live as long as the process, and walking
-    them at every pass cost a sixth of a pass over a thousand pages."""
-    import gc
-
-    gc.freeze()
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -536,8 +527,6 @@ async def check_watches(
 ) -> list[CheckReport]:
     """One pass over `watches`, concurrently within the fetch limits. Reports in watch order."""
     from monitor.fetch import Fetcher, FetchSettings
-
-    _freeze_start_up_objects()
 
     cpu = CpuPool(config.defaults.workers)
     async with Fetcher(FetchSettings.from_defaults(config.defaults)) as fetcher:

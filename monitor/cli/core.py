@@ -103,8 +103,9 @@ def check(args: argparse.Namespace) -> int:
     import asyncio
     import gc
 
-    # start-up (imports, the watchlist) makes objects that live as long as the process: no
-    # garbage to look for until the pass starts, which sets them apart (see check_watches)
+    # Start-up (imports, the watchlist) makes objects that live as long as the process: the
+    # collector is off while they are made, then they are set apart, so its full passes during
+    # the pass no longer walk them all again.
     gc.disable()
     try:
         from monitor import report
@@ -112,6 +113,7 @@ def check(args: argparse.Namespace) -> int:
 
         config = _load(args)
     finally:
+        gc.freeze()
         gc.enable()
     for line in config.missing_secrets():
         print(f"warning: {line}", file=sys.stderr)
