@@ -89,8 +89,10 @@ def detect_problem(body: bytes, status: int, content_type: str | None) -> FetchP
         return FetchProblem(ProblemKind.EMPTY, "empty body; will try again at the next check", True)
     if not _looks_like_html(body, content_type):
         return None
-    head = _plain(body[:HEAD_BYTES])
     text = _visible_text_upto(body[:TEXT_BYTES])
+    if len(text) > TEXT_ENOUGH and 200 <= status < 300:
+        return None  # more text than any wall or error page shows: a real page
+    head = _plain(body[:HEAD_BYTES])
     wall = _wall(head, status, len(text))
     if wall:
         return FetchProblem(ProblemKind.BLOCKED, f"blocked by a bot wall ({wall}); {BROWSER_HINT}")

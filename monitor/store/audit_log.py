@@ -57,13 +57,14 @@ def _head(session: Session) -> tuple[int, str]:
     cached = session.info.get(_HEAD)
     if cached is not None:
         return tuple(cached)  # type: ignore[return-value]
-    dialect = session.get_bind().dialect.name
+    connection = session.connection()
+    dialect = connection.dialect.name
     query = _HEAD_ROW
     if dialect == "postgresql":
-        session.execute(_CHAIN_LOCK, {"key": CHAIN_LOCK_KEY})
+        connection.execute(_CHAIN_LOCK, {"key": CHAIN_LOCK_KEY})
     elif dialect != "sqlite":
         query = query.with_for_update()
-    found = session.execute(query).first()
+    found = connection.execute(query).first()
     return (found[0], found[1]) if found else (0, GENESIS)
 
 
@@ -72,6 +73,7 @@ _HEAD_ROW = (
     select(AuditEventRow.seq, AuditEventRow.sha256).order_by(col(AuditEventRow.seq).desc()).limit(1)
 )
 _CHAIN_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
+_INSERT = AuditEventRow.__table__.insert()  # type: ignore[attr-defined]
 
 
 def append_many(session: Session, events: Sequence[Pending]) -> int:
@@ -101,7 +103,7 @@ def append_many(session: Session, events: Sequence[Pending]) -> int:
         )
         prev = sha
     if rows:
-        session.execute(AuditEventRow.__table__.insert(), rows)  # type: ignore[attr-defined]
+        session.connection().execute(_INSERT, rows)
     session.info[_HEAD] = (seq, prev)
     return seq
 

@@ -20,6 +20,7 @@ from sqlmodel import col, select, update
 from monitor.models import Classification
 from monitor.store import audit_log
 from monitor.store.db import reading, writing
+from monitor.store.inserts import Fields
 from monitor.store.tables import ChangeRow, DeliveryRow, WatchRow
 
 STATES = ("pending", "sending", "sent", "failed")
@@ -85,17 +86,27 @@ def claim(
     """Take the deliveries that are still due (another sender may have been quicker): state
     `sending`, one more attempt, leased until `now + lease`. Committed before returning."""
     with writing(engine) as session:
-        query = select(DeliveryRow).where(col(DeliveryRow.id).in_(ids), _due_clause(now, max_age))
-        if session.get_bind().dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE serialises
+        connection = session.connection()  # plain rows: the ORM's flush cost more than this
+        query = sa.select(_DELIVERIES.c.id, _DELIVERIES.c.attempts, _DELIVERIES.c.state).where(
+            _DELIVERIES.c.id.in_(ids), _due_clause(now, max_age)
+        )
+        if connection.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE serialises
             query = query.with_for_update(skip_locked=True)
-        rows = session.exec(query.order_by(col(DeliveryRow.id))).all()
-        claimed = []
-        for row in rows:
-            assert row.id is not None
-            claimed.append(Claimed(row.id, row.attempts + 1, recovered=row.state == "sending"))
-            row.state = "sending"
-            row.attempts += 1
-            row.next_try_at = now + lease
+        rows = connection.execute(query.order_by(_DELIVERIES.c.id)).all()
+        claimed = [
+            Claimed(row_id, attempts + 1, recovered=state == "sending")
+            for row_id, attempts, state in rows
+        ]
+        if claimed:
+            connection.execute(
+                _DELIVERIES.update()
+                .where(_DELIVERIES.c.id.in_([c.id for c in claimed]))
+                .values(
+                    state="sending",
+                    attempts=_DELIVERIES.c.attempts + 1,
+                    next_try_at=now + lease,
+                )
+            )
         return claimed
 
 
@@ -109,21 +120,34 @@ def _finish(
         if audit_at is None:
             result = session.execute(update(DeliveryRow).where(held).values(**values))
             return int(result.rowcount)  # type: ignore[attr-defined]
-        query = select(DeliveryRow, ChangeRow.watch_id).join(
-            ChangeRow, col(ChangeRow.id) == DeliveryRow.change_id
+        connection = session.connection()  # plain rows: the ORM's flush cost more than this
+        query = sa.select(
+            *(_DELIVERIES.c[name] for name in _PAYLOAD_COLUMNS), _CHANGES.c.watch_id
+        ).join(_CHANGES, _CHANGES.c.id == _DELIVERIES.c.change_id)
+        if connection.dialect.name != "sqlite":
+            query = query.with_for_update(of=_DELIVERIES)
+        rows = connection.execute(query.where(held).order_by(_DELIVERIES.c.id)).all()
+        if not rows:
+            return 0
+        connection.execute(
+            _DELIVERIES.update()
+            .where(_DELIVERIES.c.id.in_([row.id for row in rows]))
+            .values(**values)
         )
-        if session.get_bind().dialect.name != "sqlite":
-            query = query.with_for_update(of=DeliveryRow)  # type: ignore[arg-type]
-        rows = session.exec(query.where(held).order_by(col(DeliveryRow.id))).all()
         events = []
-        for row, watch_id in rows:
-            for name, value in values.items():
-                setattr(row, name, value)
-            session.add(row)
-            events.append(audit_log.delivery_event(row, watch_id, audit_at))
-        session.flush()
+        for row in rows:
+            delivery = Fields({**row._asdict(), **values})
+            events.append(audit_log.delivery_event(delivery, row.watch_id, audit_at))  # type: ignore[arg-type]
         audit_log.append_many(session, events)
         return len(rows)
+
+
+_DELIVERIES: sa.Table = DeliveryRow.__table__  # type: ignore[attr-defined]
+_CHANGES: sa.Table = ChangeRow.__table__  # type: ignore[attr-defined]
+# what a delivery's audit event binds (audit_log.delivery_payload), and its id
+_PAYLOAD_COLUMNS = (
+    "id", "change_id", "channel", "state", "sent_at", "remote_id", "attempts", "last_error",
+)  # fmt: skip
 
 
 def mark_sent(

@@ -16,6 +16,7 @@ from monitor import __version__
 from monitor.models import Classification, FetchResult
 from monitor.store import audit_log
 from monitor.store.db import writing
+from monitor.store.inserts import Writes
 from monitor.store.state import LatestVersion, latest_version
 from monitor.store.tables import (
     ChangeRow,
@@ -344,7 +345,7 @@ def record_version(
     in the same transaction (see store/volatile.py).
     Returns (version id, change id or None)."""
     with writing(engine) as session:
-        watch = _watch_row(session, watch_id, url, result.fetched_at)
+        _lock_watch(session, watch_id, url, result.fetched_at)
         latest = latest_version(session, watch_id)
         if latest != expected_latest:
             raise StaleLatest(watch_id)
@@ -352,30 +353,31 @@ def record_version(
             from monitor.store.volatile import learn_in
 
             learn_in(session, watch_id, changed_shapes, at=result.fetched_at)
-        snapshot = _snapshot(session, watch_id, result, raw_sha256)
-        assert snapshot.id is not None
+        writes = Writes(session)
+        snapshot_id, snapshot_sha = writes.snapshot(watch_id, result, raw_sha256)
         if page is not None:
-            _snapshot(session, watch_id, *page)
-        version = VersionRow(
-            watch_id=watch_id,
-            seq=(latest.seq + 1) if latest else 1,
-            text_sha256=text_sha256,
-            rules_sha256=rules_sha256,
-            snapshot_id=snapshot.id,
-            seen_at=result.fetched_at,
-            size=text_size,
-            monitor_version=__version__,
+            writes.snapshot(watch_id, *page)
+        version_id = writes.version(
+            {
+                "watch_id": watch_id,
+                "seq": (latest.seq + 1) if latest else 1,
+                "text_sha256": text_sha256,
+                "rules_sha256": rules_sha256,
+                "snapshot_id": snapshot_id,
+                "seen_at": result.fetched_at,
+                "size": text_size,
+            },
+            snapshot_sha,
         )
-        session.add(version)
-        session.flush()
-        assert version.id is not None
-        audit_log.append(session, audit_log.version_event(version, snapshot.sha256))
         change_id = None
         if change is not None and latest is not None:
-            change_id = _content_change(session, watch, latest.id, version.id, result, change)
+            change_id = _content_change(
+                writes, watch_id, latest.id, version_id, result.fetched_at, change
+            )
             if change.classification.facts:
                 from monitor.store.lifecycle import apply_facts
 
+                writes.flush()  # the registry's events follow the change's in the chain
                 apply_facts(
                     session,
                     facts=change.classification.facts,
@@ -387,6 +389,7 @@ def record_version(
         if latest is None and baseline_facts:
             from monitor.store.lifecycle import apply_facts
 
+            writes.flush()
             apply_facts(
                 session,
                 facts=baseline_facts,
@@ -397,14 +400,92 @@ def record_version(
                 baseline=True,
             )
         outcome = "first" if latest is None else _outcome(change)
-        _check(session, watch, result, outcome, raw_sha256=raw_sha256, version_id=version.id)
-        _good_fetch(watch, result)
-        watch.last_raw_sha256 = raw_sha256
-        watch.last_rules_sha256 = rules_sha256
-        watch.rules_sha256 = None
+        writes.check(
+            audit_log.CheckFields(
+                id=0,
+                watch_id=watch_id,
+                at=result.fetched_at,
+                outcome=outcome,
+                status=result.status,
+                duration_ms=result.duration_ms,
+                raw_sha256=bytes.fromhex(raw_sha256),
+                version_id=version_id,
+            )
+        )
+        writes.flush()
+        state: dict[str, Any] = {
+            "url": url,
+            "last_check_at": result.fetched_at,
+            "last_outcome": outcome,
+            "failures_in_row": 0,
+            "failure_alerted": False,
+            "gone": False,
+            "last_raw_sha256": raw_sha256,
+            "last_rules_sha256": rules_sha256,
+            "rules_sha256": None,
+        }
+        if result.etag or result.last_modified or not result.not_modified:
+            state.update(etag=result.etag, last_modified=result.last_modified)
         if needs_browser is not None:
-            watch.needs_browser = needs_browser
-        return version.id, change_id
+            state["needs_browser"] = needs_browser
+        writes.good_fetch(watch_id, state)
+        return version_id, change_id
+
+
+def _lock_watch(session: Session, watch_id: str, url: str, now: datetime) -> None:
+    """`_watch_row` without loading the row: inserted if absent, locked for this transaction
+    where the database can lock rows (SQLite's BEGIN IMMEDIATE already serialises writers)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        _watch_row(session, watch_id, url, now)  # elsewhere: the ORM's portable way
+        session.flush()
+        return
+    connection = session.connection()
+    connection.execute(_insert_watch(dialect), {"id": watch_id, "url": url, "created_at": now})
+    if dialect == "postgresql":
+        connection.execute(_LOCK_WATCH, {"id": watch_id})
+
+
+_LOCK_WATCH = (
+    sa.select(WatchRow.id)  # type: ignore[call-overload]
+    .where(col(WatchRow.id) == sa.bindparam("id"))
+    .with_for_update()
+)
+
+
+def _content_change(
+    writes: Writes,
+    watch_id: str,
+    from_id: int,
+    to_id: int,
+    at: datetime,
+    change: NewChange,
+    *,
+    deliver: bool = True,
+) -> int:
+    c = change.classification
+    change_id = writes.change(
+        {
+            "watch_id": watch_id,
+            "from_version_id": from_id,
+            "to_version_id": to_id,
+            "detected_at": at,
+            "labels": list(c.labels),
+            "severity": c.severity,
+            "summary": c.summary,
+            "score": c.score,
+            "score_factors": dict(c.score_factors),
+            "findings": [finding_json(f) for f in c.findings],
+            "facts": c.facts,
+            "diff": change.diff_json,
+            "lines_added": change.lines_added,
+            "lines_removed": change.lines_removed,
+            "sections": list(change.sections),
+        }
+    )
+    if deliver:
+        writes.deliveries(watch_id, change_id, change.channels, at)
+    return change_id
 
 
 def record_rules_agree(engine: sa.Engine, watch_id: str, rules_sha256: str) -> None:
@@ -459,88 +540,18 @@ def record_rule_change(
         audit_log.append(session, audit_log.version_event(version, snapshot_sha256))
         watch.last_rules_sha256 = None  # the next fetch must extract with the new rules
         watch.rules_sha256 = None
-        return _content_change(
-            session, watch, latest.id, version.id, None, change, at=at, deliver=False
+        writes = Writes(session)
+        change_id = _content_change(
+            writes, watch_id, latest.id, version.id, at, change, deliver=False
         )
+        writes.flush()
+        return change_id
 
 
 def _outcome(change: NewChange | None) -> str:
     if change is None:
         return "changed"
     return "revert" if "revert" in change.classification.labels else "changed"
-
-
-def _snapshot(session: Session, watch_id: str, result: FetchResult, sha256: str) -> SnapshotRow:
-    existing = (
-        session.execute(_SNAPSHOT, {"watch_id": watch_id, "sha256": sha256}).scalars().first()
-    )
-    if existing is not None:
-        return existing
-    row = SnapshotRow(
-        watch_id=watch_id,
-        sha256=sha256,
-        fetched_at=result.fetched_at,
-        size=len(result.body),
-        requested_url=result.requested_url,
-        final_url=result.final_url,
-        status=result.status,
-        content_type=result.content_type,
-        charset=result.charset,
-        fetcher=result.fetcher,
-        monitor_version=__version__,
-        headers=[[name, value] for name, value in result.headers],
-    )
-    session.add(row)
-    session.flush()
-    audit_log.append(session, audit_log.snapshot_event(row))
-    return row
-
-
-_SNAPSHOT = select(SnapshotRow).where(
-    col(SnapshotRow.watch_id) == sa.bindparam("watch_id"),
-    col(SnapshotRow.sha256) == sa.bindparam("sha256"),
-)
-
-
-def _content_change(
-    session: Session,
-    watch: WatchRow,
-    from_id: int,
-    to_id: int,
-    result: FetchResult | None,
-    change: NewChange,
-    *,
-    at: datetime | None = None,
-    deliver: bool = True,
-) -> int:
-    c = change.classification
-    detected_at = result.fetched_at if result is not None else at
-    assert detected_at is not None
-    row = ChangeRow(
-        watch_id=watch.id,
-        from_version_id=from_id,
-        to_version_id=to_id,
-        detected_at=detected_at,
-        labels=list(c.labels),
-        severity=c.severity,
-        summary=c.summary,
-        score=c.score,
-        score_factors=dict(c.score_factors),
-        findings=[finding_json(f) for f in c.findings],
-        facts=c.facts,
-        diff=change.diff_json,
-        lines_added=change.lines_added,
-        lines_removed=change.lines_removed,
-        sections=list(change.sections),
-        monitor_version=__version__,
-    )
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    audit_log.append(session, audit_log.change_event(row))
-    if deliver:
-        _enqueue(session, watch.id, row.id, change.channels, detected_at)
-    return row.id
 
 
 def _enqueue(

@@ -4,9 +4,10 @@ version, read in one query per watch or in two queries for a whole pass."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from monitor.store.db import reading
 from monitor.store.tables import SnapshotRow, VersionRow, WatchRow
@@ -41,43 +42,25 @@ def load_state(engine: sa.Engine, watch_id: str) -> WatchState:
 
 
 def load_states(engine: sa.Engine, watch_ids: list[str]) -> dict[str, WatchState]:
-    """Every watch's state in two queries, for a pass over many watches."""
+    """Every watch's state in two queries, for a pass over many watches (read as plain rows:
+    building a thousand ORM objects cost more than the queries)."""
     states: dict[str, WatchState] = {}
-    with reading(engine) as session:
+    with engine.connect() as connection:
         for start in range(0, len(watch_ids), 500):
             chunk = watch_ids[start : start + 500]
-            rows = {
-                row.id: row
-                for row in session.exec(select(WatchRow).where(col(WatchRow.id).in_(chunk))).all()
+            rows = {row.id: row for row in connection.execute(_STATES, {"ids": chunk}).all()}
+            latest = {
+                watch_id: LatestVersion(version_id, seq, text_sha, rules_sha, snapshot_sha)
+                for watch_id, version_id, seq, text_sha, rules_sha, snapshot_sha in (
+                    connection.execute(_NEWEST, {"ids": chunk}).all()
+                )
             }
-            newest = (
-                select(VersionRow.watch_id, sa.func.max(VersionRow.seq).label("seq"))
-                .where(col(VersionRow.watch_id).in_(chunk))
-                .group_by(col(VersionRow.watch_id))
-                .subquery()
-            )
-            latest: dict[str, LatestVersion] = {}
-            for version, snapshot_sha in session.exec(
-                select(VersionRow, SnapshotRow.sha256)
-                .join(
-                    newest,
-                    sa.and_(
-                        col(VersionRow.watch_id) == newest.c.watch_id,
-                        col(VersionRow.seq) == newest.c.seq,
-                    ),
-                )
-                .join(SnapshotRow, col(SnapshotRow.id) == VersionRow.snapshot_id)
-            ).all():
-                assert version.id is not None
-                latest[version.watch_id] = LatestVersion(
-                    version.id, version.seq, version.text_sha256, version.rules_sha256, snapshot_sha
-                )
             for watch_id in chunk:
                 states[watch_id] = _state(rows.get(watch_id), latest.get(watch_id))
     return states
 
 
-def _state(row: WatchRow | None, latest: LatestVersion | None) -> WatchState:
+def _state(row: WatchRow | sa.Row[Any] | None, latest: LatestVersion | None) -> WatchState:
     return WatchState(
         etag=row.etag if row else None,
         last_modified=row.last_modified if row else None,
@@ -94,13 +77,14 @@ def _state(row: WatchRow | None, latest: LatestVersion | None) -> WatchState:
 
 def recent_text_hashes(engine: sa.Engine, watch_id: str, limit: int) -> list[tuple[int, str]]:
     """(seq, text_sha256) of the watch's latest `limit` versions, newest first."""
-    with reading(engine) as session:
-        rows = session.execute(_RECENT, {"watch_id": watch_id, "limit": limit}).all()
+    with engine.connect() as connection:
+        rows = connection.execute(_RECENT, {"watch_id": watch_id, "limit": limit}).all()
     return [(seq, sha) for seq, sha in rows]
 
 
 def latest_version(session: Session, watch_id: str) -> LatestVersion | None:
-    found = session.execute(_LATEST, {"watch_id": watch_id}).first()
+    # on the session's connection: the ORM's execute path costs more than this query
+    found = session.connection().execute(_LATEST, {"watch_id": watch_id}).first()
     return LatestVersion(*found) if found is not None else None
 
 
@@ -124,4 +108,46 @@ _LATEST = (
     .where(col(VersionRow.watch_id) == sa.bindparam("watch_id"))
     .order_by(col(VersionRow.seq).desc())
     .limit(1)
+)
+_WATCHES = WatchRow.__table__  # type: ignore[attr-defined]
+_STATES = sa.select(
+    *(
+        _WATCHES.c[name]
+        for name in (
+            "id",
+            "etag",
+            "last_modified",
+            "last_raw_sha256",
+            "last_rules_sha256",
+            "rules_sha256",
+            "needs_browser",
+            "failures_in_row",
+            "failure_alerted",
+            "gone",
+        )
+    )  # fmt: skip
+).where(_WATCHES.c.id.in_(sa.bindparam("ids", expanding=True)))
+_NEWEST_SEQ = (
+    sa.select(VersionRow.watch_id, sa.func.max(VersionRow.seq).label("seq"))  # type: ignore[call-overload]
+    .where(col(VersionRow.watch_id).in_(sa.bindparam("ids", expanding=True)))
+    .group_by(col(VersionRow.watch_id))
+    .subquery()
+)
+_NEWEST = (
+    sa.select(  # type: ignore[call-overload]
+        VersionRow.watch_id,
+        VersionRow.id,
+        VersionRow.seq,
+        VersionRow.text_sha256,
+        VersionRow.rules_sha256,
+        SnapshotRow.sha256,
+    )
+    .join(
+        _NEWEST_SEQ,
+        sa.and_(
+            col(VersionRow.watch_id) == _NEWEST_SEQ.c.watch_id,
+            col(VersionRow.seq) == _NEWEST_SEQ.c.seq,
+        ),
+    )
+    .join(SnapshotRow, col(SnapshotRow.id) == col(VersionRow.snapshot_id))
 )

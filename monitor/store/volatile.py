@@ -21,9 +21,9 @@ class Learnt:
 
 
 def load(engine: sa.Engine, watch_id: str) -> Learnt:
-    with reading(engine) as session:
-        last_check = session.execute(_LAST_CHECK, {"watch_id": watch_id}).scalar()
-        rows = session.execute(_LINES, {"watch_id": watch_id}).all()
+    with engine.connect() as connection:
+        last_check = connection.execute(_LAST_CHECK, {"watch_id": watch_id}).scalar()
+        rows = connection.execute(_LINES, {"watch_id": watch_id}).all()
     return Learnt(
         frozenset(shape for shape, volatile, _seen in rows if volatile),
         frozenset(shape for shape, volatile, seen in rows if not volatile and seen == last_check),
