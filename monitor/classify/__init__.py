@@ -56,7 +56,7 @@ EVENT_SEVERITY: dict[str, Severity] = {
 }
 NOISE = Classification((), "info", "noise only: volatile tokens changed")
 ERROR_PAGE = Classification(
-    (), "info", "the site's error message in the page's place: not a version"
+    (), "info", "noise: the site's error message in the page's place, not a version"
 )
 
 __all__ = ["RULES", "baseline_facts", "classify_change", "classify_event", "run_rules"]
