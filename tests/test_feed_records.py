@@ -159,3 +159,40 @@ def test_a_replacement_display_name_is_read_to_its_end() -> None:
     )
     assert replacement("Claude Sonnet 4.5 instead") == "claude-sonnet-4-5"
     assert replacement("gemini-3.5-flash") == "gemini-3.5-flash"
+
+
+def _titled(title: str, fields: str) -> str:
+    return (
+        f"<item><title>Google: {title}</title><link>https://example.com/changelog</link>"
+        "<description>Provider: Google\nModel ID: imagen-4.0-generate-preview-06-06\n"
+        f"{fields}Announcement Date: 2026-01-15\n\nInsufficient information provided in the "
+        "deprecation notice.</description><pubDate>Fri, 16 Jan 2026 03:24:29 GMT</pubDate>"
+        '<guid isPermaLink="false">google-imagen-4</guid></item>'
+    )
+
+
+def test_a_feed_re_exported_with_ids_for_titles_and_a_field_dropped_reads_the_same() -> None:
+    """The export writes the model id as the title instead of its display name or a placeholder
+    and drops the 'Model:' field (left empty where the scraper had no name): the same record."""
+    before = feed(
+        KEPT,
+        _titled("&lt;UNKNOWN&gt;", "Model: &lt;UNKNOWN&gt;\n"),
+        item("Google", "gemini-2.5-flash", "Model: Gemini 2.5 Flash\nShutdown Date: 2026-10-16",
+             "Released gemini-2.5-flash.", "google-gemini-2.5-flash"),
+    )  # fmt: skip
+    after = feed(
+        KEPT,
+        _titled("imagen-4.0-generate-preview-06-06", ""),
+        item("Google", "gemini-2.5-flash", "Shutdown Date: 2026-10-16",
+             "Released gemini-2.5-flash.", "google-gemini-2.5-flash"),
+    )  # fmt: skip
+    before = before.replace(
+        "<title>Google: gemini-2.5-flash</title>", "<title>Google: Gemini 2.5 Flash</title>"
+    )
+    result = classify_change(diff_texts(before, after), before, after, WATCH, at=AT)
+    assert "model_retirement" not in result.labels and "policy_text" not in result.labels
+    renamed = after.replace(
+        "<title>Google: gemini-2.5-flash</title>", "<title>Google: Gemini 3 Flash</title>"
+    )
+    result = classify_change(diff_texts(before, renamed), before, renamed, WATCH, at=AT)
+    assert "policy_text" in result.labels  # a title naming another model is a change

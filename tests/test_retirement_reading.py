@@ -136,3 +136,27 @@ def test_a_launch_is_dated_by_the_entry_that_launches_the_model() -> None:
     launches = {f["model"]: f for f in result.facts if f["kind"] == "launch"}
     assert set(launches) == {"claude-fable-5", "claude-mythos-5"}
     assert {(f["released"], f["surface"]) for f in launches.values()} == {("2026-06-09", "api")}
+
+
+def test_a_launch_sentence_that_calls_an_unknown_name_a_model_launches_it() -> None:
+    """No family is known for the name: the sentence itself says it is a model, by apposition
+    between its subject and 'is now available'. A product that is not called a model is not."""
+    old = "# Release notes\n\n## May 1, 2026\n\nFeature\n\nWe've raised rate limits.\n"
+    entry = (
+        "# Release notes\n\n## June 9, 2026\n\nFeature\n\n**Quillon released**\n\n"
+        "{sentence}\n\n## May 1, 2026\n\nFeature\n\nWe've raised rate limits.\n"
+    )
+    watch = Watch(id="notes", url="https://example.com/notes", kind="index")
+
+    def launched(sentence: str) -> list[str]:
+        new = entry.format(sentence=sentence)
+        result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
+        return [str(f["model"]) for f in result.facts if f["kind"] == "launch"]
+
+    assert launched(
+        "Quillon, a protein-folding foundation model, is now available for deployment."
+    ) == ["quillon"]
+    assert (
+        launched("Agent Gateway, the networking component of the platform, is now available.") == []
+    )
+    assert launched("Quillon is now available for deployment.") == []

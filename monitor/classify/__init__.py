@@ -16,6 +16,7 @@ from typing import Any
 from monitor.classify import (
     cosmetic,
     entries,
+    error_page,
     launches,
     lifecycle,
     lifecycle_rows,
@@ -54,6 +55,9 @@ EVENT_SEVERITY: dict[str, Severity] = {
     "page_restored": "info",
 }
 NOISE = Classification((), "info", "noise only: volatile tokens changed")
+ERROR_PAGE = Classification(
+    (), "info", "noise: the site's error message in the page's place, not a version"
+)
 
 __all__ = ["RULES", "baseline_facts", "classify_change", "classify_event", "run_rules"]
 
@@ -181,6 +185,10 @@ def classify_change(
     """Labels for a content change. No labels at all means noise: not recorded as a change.
     `earlier_lines`: the lines of the versions before the previous one, for telling a row that
     comes back from one that is new."""
+    if error_page.error_message(new_text):
+        return ERROR_PAGE
+    if back := error_page.error_message(old_text):
+        return _back_from_error_page(back)
     ctx = build_context(diff, old_text, new_text, watch, at=at)
     if cosmetic.is_noise(ctx) or ctx.empty:
         return NOISE
@@ -241,6 +249,14 @@ def _records_as_added(ctx: Context, text: str) -> None:
             notice = "shutdown" in cells and "status" not in cells
             added.append(RowChange("added", None, cells, deprecation_table=notice))
     ctx.memo["records"] = (added, frozenset(), feed.lines)
+
+
+def _back_from_error_page(message: str) -> Classification:
+    """The page again after a version that was only the site's error message: recorded, so the
+    watch holds the page once more, never alerted (the page did not change)."""
+    reason = f'the page is back after its error message ("{message}")'
+    finding = Finding("error_page.back", "revert", reason, fragment=message)
+    return Classification(("revert",), "info", reason, (finding,))
 
 
 def classify_event(kind: str, watch: Watch, message: str) -> Classification:

@@ -17,7 +17,13 @@ from monitor.classify.lifecycle import (
     split_replacements,
 )
 from monitor.classify.lifecycle_rows import row_changes
-from monitor.classify.names import ModelHit, cell_models, find_models, old_model_ids
+from monitor.classify.names import (
+    ModelHit,
+    cell_models,
+    find_models,
+    name_as_id,
+    old_model_ids,
+)
 from monitor.classify.tables import Table, header_models, table_changes
 from monitor.classify.text import normalise, sentences
 from monitor.models import Finding, TextDiff
@@ -44,7 +50,7 @@ def launch_evidence(ctx: Context) -> Evidence:
                 if not (p.LAUNCH_WORDS.search(sentence) or line.heading):
                     continue
                 first: dict[str, ModelHit] = {}
-                for hit in find_models(sentence):
+                for hit in find_models(sentence) or _called_a_model(sentence):
                     first.setdefault(hit.id, hit)
                 for model, hit in first.items():
                     if old_models is None:
@@ -75,6 +81,24 @@ def launch_evidence(ctx: Context) -> Evidence:
     lines.update(_alias_lines(ctx))
     ctx.memo["launch"] = evidence = Evidence(tuple(found), frozenset(), frozenset(lines))
     return evidence
+
+
+# "AlphaGenome, Google DeepMind's genomics foundation model, is now available": a name the
+# sentence itself calls a model, in an apposition between its subject and the launch verb
+_APPOSED_MODEL = re.compile(
+    r"^(?P<name>[A-Z][\w.-]*(?: [A-Z0-9][\w.-]*){0,3}), [^,;]{0,120}?\bmodels?, (?:is|are) "
+    r"(?:now )?(?:generally )?available\b"
+)
+
+
+def _called_a_model(sentence: str) -> list[ModelHit]:
+    """A model of no known family that the launch sentence names as a model by apposition."""
+    text = normalise(sentence)
+    m = _APPOSED_MODEL.match(text)
+    model = name_as_id(m.group("name")) if m else None
+    if m is None or model is None:
+        return []
+    return [ModelHit(model, m.start("name"), m.end("name"), None, True)]
 
 
 _PLACE = re.compile(r"\b(?:on|in|for|across|with|to|by|from)\b", re.I)

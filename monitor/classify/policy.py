@@ -337,6 +337,24 @@ def _reads_alike(old: str, new: str) -> bool:
     )
 
 
+_PLACEHOLDER = re.compile(r"^(?:<?unknown>?|n/?a|none|tbd|-+|—)?$", re.I)
+
+
+def _titles_name_it(old: str, new: str, model: str) -> bool:
+    """A record's title that only names its own model in another form: the display name and the
+    id ("Google: Gemini 2.5 Flash" → "Google: gemini-2.5-flash", "Anthropic's Claude 3 Haiku"
+    → "claude-3-haiku"), or a placeholder ("<UNKNOWN>") filled in by the id."""
+    squashed = re.sub(r"[^a-z0-9]+", "", model.lower())
+
+    def names_it(title: str) -> bool:
+        own = title.split(": ", 1)[-1].strip()  # after the "Provider: " the title opens with
+        return bool(_PLACEHOLDER.match(own)) or (
+            bool(squashed) and re.sub(r"[^a-z0-9]+", "", own.lower()).endswith(squashed)
+        )
+
+    return names_it(old) and names_it(new)
+
+
 def _record_fields(ctx: Context) -> list[Finding]:
     records = record_changes(ctx)
     if records is None:
@@ -366,6 +384,8 @@ def _record_fields(ctx: Context) -> list[Finding]:
                 continue  # its identity and timestamps (guid, published) are metadata
             if name in TEXT_FIELDS and _reads_alike(old[name], new[name]):
                 continue  # its header fields are read on their own; the rest reads the same
+            if name == "title" and _titles_name_it(old[name], new[name], new.get("model", "")):
+                continue
             if loose(old[name]) != loose(new[name]):
                 model = new.get("model", "")
                 found.append(

@@ -29,7 +29,8 @@ _BLOCK_TAG = re.compile(
     r"<(?:br|/?(?:p|div|li|ul|ol|tr|h[1-6]|blockquote|pre|table))\b[^>]{0,300}>", re.I
 )
 _TAG = re.compile(r"<[A-Za-z/!][^>]{0,1000}>")
-_KEY_VALUE = re.compile(r"^\s*([A-Z][A-Za-z ]{1,30}):\s*(.+?)\s*$", re.M)
+# within one line: a key left empty ("Model:") never takes the next line's "Key: value"
+_KEY_VALUE = re.compile(r"^[ \t]*([A-Z][A-Za-z ]{1,30}):[ \t]*(.+?)[ \t]*$", re.M)
 # "… models. Release date: 2025-06-17. Shutdown date: 2026-10-16. Recommended replacement: x."
 # a scraped table row written as sentences, each a "Key: value" of its own
 _INLINE_FIELD = re.compile(
@@ -105,10 +106,16 @@ def item_prose(text: str) -> list[str]:
     return [found.group(2) if (found := _KEY_VALUE.match(line)) else line for line in lines]
 
 
+_EMPTY_KEY = re.compile(r"^[ \t]*[A-Z][A-Za-z ]{1,30}:[ \t]*$")
+
+
 def item_prose_only(text: str) -> list[str]:
-    """An item's own words without its "Key: value" header lines (each is a field of its own)."""
+    """An item's own words without its "Key: value" header lines (each is a field of its own),
+    a header left without its value ("Model:") among them."""
     return [
-        line.strip() for line in text.splitlines() if line.strip() and not _KEY_VALUE.match(line)
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not _KEY_VALUE.match(line) and not _EMPTY_KEY.match(line)
     ]
 
 
