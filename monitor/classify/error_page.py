@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import re
 
-from monitor.fetch.problems import _ERROR_HEADING, _ERROR_TEXT_MAX
+from monitor.error_pages import ERROR_HEADING, ERROR_TEXT_MAX
 
 _UNDERLINE = re.compile(r"^\s*(?:=+|-+)\s*$")
 _MARKUP = re.compile(r"^[#>*\s]+|[*_`]+")
 _SPACE = re.compile(r"\s+")
 # an error message's text with its markup and link targets is far shorter than this: a longer
 # text is a page, known without reading it
-_RAW_MAX = 8 * _ERROR_TEXT_MAX
+_RAW_MAX = 8 * ERROR_TEXT_MAX
 
 
 def error_message(text: str) -> str | None:
@@ -30,8 +30,8 @@ def error_message(text: str) -> str | None:
         plain = _SPACE.sub(" ", _MARKUP.sub("", line)).strip()
         heading = plain if heading is None else heading
         size += len(plain) + 1
-        if size > _ERROR_TEXT_MAX + 1:
+        if size > ERROR_TEXT_MAX + 1:
             return None
-    if heading and _ERROR_HEADING.search(heading.lower().replace("\u2019", "'")):
+    if heading and ERROR_HEADING.search(heading.lower().replace("\u2019", "'")):
         return heading[:80]
     return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 
+from monitor.error_pages import ERROR_HEADING, ERROR_TEXT_MAX
 from monitor.models import FetchProblem, ProblemKind
 
 BROWSER_HINT = 'try fetcher = "browser" for this watch'
@@ -62,17 +63,9 @@ _WEAK_WALL = re.compile(r"just a moment|access denied|captcha|cloudflare|akamai|
 _WALL_STATUSES = (403, 503)
 _WALL_STATUS_TEXT_MAX = 6000
 
-_ERROR_HEADING = re.compile(
-    r"^(?:error\s*)?(?:400|404|410|500|502|503)\b|page not found|^not found\b"
-    r"|internal server error|service (?:temporarily )?unavailable|bad gateway"
-    r"|this page (?:isn't|is not) available|something went wrong"
-    r"|an (?:unexpected )?error (?:has )?occurred|page (?:does not|doesn't) exist"
-    r"|could not be found|page unavailable|can't find (?:that|the|this) page|^oops\b"
-)
-_ERROR_TEXT_MAX = 1500  # an error page says little
 _TINY_TEXT = 300  # so little text that an error phrase anywhere in it decides
 # more visible text than any wall or error page may have: past it, measuring stops
-TEXT_ENOUGH = max(_WALL_STATUS_TEXT_MAX, _ERROR_TEXT_MAX, *(most for _, _, most in _WALLS))
+TEXT_ENOUGH = max(_WALL_STATUS_TEXT_MAX, ERROR_TEXT_MAX, *(most for _, _, most in _WALLS))
 _HEADINGS = re.compile(r"<(title|h1|h2)\b[^>]*>(.{0,400}?)</\1\s*>", re.DOTALL)
 _INVISIBLE = re.compile(r"<!--|<(script|style|noscript|template|svg)\b", re.IGNORECASE)
 _TAG = re.compile(r"<[^<>]*>")
@@ -179,7 +172,7 @@ def _wall(head: str, status: int, text_size: int) -> str | None:
 
 
 def _error_heading(head: str, text: str) -> str | None:
-    if len(text) > _ERROR_TEXT_MAX:
+    if len(text) > ERROR_TEXT_MAX:
         return None
     headings = [
         _SPACE.sub(" ", _TAG.sub(" ", inner)).strip() for _, inner in _HEADINGS.findall(head)
@@ -187,6 +180,6 @@ def _error_heading(head: str, text: str) -> str | None:
     if len(text) <= _TINY_TEXT:
         headings.append(text.lower().replace("\u2019", "'"))
     for heading in headings:
-        if _ERROR_HEADING.search(heading):
+        if ERROR_HEADING.search(heading):
             return heading[:80]
     return None
