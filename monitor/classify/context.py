@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -92,10 +92,20 @@ def _cancel(
 
 def _pair_up(removed: list[Line], added: list[Line], window: int = 12) -> list[Pair]:
     """Greedy best-first pairing of residual lines that read alike, near each other in order."""
+
+    def near(i: int) -> range:
+        centre = i * len(added) // max(1, len(removed))
+        return range(max(0, centre - window), min(len(added), centre + window + 1))
+
+    return _best_first(removed, added, near)
+
+
+def _best_first(removed: list[Line], added: list[Line], near: Callable[[int], range]) -> list[Pair]:
+    """Pair each removed line with the added line in `near` its index that reads most alike,
+    best-scoring pairs first, each line in one pair at most."""
     candidates: list[tuple[float, int, int]] = []
     for i, old in enumerate(removed):
-        centre = i * len(added) // max(1, len(removed))
-        for j in range(max(0, centre - window), min(len(added), centre + window + 1)):
+        for j in near(i):
             if old.table != added[j].table:
                 continue
             score = similarity(old.core, added[j].core)
@@ -106,11 +116,10 @@ def _pair_up(removed: list[Line], added: list[Line], window: int = 12) -> list[P
     used_new: set[int] = set()
     pairs = []
     for _, i, j in candidates:
-        if i in used_old or j in used_new:
-            continue
-        used_old.add(i)
-        used_new.add(j)
-        pairs.append(Pair(removed[i], added[j]))
+        if i not in used_old and j not in used_new:
+            used_old.add(i)
+            used_new.add(j)
+            pairs.append(Pair(removed[i], added[j]))
     return pairs
 
 
@@ -168,28 +177,15 @@ def _pair_by_place(hunks: Iterable[Hunk], removed: list[Line], added: list[Line]
     ends = [end for end, _ in shifts]
     added = sorted(added, key=lambda line: line.number)
     numbers = [line.number for line in added]
-    candidates: list[tuple[float, int, int]] = []
-    for i, old in enumerate(removed):
-        before = bisect_right(ends, old.number) - 1
-        expected = old.number + (shifts[before][1] if before >= 0 else 0)
+
+    def near(i: int) -> range:
+        number = removed[i].number
+        before = bisect_right(ends, number) - 1
+        expected = number + (shifts[before][1] if before >= 0 else 0)
         first = bisect_left(numbers, expected - PLACE_WINDOW)
-        last = bisect_right(numbers, expected + PLACE_WINDOW)
-        for j in range(first, last):
-            if old.table != added[j].table:
-                continue
-            score = similarity(old.core, added[j].core)
-            if score >= PAIR_THRESHOLD:
-                candidates.append((score, i, j))
-    candidates.sort(key=lambda item: (-item[0], item[1], item[2]))
-    used_old: set[int] = set()
-    used_new: set[int] = set()
-    pairs = []
-    for _, i, j in candidates:
-        if i not in used_old and j not in used_new:
-            used_old.add(i)
-            used_new.add(j)
-            pairs.append(Pair(removed[i], added[j]))
-    return pairs
+        return range(first, bisect_right(numbers, expected + PLACE_WINDOW))
+
+    return _best_first(removed, added, near)
 
 
 def _in_place(removed: list[Line], added: list[Line]) -> list[Pair]:
