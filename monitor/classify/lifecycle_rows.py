@@ -239,6 +239,15 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
     return found
 
 
+def _already_a_notice(change: RowChange, old_date: DateHit | None) -> bool:
+    """The record said it was retiring before its deprecation date appeared: it carried a
+    shutdown date, or it is an item of a feed without states (each item there is a notice), so
+    the date filled in is the feed's bookkeeping, not a deprecation announced."""
+    old, new = change.old or {}, change.new or {}
+    feed_item = change.table is None and "status" not in old and "status" not in new
+    return old_date is not None or feed_item
+
+
 def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     old, new = change.old or {}, change.new or {}
     before, after = _state(old), _state(new)
@@ -273,7 +282,11 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 previous=old_date.iso,
                 **where,
             )
-        elif f.date_of(new.get("deprecated")) and not f.date_of(old.get("deprecated")):
+        elif (
+            f.date_of(new.get("deprecated"))
+            and not f.date_of(old.get("deprecated"))
+            and not _already_a_notice(change, old_date)
+        ):
             deprecated_on = f.date_of(new.get("deprecated"))
             fact = f.retirement(  # a deprecation date set where there was none: deprecated
                 ctx,
