@@ -169,7 +169,9 @@ def _announces_release(text: str) -> bool:
     return bool(p.LAUNCH_WORDS.search(prose)) and not p.RETIRE_WORDS.search(prose)
 
 
-def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Finding]:
+def _added(
+    ctx: Context, change: RowChange, old_models: set[str], relisted: frozenset[str] = frozenset()
+) -> list[Finding]:
     cells = change.new or {}
     status = _state(cells)
     shutdown = _shutdown_cell(cells)
@@ -215,7 +217,7 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
                     (fact,),
                 )
             )
-        elif status in (None, "active") and model not in old_models:
+        elif status in (None, "active") and model not in old_models and model not in relisted:
             released = f.date_of(cells.get("released"))
             fact = f.launch(
                 ctx,
@@ -397,15 +399,41 @@ def row_findings(ctx: Context) -> tuple[Finding, ...]:
     listed = listed_models(ctx) if changes else None  # a feed: the models its old records list
     found: list[Finding] = []
     old_models = (set(old_model_ids(ctx)) if listed is None else listed) if changes else set()
+    relisted = _relisted(changes)
     for change in changes:
         if change.kind == "added":
-            found += _added(ctx, change, old_models)
+            found += _added(ctx, change, old_models, relisted)
         elif change.kind == "changed":
             found += _changed(ctx, change)
         elif change.table is not None and ctx.kind != "index":
             found += _removed(ctx, change)
     ctx.memo["row_findings"] = result = tuple(found)
     return result
+
+
+def _relisted(changes: list[RowChange]) -> frozenset[str]:
+    """The models of active records added in the same update as already-retired records of the
+    same provider: that provider's list published (again), not launches. A model a record that
+    stays newly names as its replacement is still new."""
+    added = [c.new for c in changes if c.kind == "added" and c.new and c.new.get("provider")]
+    providers = {cells["provider"] for cells in added if _state(cells) == "retired"}
+    if not providers:
+        return frozenset()
+    pointed_to = {
+        f.replacement(c.new.get("replacement"))
+        for c in changes
+        if c.kind == "changed"
+        and c.new
+        and c.old
+        and c.new.get("replacement") != c.old.get("replacement")
+    }
+    return frozenset(
+        model
+        for cells in added
+        if cells["provider"] in providers and _state(cells) in (None, "active")
+        for model in _models(cells)
+        if model not in pointed_to
+    )
 
 
 def _removed(ctx: Context, change: RowChange) -> list[Finding]:
