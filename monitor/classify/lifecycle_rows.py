@@ -273,7 +273,8 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 status_change=f"{before or 'active'} -> {after}",
                 **where,
             )
-        elif new_date and not old_date:
+        elif new_date and not old_date and after != "active":
+            # an active record's date is the earliest it may retire (not before), not a shutdown
             fact = f.retirement(ctx, model, "retirement_date_set", shutdown=new_date, **where)
         elif new_date and old_date and new_date.iso < old_date.iso:
             fact = f.retirement(
