@@ -19,7 +19,13 @@ from monitor.classify.aliases import aliases, new_version
 from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates
 from monitor.classify.names import as_written, cell_models, old_model_ids
-from monitor.classify.records import TEXT, item_prose, listed_models, record_changes
+from monitor.classify.records import (
+    TEXT,
+    deprecations_feed,
+    item_prose,
+    listed_models,
+    record_changes,
+)
 from monitor.classify.tables import RowChange, Table, table_changes
 from monitor.classify.text import core, sentences
 from monitor.models import Finding, TextDiff
@@ -241,13 +247,11 @@ def _added(
     return found
 
 
-def _already_a_notice(change: RowChange, old_date: DateHit | None) -> bool:
+def _already_a_notice(ctx: Context, change: RowChange, old_date: DateHit | None) -> bool:
     """The record said it was retiring before its deprecation date appeared: it carried a
-    shutdown date, or it is an item of a feed without states (each item there is a notice), so
+    shutdown date, or it is an item of a feed of deprecations (each item there is a notice), so
     the date filled in is the feed's bookkeeping, not a deprecation announced."""
-    old, new = change.old or {}, change.new or {}
-    feed_item = change.table is None and "status" not in old and "status" not in new
-    return old_date is not None or feed_item
+    return old_date is not None or change.table is None and deprecations_feed(ctx)
 
 
 def _changed(ctx: Context, change: RowChange) -> list[Finding]:
@@ -288,7 +292,7 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
         elif (
             f.date_of(new.get("deprecated"))
             and not f.date_of(old.get("deprecated"))
-            and not _already_a_notice(change, old_date)
+            and not _already_a_notice(ctx, change, old_date)
         ):
             deprecated_on = f.date_of(new.get("deprecated"))
             fact = f.retirement(  # a deprecation date set where there was none: deprecated

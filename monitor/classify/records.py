@@ -348,6 +348,18 @@ def record_changes(ctx: Context) -> tuple[list[RowChange], frozenset[int], froze
     return result
 
 
+def deprecations_feed(ctx: Context) -> bool:
+    """The old feed lists deprecations: most of its records carry a shutdown field and none a
+    state (each record there is a notice), unlike a list of models with a date on a few."""
+    if "deprecations_feed" not in ctx.memo:
+        old = parse_records(ctx.old_text)
+        fields = [by_role(f) for same in (old.records.values() if old else ()) for f in same]
+        dated = sum("shutdown" in cells for cells in fields)
+        stateless = not any("status" in cells for cells in fields)
+        ctx.memo["deprecations_feed"] = stateless and dated * 2 > len(fields)
+    return bool(ctx.memo["deprecations_feed"])
+
+
 def listed_models(ctx: Context) -> set[str] | None:
     """The models the old feed's records list (a model named only in another record's words,
     as its replacement, is not listed yet); None when the texts are not feeds."""
