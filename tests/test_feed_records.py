@@ -196,3 +196,63 @@ def test_a_feed_re_exported_with_ids_for_titles_and_a_field_dropped_reads_the_sa
     )
     result = classify_change(diff_texts(before, renamed), before, renamed, WATCH, at=AT)
     assert "policy_text" in result.labels  # a title naming another model is a change
+
+
+def test_an_item_re_keyed_with_a_version_qualifier_is_the_same_item() -> None:
+    """'amazon.nova-premier-v1' published again as 'amazon.nova-premier-v1:0' with the same
+    dates: the item re-keyed, neither removed nor a new retirement; with another date it is."""
+    fields = "Deprecation Date: 2026-03-13\nShutdown Date: 2026-09-14"
+    before = feed(KEPT, item("AWS Bedrock", "amazon.nova-premier-v1", fields, "Nova", "n-v1"))
+    after = feed(KEPT, item("AWS Bedrock", "amazon.nova-premier-v1:0", fields, "Nova", "n-v10"))
+    result = classify_change(diff_texts(before, after), before, after, WATCH, at=AT)
+    assert "entry_removed" not in result.labels and retirements(before, after) == []
+    moved = after.replace("Shutdown Date: 2026-09-14", "Shutdown Date: 2026-12-14")
+    assert retirements(before, moved) == [("amazon.nova-premier-v1:0", "2026-12-14")]
+
+
+def test_a_deprecation_date_filled_into_a_listed_item_is_no_announcement() -> None:
+    """A feed re-exported with a 'Deprecation Date' field on items already listed (with or
+    without their Shutdown Date): the feed's bookkeeping, not deprecations announced."""
+    dated = item("OpenAI", "dall-e-2", "Shutdown Date: 2026-05-12", "DALL·E", "o-dall-e-2")
+    bare = item("Google", "veo-3.0-generate-preview", "", "Notice", "g-veo-3")
+    before = feed(KEPT, dated, bare)
+    after = feed(
+        KEPT,
+        dated.replace("Shutdown Date:", "Deprecation Date: 2025-11-14\nShutdown Date:"),
+        bare.replace("Model ID: veo-3.0-generate-preview\n", "Model ID: veo-3.0-generate-preview\n"
+                     "Deprecation Date: 2025-11-11"),
+    )  # fmt: skip
+    result = classify_change(diff_texts(before, after), before, after, WATCH, at=AT)
+    assert "model_retirement" not in result.labels, result.labels
+
+
+def record(
+    provider: str, name: str, shutdown: str, status: str, replacement: str = ""
+) -> dict[str, str]:
+    return {"provider": provider, "model_name": name, "model_id": "", "deprecated_date": "",
+            "shutdown_date": shutdown, "replacement": replacement, "status": status}  # fmt: skip
+
+
+def test_a_providers_block_published_again_launches_nothing() -> None:
+    """Active records added beside already-retired records of the same provider are that
+    provider's list coming back, not launches; an active record a listed record newly names as
+    its replacement is new; an active record's date is its not-before date, no shutdown."""
+    import json
+
+    stays = record("Acme", "acme-large-1", "2026-06-15", "deprecated", "acme-large-2")
+    gains = record("Acme", "acme-small-3", "", "active")
+    other = record("Other", "other-1", "2026-09-01", "deprecated")
+    block = [record("Acme", "acme-mid-2", "2027-01-10", "active"),
+             record("Acme", "acme-old-1", "2026-02-19", "retired", "acme-mid-2")]  # fmt: skip
+    before = json.dumps([other, stays, gains], indent=2)
+    after = json.dumps(
+        [other, {**stays, "replacement": "acme-large-3"},
+         {**gains, "shutdown_date": "2027-02-17"}, *block,
+         record("Acme", "acme-large-3", "2027-04-16", "active")],
+        indent=2,
+    )  # fmt: skip
+    watch = Watch.model_validate({"id": "records", "url": "https://example.com/d.json"})
+    result = classify_change(diff_texts(before, after), before, after, watch, at=AT)
+    launched = sorted(fact["model"] for fact in result.facts if fact.get("kind") == "launch")
+    assert launched == ["acme-large-3"]
+    assert retirements(before, after) == [("acme-old-1", "2026-02-19")]

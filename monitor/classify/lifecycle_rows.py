@@ -19,7 +19,13 @@ from monitor.classify.aliases import aliases, new_version
 from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates
 from monitor.classify.names import as_written, cell_models, old_model_ids
-from monitor.classify.records import TEXT, item_prose, listed_models, record_changes
+from monitor.classify.records import (
+    TEXT,
+    deprecations_feed,
+    item_prose,
+    listed_models,
+    record_changes,
+)
 from monitor.classify.tables import RowChange, Table, table_changes
 from monitor.classify.text import core, sentences
 from monitor.models import Finding, TextDiff
@@ -169,7 +175,9 @@ def _announces_release(text: str) -> bool:
     return bool(p.LAUNCH_WORDS.search(prose)) and not p.RETIRE_WORDS.search(prose)
 
 
-def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Finding]:
+def _added(
+    ctx: Context, change: RowChange, old_models: set[str], relisted: frozenset[str] = frozenset()
+) -> list[Finding]:
     cells = change.new or {}
     status = _state(cells)
     shutdown = _shutdown_cell(cells)
@@ -215,7 +223,7 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
                     (fact,),
                 )
             )
-        elif status in (None, "active") and model not in old_models:
+        elif status in (None, "active") and model not in old_models and model not in relisted:
             released = f.date_of(cells.get("released"))
             fact = f.launch(
                 ctx,
@@ -237,6 +245,13 @@ def _added(ctx: Context, change: RowChange, old_models: set[str]) -> list[Findin
                 )
             )
     return found
+
+
+def _already_a_notice(ctx: Context, change: RowChange, old_date: DateHit | None) -> bool:
+    """The record said it was retiring before its deprecation date appeared: it carried a
+    shutdown date, or it is an item of a feed of deprecations (each item there is a notice), so
+    the date filled in is the feed's bookkeeping, not a deprecation announced."""
+    return old_date is not None or change.table is None and deprecations_feed(ctx)
 
 
 def _changed(ctx: Context, change: RowChange) -> list[Finding]:
@@ -262,7 +277,8 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 status_change=f"{before or 'active'} -> {after}",
                 **where,
             )
-        elif new_date and not old_date:
+        elif new_date and not old_date and after != "active":
+            # an active record's date is the earliest it may retire (not before), not a shutdown
             fact = f.retirement(ctx, model, "retirement_date_set", shutdown=new_date, **where)
         elif new_date and old_date and new_date.iso < old_date.iso:
             fact = f.retirement(
@@ -273,7 +289,11 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 previous=old_date.iso,
                 **where,
             )
-        elif f.date_of(new.get("deprecated")) and not f.date_of(old.get("deprecated")):
+        elif (
+            f.date_of(new.get("deprecated"))
+            and not f.date_of(old.get("deprecated"))
+            and not _already_a_notice(ctx, change, old_date)
+        ):
             deprecated_on = f.date_of(new.get("deprecated"))
             fact = f.retirement(  # a deprecation date set where there was none: deprecated
                 ctx,
@@ -384,15 +404,41 @@ def row_findings(ctx: Context) -> tuple[Finding, ...]:
     listed = listed_models(ctx) if changes else None  # a feed: the models its old records list
     found: list[Finding] = []
     old_models = (set(old_model_ids(ctx)) if listed is None else listed) if changes else set()
+    relisted = _relisted(changes)
     for change in changes:
         if change.kind == "added":
-            found += _added(ctx, change, old_models)
+            found += _added(ctx, change, old_models, relisted)
         elif change.kind == "changed":
             found += _changed(ctx, change)
         elif change.table is not None and ctx.kind != "index":
             found += _removed(ctx, change)
     ctx.memo["row_findings"] = result = tuple(found)
     return result
+
+
+def _relisted(changes: list[RowChange]) -> frozenset[str]:
+    """The models of active records added in the same update as already-retired records of the
+    same provider: that provider's list published (again), not launches. A model a record that
+    stays newly names as its replacement is still new."""
+    added = [c.new for c in changes if c.kind == "added" and c.new and c.new.get("provider")]
+    providers = {cells["provider"] for cells in added if _state(cells) == "retired"}
+    if not providers:
+        return frozenset()
+    pointed_to = {
+        f.replacement(c.new.get("replacement"))
+        for c in changes
+        if c.kind == "changed"
+        and c.new
+        and c.old
+        and c.new.get("replacement") != c.old.get("replacement")
+    }
+    return frozenset(
+        model
+        for cells in added
+        if cells["provider"] in providers and _state(cells) in (None, "active")
+        for model in _models(cells)
+        if model not in pointed_to
+    )
 
 
 def _removed(ctx: Context, change: RowChange) -> list[Finding]:

@@ -261,6 +261,24 @@ def by_role(fields: dict[str, str]) -> dict[str, str]:
     return out
 
 
+_VERSION_QUALIFIER = re.compile(r":\d+$")
+
+
+def _requalified(old: dict[str, str], new: dict[str, str]) -> bool:
+    """One id is the other with a version qualifier put on or taken off its end
+    ("…-premier-v1" → "…-premier-v1:0"), every date the same: the record re-keyed."""
+    a, b = old.get("model", ""), new.get("model", "")
+    shorter, longer = sorted((a, b), key=len)
+    tail = longer[len(shorter) :]
+    same_dates = all(old.get(k) == new.get(k) for k in ("shutdown", "deprecated"))
+    return (
+        bool(shorter)
+        and longer.startswith(shorter)
+        and bool(_VERSION_QUALIFIER.fullmatch(tail))
+        and same_dates
+    )
+
+
 def _completed(a: str, b: str) -> bool:
     """One name is the other with one run of digits put in or taken out inside it (a number
     written in full: "…-preview-09-25" → "…-preview-09-2025"): a name corrected in place. A run
@@ -290,7 +308,10 @@ def _renamed(changes: list[RowChange], removed: list[RowChange]) -> list[RowChan
                     for gone in left
                     if gone.old is not None
                     and gone.old.get("provider") == change.new.get("provider")
-                    and _completed(gone.old.get("model", ""), change.new.get("model", ""))
+                    and (
+                        _completed(gone.old.get("model", ""), change.new.get("model", ""))
+                        or _requalified(gone.old, change.new)
+                    )
                 ),
                 None,
             )
@@ -325,6 +346,18 @@ def record_changes(ctx: Context) -> tuple[list[RowChange], frozenset[int], froze
         result = (_renamed(changes, removed), old.lines, new.lines)
     ctx.memo["records"] = result
     return result
+
+
+def deprecations_feed(ctx: Context) -> bool:
+    """The old feed lists deprecations: most of its records carry a shutdown field and none a
+    state (each record there is a notice), unlike a list of models with a date on a few."""
+    if "deprecations_feed" not in ctx.memo:
+        old = parse_records(ctx.old_text)
+        fields = [by_role(f) for same in (old.records.values() if old else ()) for f in same]
+        dated = sum("shutdown" in cells for cells in fields)
+        stateless = not any("status" in cells for cells in fields)
+        ctx.memo["deprecations_feed"] = stateless and dated * 2 > len(fields)
+    return bool(ctx.memo["deprecations_feed"])
 
 
 def listed_models(ctx: Context) -> set[str] | None:
