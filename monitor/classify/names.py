@@ -300,10 +300,15 @@ def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
     """The models a table row or record names, by its model columns: ids written as ids first
     (a name column beside an "API Endpoints" column), then names a recogniser reads, then
     id-shaped tokens of any family, then, when `names`, the model cell itself as a name."""
+    return list(_cell_models(cells.get("model", ""), cells.get("model_id", ""), names))
+
+
+@lru_cache(maxsize=16_384)  # the rules read one row's models several times
+def _cell_models(model_cell: str, model_id_cell: str, names: bool) -> tuple[str, ...]:
     # a resource name keeps its id last: "models/gemini-1.5-pro-002" names gemini-1.5-pro-002
-    written = [_RESOURCE.sub("", cells.get(k, "").strip()) for k in ("model", "model_id")]
+    written = [_RESOURCE.sub("", cell.strip()) for cell in (model_cell, model_id_cell)]
     if any(_opens_with_date(cell) for cell in written):
-        return []  # "January 30, 2026 (us-gov-east-1 … Regions)": a schedule, not a model
+        return ()  # "January 30, 2026 (us-gov-east-1 … Regions)": a schedule, not a model
     hits = [hit for cell in written for hit in find_models(cell)]
     found = [hit.id for hit in hits if not hit.prose] or [hit.id for hit in hits]
     tokens = [normalise(cell).strip().lower() for cell in written]
@@ -320,7 +325,7 @@ def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
     if not found and names:
         slug = name_as_id(written[0]) or name_as_id(written[1])
         found = [slug] if slug else []
-    return list(dict.fromkeys(_versioned(model, written) for model in found))
+    return tuple(dict.fromkeys(_versioned(model, written) for model in found))
 
 
 def _opens_with_date(cell: str) -> bool:
