@@ -336,9 +336,15 @@ def _cell_models(model_cell: str, model_id_cell: str, names: bool) -> tuple[str,
     return tuple(dict.fromkeys(_versioned(model, written) for model in found))
 
 
+# every date opens with a digit or a month's name
+_DATE_OPENING = re.compile(r"\d|" + p.MONTH_NAME, re.I)
+
+
 def _opens_with_date(cell: str) -> bool:
     """A model cell that is a date with what follows it: a schedule line a scraper took for a
     model ("January 30, 2026 (us-gov-east-1 and us-gov-west-1 Regions)")."""
+    if not _DATE_OPENING.match(cell):
+        return False
     found = find_dates(cell[:40])
     return bool(found) and found[0].start == 0
 
