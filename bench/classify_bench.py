@@ -154,7 +154,7 @@ def main() -> None:
         ("whitespace only", old, noise),
         ("first version (seeding)", "", old),
         ("one big table, rows in/out", table_old, table_new),
-        # past 20 removed rows, whether each is still listed reads every row of the page once
+        # past 20 removed rows, each is looked up in the rows that hold its words
         (
             "one big table, 100 rows out",
             table_old,

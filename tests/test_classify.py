@@ -260,3 +260,55 @@ def test_pathological_lines_stay_fast(body: str) -> None:
     start = time.perf_counter()
     result = classify_change(diff_texts(before, after), before, after, watch(), at=AT)
     assert result.labels and time.perf_counter() - start < 20
+
+
+def test_removed_rows_still_named_by_another_row_are_not_entries_removed() -> None:
+    """Past the first removed rows (looked up one by one) the rest are looked up in an index of
+    the new page's rows: both say a model another row still lists is not removed."""
+    header = ["| Model | Status | Shutdown |", "| --- | --- | --- |"]
+    rows = [f"| Sable Video {n} | deprecated | 2027-01-{n % 28 + 1:02d} |" for n in range(60)]
+    offered = ["## Offered", "", "| Model | Region |", "| --- | --- |", "| Sable-Video 5 | eu |",
+               "| Sable-Video 30 | us |"]  # fmt: skip
+    old = "\n".join(["# Models", "", *offered, "", "## Retiring", "", *header, *rows])
+    new = "\n".join(["# Models", "", *offered, "", "## Retiring", "", *header, *rows[40:]])
+    watch = Watch(id="w", url="https://example.com/", kind="lifecycle")
+    result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
+    removed = {fact["item"] for fact in result.facts if fact["kind"] == "entry_removed"}
+    assert removed == {f"sable-video-{n}" for n in range(40) if n not in (5, 30)}
+
+
+def test_the_row_index_answers_as_reading_every_row_would() -> None:
+    """Over every case's tables: whether a row of the new text names a model, asked of the
+    rows holding the model's words, is what reading every row's models says."""
+    from monitor.classify.context import build_context
+    from monitor.classify.names import cell_models
+    from monitor.classify.still_listed import _RowIndex
+    from monitor.classify.tables import named, tables_of
+
+    tricky = "\n".join([
+        "## Names", "", "| Model | Shutdown |", "| --- | --- |", "| Claude 2 | TBD |",
+        "| **Sable** Video 7 | 2026-01-01 |", "| gpt\\-4o | 2026-01-01 |",
+        "| veo-3.0-fast-generate-previewveo-3.0-generate-preview | 2026-01-01 |",
+        "| Llama 3.1 70B Instruct | 2026-01-01 |", "", "## gpt-4o-mini", "",
+        "| Version | Lifecycle status | Retirement date |", "| --- | --- | --- |",
+        "| 2024-07-18 | Retiring | 2026-03-31 |",
+    ])  # fmt: skip
+    lifecycle = Watch(id="w", url="https://example.com/", kind="lifecycle")
+    pairs = [(case.before, case.after, case.watch) for case in map(load_case, case_paths(CASES))]
+    asked = 0
+    for before, after, watch in [*pairs, ("", tricky, lifecycle), (tricky, "", lifecycle)]:
+        if "|" not in before + after:
+            continue
+        diff = diff_texts(before, after)
+        ctx = build_context(diff, before, after, watch, at=AT)
+        rows = [(table, row) for table in tables_of(ctx, "new") for row in table.rows]
+        every = {model for found in rows for model in cell_models(named(*found), names=True)}
+        old = build_context(diff, after, before, watch, at=AT)
+        old_rows = [(table, row) for table in tables_of(old, "new") for row in table.rows]
+        models = {model for found in old_rows for model in cell_models(named(*found), names=True)}
+        for model in sorted(models | every | {m + "-2" for m in every}):
+            index = _RowIndex(ctx, tables_of(ctx, "new"))
+            answer = index.lists(model)
+            assert answer is None or answer == (model in every), model
+            asked += answer is not None
+    assert asked > 10000, asked

@@ -33,6 +33,8 @@ class DateHit:
 
 
 _STRUCK = re.compile(r"~~[^~\n]{1,300}?~~")
+# every date pattern holds a four-digit year: a text without four digits in a row has no date
+_YEAR_DIGITS = re.compile(r"\d{4}")
 
 
 def _flag(iso: str) -> str | None:
@@ -95,6 +97,8 @@ def _qualifier(text: str, start: int, end: int) -> tuple[str | None, str | None]
 
 def find_dates(text: str) -> list[DateHit]:
     """Every date in `text`, in order, overlaps resolved in favour of the earliest match."""
+    if not _YEAR_DIGITS.search(text):
+        return []
     hits: list[DateHit] = []
     for pattern in p.DATE_PATTERNS:
         for match in pattern.finditer(text):

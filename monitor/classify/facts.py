@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -173,6 +174,7 @@ def launch(ctx: Context, model: str, **extra: Any) -> dict[str, Any]:
     )
 
 
+@lru_cache(maxsize=4096)  # every line of a section asks for its headings' date
 def section_date(trail: tuple[str, ...]) -> str | None:
     """The date of the nearest dated heading above a line (release notes are dated that way)."""
     for heading in reversed(trail):

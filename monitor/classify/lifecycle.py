@@ -210,9 +210,10 @@ def _replacements(block: Block) -> list[str]:
         if under_heading:
             out += [h.id for h in find_models(line.core)]
         for sentence in sentences(line.core):
+            if not p.REPLACEMENT_WORDS.search(sentence):
+                continue  # no replacement cue: split_replacements names no replacement
             _, after = split_replacements(sentence)
-            if after and (p.REPLACEMENT_WORDS.search(sentence) or p.INSTEAD.search(sentence)):
-                out += after
+            out += after
         if line.table:
             cells = [c.strip() for c in line.core.strip("|").split("|")]
             if len(cells) >= 2:

@@ -1,7 +1,7 @@
 """Whether a row removed from a table is still listed: its line elsewhere in the new text (a
 row moved), or its model named anywhere in the new text (in prose, as an id, in another row).
-Linear in the page: the first removed rows are looked up by a string search, the rest against
-every new line or row read once."""
+Linear in the page: the first removed rows are looked up by a string search; the rest against
+every new line read once, and in the rows that hold the model's words (`_RowIndex`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from itertools import accumulate
 from monitor import patterns as p
 from monitor.classify.context import Context, Line
 from monitor.classify.names import cell_models, find_models
-from monitor.classify.tables import Row, Table, named, tables_of
+from monitor.classify.tables import Row, Table, named, roles, tables_of
 from monitor.classify.text import normalise
 
 _ID_PARTS = re.compile(r"[a-z]{2,}|\d+")
@@ -69,7 +69,8 @@ def moved(ctx: Context, line: Line) -> bool:
 def named_in_new(ctx: Context, model: str) -> bool:
     """The new text still names `model`: in prose, as an id of any shape, or in a table row.
     A row that names a model holds its words, written as an id or as a name: for the first
-    removed rows only rows holding them are read, then every row once."""
+    removed rows only rows holding them are read, then `_RowIndex` answers as every row read
+    once would."""
     if "new_models" not in ctx.memo:
         ctx.memo["new_models"] = {hit.id for hit in find_models(ctx.new_text)}
     if model in ctx.memo["new_models"] or _written_as_id(ctx, model):  # type: ignore[operator]
@@ -86,14 +87,81 @@ def named_in_new(ctx: Context, model: str) -> bool:
             for found in (_row_at(tables, heads, index + 1) for index in hits)
             if found is not None
         )
-    if "row_models" not in ctx.memo:
-        ctx.memo["row_models"] = {
+    if "row_models" not in ctx.memo and "row_index" not in ctx.memo:
+        ctx.memo["row_index"] = _RowIndex(ctx, tables)
+    index: _RowIndex | None = ctx.memo.get("row_index")  # type: ignore[assignment]
+    if "row_models" not in ctx.memo and index is not None:
+        listed = index.lists(model)
+        if listed is not None:
+            return listed
+        ctx.memo["row_models"] = index.every_model()
+    return model in ctx.memo["row_models"]  # type: ignore[operator]
+
+
+# An id's words a table row that names it holds on its line: letters, and numbers of two digits
+# or more (a name's version may be read with a digit it does not write: "Claude 2" → claude-2.0)
+_LINE_WORDS = re.compile(r"[a-z]{2,}|\d{2,}")
+_SWEEPS = 200  # searches of the whole text for a word, before every row is read once
+_HITS_PER_ROW = 4  # lines holding a searched word, per row of the page, before the same
+
+
+class _RowIndex:
+    """Whether any row of the new text's tables names a model, as reading every row's models
+    would say, with only the rows that could name it read: the rows whose line holds the
+    model's words (every model `cell_models` reads from a row is written with them there), and
+    the rows of tables with no model column (whose model may come from the heading above).
+    Linear: past a fixed number of searches, or of lines looked at, every row is read once."""
+
+    def __init__(self, ctx: Context, tables: list[Table]) -> None:
+        self.ctx = ctx
+        self.models: dict[int, list[str]] = {}  # line number → models of the row there
+        self.rows: dict[int, tuple[Table, Row]] = {
+            row.line_number: (table, row) for table in tables for row in table.rows
+        }
+        self.sweeps, self.hits = 0, 0
+        self.unread_tables = {  # the model may be read from above the row: always read
             found
             for table in tables
+            if "model" not in roles(table.header).values()
             for row in table.rows
-            for found in cell_models(named(table, row), names=True)
+            for found in self._models(row.line_number)
         }
-    return model in ctx.memo["row_models"]  # type: ignore[operator]
+
+    def _models(self, number: int) -> list[str]:
+        if number not in self.models:
+            self.models[number] = cell_models(named(*self.rows[number]), names=True)
+        return self.models[number]
+
+    def lists(self, model: str) -> bool | None:
+        """Whether a row names `model`; None once the searches' budget is spent."""
+        if model in self.unread_tables:
+            return True
+        if not self.rows:
+            return False
+        words = _LINE_WORDS.findall(model)
+        if not words or self.sweeps >= _SWEEPS:
+            return None
+        self.sweeps += 1
+        _holding(self.ctx, "new_lines_blob", lambda: self.ctx.new_doc.raw, [])  # made once
+        blob, starts, lowered = self.ctx.memo["new_lines_blob"]  # type: ignore[misc]
+        longest = max(words, key=len)
+        at = blob.find(longest)
+        while at != -1:
+            self.hits += 1
+            if self.hits > _HITS_PER_ROW * len(self.rows):
+                return None
+            index = bisect_right(starts, at) - 1
+            if (
+                index + 1 in self.rows
+                and all(word in lowered[index] for word in words)
+                and model in self._models(index + 1)
+            ):
+                return True
+            at = blob.find(longest, starts[index + 1] if index + 1 < len(starts) else len(blob))
+        return False
+
+    def every_model(self) -> set[str]:
+        return {found for number in self.rows for found in self._models(number)}
 
 
 def _written_as_id(ctx: Context, model: str) -> bool:
