@@ -140,3 +140,30 @@ def test_a_sender_killed_mid_delivery_loses_nothing(
     if path == HOOK_PATH:  # a receiver can drop the second by its id
         ids = {hit.headers["x-monitor-delivery"] for hit in hits}
         assert len(ids) == 1 and all(hit.verified for hit in hits)
+
+
+def test_a_sender_killed_after_marking_one_and_claiming_the_next_loses_neither(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slack: SlackServer
+) -> None:
+    """The sender marks a delivery sent and claims the next in one transaction: killed while
+    sending that next one, the first stays sent (once) and the next is sent after its lease."""
+    monkeypatch.setenv("TEST_HOOK_URL", slack.hook_url)
+    monkeypatch.setenv("TEST_HOOK_SECRET", HOOK_SECRET)
+    watchlist = write_watchlist(tmp_path, CHANNELS)
+    config = load_config(watchlist)
+    engine = open_engine(config.database_url)
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    first = add_change(engine, ("hook",), at=start - timedelta(seconds=1))
+    second = add_change(engine, ("hook",), at=start)
+    slack.script(HOOK_PATH, Reply())  # the first is answered; the second hangs
+
+    _kill_mid_delivery(watchlist, slack, HOOK_PATH, 1)
+
+    states = {d["change_id"]: (d["state"], d["attempts"]) for d in list_deliveries(engine)}
+    assert states == {first: ("sent", 1), second: ("sending", 1)}
+    later = datetime.now(UTC) + timedelta(seconds=SenderSettings().lease + 1)
+    summary = deliver_due(config, engine, now=later, settings=SenderSettings())
+    assert summary.sent == 1, summary.describe()
+    states = {d["change_id"]: (d["state"], d["attempts"]) for d in list_deliveries(engine)}
+    assert states == {first: ("sent", 1), second: ("sent", 2)}
+    assert len(slack.to(HOOK_PATH)) == 3  # the first once, the second twice (same id)

@@ -125,14 +125,23 @@ def _message(config: Config, batch: _Batch, held: set[int]) -> Message:
 
 
 def _send_batch(
-    config: Config, engine: sa.Engine, batch: _Batch, now: datetime, settings: SenderSettings
-) -> tuple[str, int, str | None]:
-    """(state the deliveries are left in, how many this sender held, the error if any)."""
+    config: Config,
+    engine: sa.Engine,
+    batch: _Batch,
+    now: datetime,
+    settings: SenderSettings,
+    claimed: list[outbox.Claimed] | None = None,
+    next_batch: _Batch | None = None,
+) -> tuple[str, int, str | None, list[outbox.Claimed] | None]:
+    """(state the deliveries are left in, how many this sender held, the error if any, what it
+    claimed of `next_batch`). `claimed`: the batch was claimed already (with the batch before).
+    Once sent, the batch is marked and `next_batch` claimed in one transaction."""
     lease = timedelta(seconds=settings.lease)
-    claimed = outbox.claim(engine, batch.ids, now, lease, max_age=_max_age(config))
+    if claimed is None:
+        claimed = outbox.claim(engine, batch.ids, now, lease, max_age=_max_age(config))
     held = sorted(c.id for c in claimed)
     if not held:
-        return "taken", 0, None  # another sender was quicker
+        return "taken", 0, None, None  # another sender was quicker
     attempts = max(c.attempts for c in claimed)
     channel = config.channels.get(batch.channel)
     message = _message(config, batch, set(held))
@@ -152,12 +161,18 @@ def _send_batch(
             oldest=min(d.delivery.created_at for d in batch.dues) - SKEW,
         )  # fmt: skip
     except DeliveryError as exc:
-        return _failed(config, engine, held, attempts, exc, now, settings)
+        return (*_failed(config, engine, held, attempts, exc, now, settings), None)
     except Exception as exc:  # noqa: BLE001 - a bug must not stop other deliveries or leak text
         error = DeliveryError(f"unexpected {type(exc).__name__} while sending")
-        return _failed(config, engine, held, attempts, error, now, settings)
-    outbox.mark_sent(engine, held, now, remote_id=sent.remote_id, thread_id=sent.thread_id)
-    return "sent", len(held), None
+        return (*_failed(config, engine, held, attempts, error, now, settings), None)
+    if next_batch is None:
+        outbox.mark_sent(engine, held, now, remote_id=sent.remote_id, thread_id=sent.thread_id)
+        return "sent", len(held), None, None
+    next_claimed = outbox.mark_sent_and_claim(
+        engine, held, now, remote_id=sent.remote_id, thread_id=sent.thread_id,
+        next_ids=next_batch.ids, lease=lease, max_age=_max_age(config),
+    )  # fmt: skip
+    return "sent", len(held), None, next_claimed
 
 
 def _failed(
@@ -201,11 +216,18 @@ def deliver_due(
     summary.problems += _give_up(config, engine, now)  # its alerts go out in this same run
     paused: set[str] = set()
     dues = outbox.due(engine, now, limit, max_age=_max_age(config))
-    for batch in _batches(config, engine, dues, now, settings, summary):
+    batches = _batches(config, engine, dues, now, settings, summary)
+    claimed: list[outbox.Claimed] | None = None  # the batch's claim, made with the one before
+    for index, batch in enumerate(batches):
         if batch.channel in paused:
             summary.waiting += len(batch.dues)
             continue
-        state, count, error = _send_batch(config, engine, batch, now, settings)
+        upcoming = batches[index + 1] if index + 1 < len(batches) else None
+        if upcoming is not None and upcoming.channel in paused:
+            upcoming = None
+        state, count, error, claimed = _send_batch(
+            config, engine, batch, now, settings, claimed, upcoming
+        )
         if state == "sent":
             summary.sent += count
         elif state in ("pending", "failed"):

@@ -61,6 +61,9 @@ def _grid(
                 take(len(out), out)
             text = cell_text(cell)
             attributes = cell.attributes
+            if "rowspan" not in attributes and "colspan" not in attributes:
+                out.append(text)  # most cells: no span to work out
+                continue
             rowspan = _span(attributes.get("rowspan"), len(rows) - index)
             for offset in range(_span(attributes.get("colspan"), 1000)):
                 if rowspan > 1:

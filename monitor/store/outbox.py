@@ -1,4 +1,5 @@
-"""Deliveries: due, claimed, sent, retried, failed. Each function is its own transaction.
+"""Deliveries: due, claimed, sent, retried, failed. Each function is its own transaction
+(`mark_sent_and_claim` is two of them committed as one).
 
 A delivery moves pending → sending → sent, or back to pending with a later `next_try_at`, or to
 failed once it has used its attempts. Claiming is committed before anything is sent: it sets
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import col, select, update
+from sqlmodel import Session, col, select, update
 
 from monitor.models import Classification
 from monitor.store import audit_log
@@ -86,28 +87,34 @@ def claim(
     """Take the deliveries that are still due (another sender may have been quicker): state
     `sending`, one more attempt, leased until `now + lease`. Committed before returning."""
     with writing(engine) as session:
-        connection = session.connection()  # plain rows: the ORM's flush cost more than this
-        query = sa.select(_DELIVERIES.c.id, _DELIVERIES.c.attempts, _DELIVERIES.c.state).where(
-            _DELIVERIES.c.id.in_(ids), _due_clause(now, max_age)
-        )
-        if connection.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE serialises
-            query = query.with_for_update(skip_locked=True)
-        rows = connection.execute(query.order_by(_DELIVERIES.c.id)).all()
-        claimed = [
-            Claimed(row_id, attempts + 1, recovered=state == "sending")
-            for row_id, attempts, state in rows
-        ]
-        if claimed:
-            connection.execute(
-                _DELIVERIES.update()
-                .where(_DELIVERIES.c.id.in_([c.id for c in claimed]))
-                .values(
-                    state="sending",
-                    attempts=_DELIVERIES.c.attempts + 1,
-                    next_try_at=now + lease,
-                )
+        return _claim_in(session, ids, now, lease, max_age)
+
+
+def _claim_in(
+    session: Session, ids: Sequence[int], now: datetime, lease: timedelta, max_age: timedelta | None
+) -> list[Claimed]:
+    connection = session.connection()  # plain rows: the ORM's flush cost more than this
+    query = sa.select(_DELIVERIES.c.id, _DELIVERIES.c.attempts, _DELIVERIES.c.state).where(
+        _DELIVERIES.c.id.in_(ids), _due_clause(now, max_age)
+    )
+    if connection.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE serialises
+        query = query.with_for_update(skip_locked=True)
+    rows = connection.execute(query.order_by(_DELIVERIES.c.id)).all()
+    claimed = [
+        Claimed(row_id, attempts + 1, recovered=state == "sending")
+        for row_id, attempts, state in rows
+    ]
+    if claimed:
+        connection.execute(
+            _DELIVERIES.update()
+            .where(_DELIVERIES.c.id.in_([c.id for c in claimed]))
+            .values(
+                state="sending",
+                attempts=_DELIVERIES.c.attempts + 1,
+                next_try_at=now + lease,
             )
-        return claimed
+        )
+    return claimed
 
 
 def _finish(
@@ -116,30 +123,34 @@ def _finish(
     """Update deliveries this sender holds; returns how many it still held. With `audit_at`
     (sent, failed) each one's end is appended to the audit log in the same transaction."""
     with writing(engine) as session:
-        held = sa.and_(col(DeliveryRow.id).in_(ids), col(DeliveryRow.state) == "sending")
-        if audit_at is None:
-            result = session.execute(update(DeliveryRow).where(held).values(**values))
-            return int(result.rowcount)  # type: ignore[attr-defined]
-        connection = session.connection()  # plain rows: the ORM's flush cost more than this
-        query = sa.select(
-            *(_DELIVERIES.c[name] for name in _PAYLOAD_COLUMNS), _CHANGES.c.watch_id
-        ).join(_CHANGES, _CHANGES.c.id == _DELIVERIES.c.change_id)
-        if connection.dialect.name != "sqlite":
-            query = query.with_for_update(of=_DELIVERIES)
-        rows = connection.execute(query.where(held).order_by(_DELIVERIES.c.id)).all()
-        if not rows:
-            return 0
-        connection.execute(
-            _DELIVERIES.update()
-            .where(_DELIVERIES.c.id.in_([row.id for row in rows]))
-            .values(**values)
-        )
-        events = []
-        for row in rows:
-            delivery = Fields({**row._asdict(), **values})
-            events.append(audit_log.delivery_event(delivery, row.watch_id, audit_at))  # type: ignore[arg-type]
-        audit_log.append_many(session, events)
-        return len(rows)
+        return _finish_in(session, ids, audit_at=audit_at, **values)
+
+
+def _finish_in(
+    session: Session, ids: Sequence[int], *, audit_at: datetime | None = None, **values: object
+) -> int:
+    held = sa.and_(col(DeliveryRow.id).in_(ids), col(DeliveryRow.state) == "sending")
+    if audit_at is None:
+        result = session.execute(update(DeliveryRow).where(held).values(**values))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+    connection = session.connection()  # plain rows: the ORM's flush cost more than this
+    query = sa.select(
+        *(_DELIVERIES.c[name] for name in _PAYLOAD_COLUMNS), _CHANGES.c.watch_id
+    ).join(_CHANGES, _CHANGES.c.id == _DELIVERIES.c.change_id)
+    if connection.dialect.name != "sqlite":
+        query = query.with_for_update(of=_DELIVERIES)
+    rows = connection.execute(query.where(held).order_by(_DELIVERIES.c.id)).all()
+    if not rows:
+        return 0
+    connection.execute(
+        _DELIVERIES.update().where(_DELIVERIES.c.id.in_([row.id for row in rows])).values(**values)
+    )
+    events = []
+    for row in rows:
+        delivery = Fields({**row._asdict(), **values})
+        events.append(audit_log.delivery_event(delivery, row.watch_id, audit_at))  # type: ignore[arg-type]
+    audit_log.append_many(session, events)
+    return len(rows)
 
 
 _DELIVERIES: sa.Table = DeliveryRow.__table__  # type: ignore[attr-defined]
@@ -159,16 +170,35 @@ def mark_sent(
     thread_id: str | None = None,
 ) -> int:
     """Sent: recorded once. A delivery already marked by another sender is left as it is."""
-    return _finish(
-        engine,
-        ids,
-        audit_at=now,
-        state="sent",
-        sent_at=now,
-        remote_id=remote_id,
-        thread_id=thread_id,
-        last_error=None,
-    )
+    return _finish(engine, ids, audit_at=now, **_sent(now, remote_id, thread_id))
+
+
+def _sent(now: datetime, remote_id: str | None, thread_id: str | None) -> dict[str, object]:
+    return {
+        "state": "sent",
+        "sent_at": now,
+        "remote_id": remote_id,
+        "thread_id": thread_id,
+        "last_error": None,
+    }
+
+
+def mark_sent_and_claim(
+    engine: sa.Engine,
+    ids: Sequence[int],
+    now: datetime,
+    *,
+    remote_id: str | None = None,
+    thread_id: str | None = None,
+    next_ids: Sequence[int],
+    lease: timedelta,
+    max_age: timedelta | None = None,
+) -> list[Claimed]:
+    """`mark_sent` for `ids` and `claim` for `next_ids` in one transaction: a sender going
+    through its due deliveries commits once per delivery, not twice. What it claims."""
+    with writing(engine) as session:
+        _finish_in(session, ids, audit_at=now, **_sent(now, remote_id, thread_id))
+        return _claim_in(session, next_ids, now, lease, max_age)
 
 
 def mark_retry(engine: sa.Engine, ids: Sequence[int], error: str, next_try_at: datetime) -> int:
