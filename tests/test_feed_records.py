@@ -256,3 +256,21 @@ def test_a_providers_block_published_again_launches_nothing() -> None:
     launched = sorted(fact["model"] for fact in result.facts if fact.get("kind") == "launch")
     assert launched == ["acme-large-3"]
     assert retirements(before, after) == [("acme-old-1", "2026-02-19")]
+
+
+def test_an_item_re_keyed_from_its_name_to_its_id_is_the_same_item() -> None:
+    """An item keyed by its display name ('Claude 3.5 Sonnet v1') published again keyed by its
+    id, its words naming the old key and every date the same: the item renamed, not a new
+    retirement; with another date, or words that do not name the old key, it is."""
+    old = item("AWS Bedrock", "Acme Large v1", "Shutdown Date: 2026-03-01", "Legacy.", "b-name")
+    words = "Model ID acme.large-20240620-v1:0. (Acme Large v1). will reach end-of-life."
+    new = item("AWS Bedrock", "acme.large-20240620-v1:0", "Shutdown Date: 2026-03-01", words,
+               "b-id")  # fmt: skip
+    before, after = feed(KEPT, old), feed(KEPT, new)
+    result = classify_change(diff_texts(before, after), before, after, WATCH, at=AT)
+    assert "model_retirement" not in result.labels and retirements(before, after) == []
+    assert "entry_removed" not in result.labels
+    moved = after.replace("Shutdown Date: 2026-03-01", "Shutdown Date: 2026-06-01")
+    assert ("acme.large-20240620-v1:0", "2026-06-01") in retirements(before, moved)
+    other = after.replace("(Acme Large v1)", "(Acme Large v2)")
+    assert ("acme.large-20240620-v1:0", "2026-03-01") in retirements(before, other)
