@@ -274,3 +274,20 @@ def test_an_item_re_keyed_from_its_name_to_its_id_is_the_same_item() -> None:
     assert ("acme.large-20240620-v1:0", "2026-06-01") in retirements(before, moved)
     other = after.replace("(Acme Large v1)", "(Acme Large v2)")
     assert ("acme.large-20240620-v1:0", "2026-03-01") in retirements(before, other)
+
+
+def test_a_notice_re_published_later_keeps_its_year_and_tells_no_known_date() -> None:
+    """An item re-published months later whose words list models under yearless dates
+    ("December 2nd: a b"): the dates take the year of its deprecation date, not of its
+    publication; a model the old feed already gave that date in its own item is not news."""
+    listed = item("Google", "gemini-9.0-pro-exp", "Deprecation Date: 2025-11-04\nShutdown Date: "
+                  "2025-12-02", "Notice.", "g-pro")  # fmt: skip
+    notice = item("Google", "gemini-9.0-flash-exp", "Deprecation Date: 2025-11-04", "Notice.", "g-f")
+    told = notice.replace(
+        "Notice.", "The following models will be shut down: November 18th: gemini-9.0-lite-exp "
+        "December 2nd: gemini-9.0-pro-exp gemini-9.0-flash-exp"
+    ).replace("Wed, 01 Jul 2026", "Fri, 01 May 2026")  # fmt: skip
+    before, after = feed(KEPT, listed, notice), feed(KEPT, listed, told)
+    assert retirements(before, after) == [
+        ("gemini-9.0-flash-exp", "2025-12-02"), ("gemini-9.0-lite-exp", "2025-11-18")
+    ]  # fmt: skip
