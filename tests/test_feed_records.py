@@ -282,7 +282,9 @@ def test_a_notice_re_published_later_keeps_its_year_and_tells_no_known_date() ->
     publication; a model the old feed already gave that date in its own item is not news."""
     listed = item("Google", "gemini-9.0-pro-exp", "Deprecation Date: 2025-11-04\nShutdown Date: "
                   "2025-12-02", "Notice.", "g-pro")  # fmt: skip
-    notice = item("Google", "gemini-9.0-flash-exp", "Deprecation Date: 2025-11-04", "Notice.", "g-f")
+    notice = item(
+        "Google", "gemini-9.0-flash-exp", "Deprecation Date: 2025-11-04", "Notice.", "g-f"
+    )
     told = notice.replace(
         "Notice.", "The following models will be shut down: November 18th: gemini-9.0-lite-exp "
         "December 2nd: gemini-9.0-pro-exp gemini-9.0-flash-exp"
