@@ -293,3 +293,16 @@ def test_a_notice_re_published_later_keeps_its_year_and_tells_no_known_date() ->
     assert retirements(before, after) == [
         ("gemini-9.0-flash-exp", "2025-12-02"), ("gemini-9.0-lite-exp", "2025-11-18")
     ]  # fmt: skip
+
+
+def test_a_family_named_beside_the_ids_it_covers_is_no_model_of_its_own() -> None:
+    """A new item's words name a family in prose and the ids they retire ("preview versions of
+    Llama 3 fine-tuned for tool use, `llama3-groq-8b-…`"): the ids retire, the family does not."""
+    words = (
+        "On January 6th, 2025, we deprecated our preview versions of Llama 3 fine-tuned for tool "
+        "use, `llama3-groq-8b-8192-tool-use-preview` and `llama3-groq-70b-8192-tool-use-preview`."
+    )
+    added = item("Groq", "llama3-groq-8b-8192-tool-use-preview", "Shutdown Date: 2025-01-06",
+                 words, "groq-8b")  # fmt: skip
+    models = {model for model, _ in retirements(feed(KEPT), feed(KEPT, added))}
+    assert "llama3-groq-8b-8192-tool-use-preview" in models and "llama-3" not in models

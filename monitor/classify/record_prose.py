@@ -16,7 +16,7 @@ from monitor.classify import facts as f
 from monitor.classify.context import Context
 from monitor.classify.dates import YEAR_FROM_CONTEXT, DateHit, dates_near, find_dates
 from monitor.classify.lifecycle import model_hits, shutdown_of, split_replacements
-from monitor.classify.names import cell_models
+from monitor.classify.names import cell_models, find_models
 from monitor.classify.records import TEXT, by_role, item_prose, parse_records, record_changes
 from monitor.classify.statements import retires_a_model
 from monitor.classify.tables import RowChange
@@ -85,6 +85,21 @@ def _dated_before(ctx: Context) -> dict[str, set[str]]:
     return ctx.memo["record_dates_before"]  # type: ignore[no-any-return]
 
 
+def _families(sentence: str) -> set[str]:
+    """Names a sentence writes in prose that ids it also writes extend ("preview versions of
+    Llama 3 …, `llama3-groq-8b-8192-tool-use-preview`"): the family of those ids, not a model
+    of its own."""
+    found = find_models(sentence)
+    ids = {re.sub(r"[^a-z0-9]", "", h.id) for h in found if not h.prose}
+    ids |= {re.sub(r"[^a-z0-9]", "", hit[0]) for hit in model_hits(sentence)}
+    out = set()
+    for hit in (h for h in found if h.prose):
+        bare = re.sub(r"[^a-z0-9]", "", hit.id)
+        if any(other != bare and other.startswith(bare) for other in ids):
+            out.add(hit.id)
+    return out
+
+
 def _own_name(model: str, sentence: str, own: list[str]) -> bool:
     """A model read from a display name that the record's own id extends ("(Claude 3.5
     Sonnet)" in the item of anthropic.claude-3-5-sonnet-20240620-v1:0): the record's model,
@@ -117,7 +132,8 @@ def _record_notice(ctx: Context, change: RowChange) -> list[Finding]:
         if not retires_a_model(sentence, hits):
             continue
         retiring, _ = split_replacements(sentence)
-        hits = [hit for hit in hits if hit[0] in retiring]
+        family = _families(sentence)
+        hits = [hit for hit in hits if hit[0] in retiring and hit[0] not in family]
         done = bool(p.RETIRED_NOW.search(sentence)) and not re.search(r"\bwill\b", sentence)
         by_model = _dated(sentence, hits, reference)
         if change.kind == "added":
