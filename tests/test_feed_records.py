@@ -306,3 +306,24 @@ def test_a_family_named_beside_the_ids_it_covers_is_no_model_of_its_own() -> Non
                  words, "groq-8b")  # fmt: skip
     models = {model for model, _ in retirements(feed(KEPT), feed(KEPT, added))}
     assert "llama3-groq-8b-8192-tool-use-preview" in models and "llama-3" not in models
+
+
+def test_a_model_and_its_dated_successor_told_twice_stay_two_models() -> None:
+    """Two records (a model and its '-0905' successor, each with its own dates) that their
+    words also tell: each rule's fact joins its own model's, not the other's."""
+    from monitor.classify import merge_facts
+    from monitor.models import Finding
+
+    def told(rule: str, model: str, day: str) -> Finding:
+        fact = {"kind": "retirement", "model": model, "event": "deprecation_announced",
+                "shutdown_date": day}  # fmt: skip
+        return Finding(rule, "model_retirement", model, model, None, day, (fact,))
+
+    merged = merge_facts([
+        told("rows", "kimi-k2-instruct", "2025-10-10"),
+        told("rows", "kimi-k2-instruct-0905", "2026-04-15"),
+        told("words", "kimi-k2-instruct", "2025-09-10"),
+        told("words", "kimi-k2-instruct-0905", "2026-03-23"),
+    ])  # fmt: skip
+    facts = sorted((x["model"], x["shutdown_date"]) for m in merged for x in m.facts)
+    assert facts == [("kimi-k2-instruct", "2025-10-10"), ("kimi-k2-instruct-0905", "2026-04-15")]
