@@ -256,3 +256,74 @@ def test_a_providers_block_published_again_launches_nothing() -> None:
     launched = sorted(fact["model"] for fact in result.facts if fact.get("kind") == "launch")
     assert launched == ["acme-large-3"]
     assert retirements(before, after) == [("acme-old-1", "2026-02-19")]
+
+
+def test_an_item_re_keyed_from_its_name_to_its_id_is_the_same_item() -> None:
+    """An item keyed by its display name ('Claude 3.5 Sonnet v1') published again keyed by its
+    id, its words naming the old key and every date the same: the item renamed, not a new
+    retirement; with another date, or words that do not name the old key, it is."""
+    old = item("AWS Bedrock", "Acme Large v1", "Shutdown Date: 2026-03-01", "Legacy.", "b-name")
+    words = "Model ID acme.large-20240620-v1:0. (Acme Large v1). will reach end-of-life."
+    new = item("AWS Bedrock", "acme.large-20240620-v1:0", "Shutdown Date: 2026-03-01", words,
+               "b-id")  # fmt: skip
+    before, after = feed(KEPT, old), feed(KEPT, new)
+    result = classify_change(diff_texts(before, after), before, after, WATCH, at=AT)
+    assert "model_retirement" not in result.labels and retirements(before, after) == []
+    assert "entry_removed" not in result.labels
+    moved = after.replace("Shutdown Date: 2026-03-01", "Shutdown Date: 2026-06-01")
+    assert ("acme.large-20240620-v1:0", "2026-06-01") in retirements(before, moved)
+    other = after.replace("(Acme Large v1)", "(Acme Large v2)")
+    assert ("acme.large-20240620-v1:0", "2026-03-01") in retirements(before, other)
+
+
+def test_a_notice_re_published_later_keeps_its_year_and_tells_no_known_date() -> None:
+    """An item re-published months later whose words list models under yearless dates
+    ("December 2nd: a b"): the dates take the year of its deprecation date, not of its
+    publication; a model the old feed already gave that date in its own item is not news."""
+    listed = item("Google", "gemini-9.0-pro-exp", "Deprecation Date: 2025-11-04\nShutdown Date: "
+                  "2025-12-02", "Notice.", "g-pro")  # fmt: skip
+    notice = item(
+        "Google", "gemini-9.0-flash-exp", "Deprecation Date: 2025-11-04", "Notice.", "g-f"
+    )
+    told = notice.replace(
+        "Notice.", "The following models will be shut down: November 18th: gemini-9.0-lite-exp "
+        "December 2nd: gemini-9.0-pro-exp gemini-9.0-flash-exp"
+    ).replace("Wed, 01 Jul 2026", "Fri, 01 May 2026")  # fmt: skip
+    before, after = feed(KEPT, listed, notice), feed(KEPT, listed, told)
+    assert retirements(before, after) == [
+        ("gemini-9.0-flash-exp", "2025-12-02"), ("gemini-9.0-lite-exp", "2025-11-18")
+    ]  # fmt: skip
+
+
+def test_a_family_named_beside_the_ids_it_covers_is_no_model_of_its_own() -> None:
+    """A new item's words name a family in prose and the ids they retire ("preview versions of
+    Llama 3 fine-tuned for tool use, `llama3-groq-8b-…`"): the ids retire, the family does not."""
+    words = (
+        "On January 6th, 2025, we deprecated our preview versions of Llama 3 fine-tuned for tool "
+        "use, `llama3-groq-8b-8192-tool-use-preview` and `llama3-groq-70b-8192-tool-use-preview`."
+    )
+    added = item("Groq", "llama3-groq-8b-8192-tool-use-preview", "Shutdown Date: 2025-01-06",
+                 words, "groq-8b")  # fmt: skip
+    models = {model for model, _ in retirements(feed(KEPT), feed(KEPT, added))}
+    assert "llama3-groq-8b-8192-tool-use-preview" in models and "llama-3" not in models
+
+
+def test_a_model_and_its_dated_successor_told_twice_stay_two_models() -> None:
+    """Two records (a model and its '-0905' successor, each with its own dates) that their
+    words also tell: each rule's fact joins its own model's, not the other's."""
+    from monitor.classify import merge_facts
+    from monitor.models import Finding
+
+    def told(rule: str, model: str, day: str) -> Finding:
+        fact = {"kind": "retirement", "model": model, "event": "deprecation_announced",
+                "shutdown_date": day}  # fmt: skip
+        return Finding(rule, "model_retirement", model, model, None, day, (fact,))
+
+    merged = merge_facts([
+        told("rows", "kimi-k2-instruct", "2025-10-10"),
+        told("rows", "kimi-k2-instruct-0905", "2026-04-15"),
+        told("words", "kimi-k2-instruct", "2025-09-10"),
+        told("words", "kimi-k2-instruct-0905", "2026-03-23"),
+    ])  # fmt: skip
+    facts = sorted((x["model"], x["shutdown_date"]) for m in merged for x in m.facts)
+    assert facts == [("kimi-k2-instruct", "2025-10-10"), ("kimi-k2-instruct-0905", "2026-04-15")]

@@ -111,6 +111,8 @@ def merge_facts(findings: list[Finding]) -> list[Finding]:
         kept = []
         for fact in finding.facts:
             near = sorted({i for name in _names(fact) for i in by_name.get(name, ())})
+            # the same id first: a dated id's fact is no twin when its own is there
+            near.sort(key=lambda i: kept_facts[i][1].get("model") != fact.get("model"))
             twin = next(
                 (
                     kept_facts[i][1]

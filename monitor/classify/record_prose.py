@@ -16,8 +16,8 @@ from monitor.classify import facts as f
 from monitor.classify.context import Context
 from monitor.classify.dates import YEAR_FROM_CONTEXT, DateHit, dates_near, find_dates
 from monitor.classify.lifecycle import model_hits, shutdown_of, split_replacements
-from monitor.classify.names import cell_models
-from monitor.classify.records import TEXT, item_prose, record_changes
+from monitor.classify.names import cell_models, find_models
+from monitor.classify.records import TEXT, by_role, item_prose, parse_records, record_changes
 from monitor.classify.statements import retires_a_model
 from monitor.classify.tables import RowChange
 from monitor.classify.text import normalise, sentences
@@ -41,12 +41,11 @@ def _told(text: str) -> list[str]:
 
 
 def _reference(cells: dict[str, str], ctx: Context) -> str:
-    """The date a record speaks from (its announcement, deprecation or publication date): what
-    gives a year to a date it writes without one."""
-    for name, value in cells.items():
-        if any(word in name for word in ("announce", "deprecat", "publish")):
-            found = find_dates(value)
-            if found:
+    """The date a record speaks from (its announcement or deprecation date, else its publication
+    date): what gives a year to a date it writes without one."""
+    for word in ("announce", "deprecat", "publish"):  # a feed re-publishes old notices
+        for name, value in cells.items():
+            if word in name and (found := find_dates(value)):
                 return found[0].iso
     return ctx.at.date().isoformat()
 
@@ -66,6 +65,38 @@ def _dated(sentence: str, hits: list[tuple[str, int, int]], reference: str) -> d
         before = [d for d in dates if d.end <= start]
         if before:
             out[model] = before[-1]
+    return out
+
+
+def _dated_before(ctx: Context) -> dict[str, set[str]]:
+    """Each model's shutdown and deprecation dates as the old feed's own record of it gave them:
+    a notice that names the model with one of them tells nothing new. Computed once."""
+    if "record_dates_before" not in ctx.memo:
+        out: dict[str, set[str]] = {}
+        old = parse_records(ctx.old_text)
+        for fields in (x for group in (old.records.values() if old else ()) for x in group):
+            cells = by_role(fields)
+            dates = {
+                hit.iso for k in ("shutdown", "deprecated") for hit in find_dates(cells.get(k, ""))
+            }
+            for model in cell_models(cells, names=False) if dates else ():
+                out.setdefault(model, set()).update(dates)
+        ctx.memo["record_dates_before"] = out
+    return ctx.memo["record_dates_before"]  # type: ignore[no-any-return]
+
+
+def _families(sentence: str) -> set[str]:
+    """Names a sentence writes in prose that ids it also writes extend ("preview versions of
+    Llama 3 …, `llama3-groq-8b-8192-tool-use-preview`"): the family of those ids, not a model
+    of its own."""
+    found = find_models(sentence)
+    ids = {re.sub(r"[^a-z0-9]", "", h.id) for h in found if not h.prose}
+    ids |= {re.sub(r"[^a-z0-9]", "", hit[0]) for hit in model_hits(sentence)}
+    out = set()
+    for hit in (h for h in found if h.prose):
+        bare = re.sub(r"[^a-z0-9]", "", hit.id)
+        if any(other != bare and other.startswith(bare) for other in ids):
+            out.add(hit.id)
     return out
 
 
@@ -101,7 +132,8 @@ def _record_notice(ctx: Context, change: RowChange) -> list[Finding]:
         if not retires_a_model(sentence, hits):
             continue
         retiring, _ = split_replacements(sentence)
-        hits = [hit for hit in hits if hit[0] in retiring]
+        family = _families(sentence)
+        hits = [hit for hit in hits if hit[0] in retiring and hit[0] not in family]
         done = bool(p.RETIRED_NOW.search(sentence)) and not re.search(r"\bwill\b", sentence)
         by_model = _dated(sentence, hits, reference)
         if change.kind == "added":
@@ -118,6 +150,10 @@ def _record_notice(ctx: Context, change: RowChange) -> list[Finding]:
             models = retiring or cell_models(new, names=True)
             fallback = shutdown or f.date_of(new.get("shutdown"))
             by_model = {m: hit for m in models if (hit := by_model.get(m) or fallback)}
+        known = {} if done else _dated_before(ctx)  # "was retired" on the known day is news
+        models = [
+            m for m in models if not ((hit := by_model.get(m)) and hit.iso in known.get(m, ()))
+        ]
         maker, surface = f.platform(new.get("provider"))
         for model in models:
             fact = f.retirement(

@@ -279,6 +279,18 @@ def _requalified(old: dict[str, str], new: dict[str, str]) -> bool:
     )
 
 
+def _named_by(old: dict[str, str], new: dict[str, str]) -> bool:
+    """The new record's own words name the old record's model by the name it was keyed by
+    ("Model ID: Claude 3.5 Sonnet v1" → "Model ID anthropic.claude-3-5-sonnet-20240620-v1:0.
+    (Claude 3.5 Sonnet v1)"), every date the same: the record re-keyed from a name to an id."""
+    name, text = old.get("model", ""), new.get(TEXT, "")
+    if not name or name == new.get("model") or not text:
+        return False
+    bounded = re.compile(rf"(?<![\w.]){re.escape(name)}(?![\w.]\w)", re.I)
+    same_dates = all(old.get(k) == new.get(k) for k in ("shutdown", "deprecated"))
+    return same_dates and bool(old.get("shutdown")) and bool(bounded.search(text))
+
+
 def _completed(a: str, b: str) -> bool:
     """One name is the other with one run of digits put in or taken out inside it (a number
     written in full: "…-preview-09-25" → "…-preview-09-2025"): a name corrected in place. A run
@@ -311,6 +323,7 @@ def _renamed(changes: list[RowChange], removed: list[RowChange]) -> list[RowChan
                     and (
                         _completed(gone.old.get("model", ""), change.new.get("model", ""))
                         or _requalified(gone.old, change.new)
+                        or _named_by(gone.old, change.new)
                     )
                 ),
                 None,
