@@ -62,7 +62,7 @@ def moved(ctx: Context, line: Line) -> bool:
             (other := doc.line(index + 1)) is not None and other.core == line.core for index in hits
         )
     if "new_cores" not in ctx.memo:
-        ctx.memo["new_cores"] = {item.core for item in ctx.new_lines}
+        ctx.memo["new_cores"] = ctx.new_doc.cores()  # every line's reading
     return line.core in ctx.memo["new_cores"]  # type: ignore[operator]
 
 
