@@ -198,10 +198,11 @@ def _listed_models(block: Block, after: int) -> list[str]:
     return ids
 
 
-def _replacements(block: Block) -> list[str]:
+def _replacements(block: Block, said: list[list[str]]) -> list[str]:
+    """The models the block names as replacements (`said`: each line's sentences)."""
     out: list[str] = []
     under_heading = False  # below "## What should I use instead?": every model named replaces
-    for line in block.lines:
+    for line, line_sentences in zip(block.lines, said, strict=True):
         if line.heading:
             under_heading = bool(
                 p.INSTEAD.search(line.core) or p.REPLACEMENT_WORDS.search(line.core)
@@ -209,7 +210,7 @@ def _replacements(block: Block) -> list[str]:
             continue
         if under_heading:
             out += [h.id for h in find_models(line.core)]
-        for sentence in sentences(line.core):
+        for sentence in line_sentences:
             if not p.REPLACEMENT_WORDS.search(sentence):
                 continue  # no replacement cue: split_replacements names no replacement
             _, after = split_replacements(sentence)
@@ -225,19 +226,20 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
     found: list[Finding] = []
     announced = f.section_date(block.trail) or ctx.at.date().isoformat()
     block_text = " ".join(line.core for line in block.lines)
-    replacements = _replacements(block)
+    said = [sentences(line.core) for line in block.lines]  # split once, read three times
+    replacements = _replacements(block, said)
     continues = bool(p.API_CONTINUES.search(block_text))
     later_dates = [
         hit
-        for line in block.lines
+        for line, line_sentences in zip(block.lines, said, strict=True)
         if not line.heading
-        for sentence in sentences(line.core)
+        for sentence in line_sentences
         for hit in [shutdown_of(sentence)[0] or _yearless(sentence, line)]
         if hit
     ]
     seen: set[str] = set()
     for index, line in enumerate(block.lines):
-        for sentence in sentences(line.core):
+        for sentence in said[index]:
             if len(sentence.split()) < 3 or not p.RETIRE_WORDS.search(sentence):
                 continue
             if p.NOT_RETIRING.search(sentence):
