@@ -168,6 +168,17 @@ LAUNCH_WORDS = re.compile(
     r"|available in Model Garden)\b|提供開始|リリース",
     re.I,
 )
+# Every match of LAUNCH_WORDS holds one of these (lower case): a text without any of them
+# (compared as IGNORECASE compares, `text.holds_any`) needs no search. Keep the two in step.
+LAUNCH_WORDS_HOLD = (
+    "launch",
+    "introduc",
+    "available",
+    "released",
+    "new model",
+    "提供開始",
+    "リリース",
+)
 REPLACEMENT_WORDS = re.compile(
     r"\b(?:recommend(?:s|ed)? (?:\w+ )?(?:upgrading|migrating|moving|switching|transitioning)"
     r"|(?:migrate|upgrade|move|switch|transition|redirect)\w* (?:\w+ ){0,3}to"

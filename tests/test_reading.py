@@ -132,6 +132,31 @@ def test_lines_built_on_demand_are_the_lines_of_the_whole_text() -> None:
         for line in reversed(whole):  # far lines first: trails must not depend on order
             assert on_demand.line(line.number) == line
         assert on_demand.lines == whole
+        assert Doc(text).cores() == {line.core for line in whole}
+
+
+def test_holds_any_folds_case_as_ignorecase_patterns_do() -> None:
+    import re
+    import sys
+
+    from monitor.classify.text import holds_any
+
+    every_char = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000)
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        for match in re.finditer(letter, every_char, re.I):
+            assert holds_any(f"x{match.group()}x", [f"x{letter}x"]), hex(ord(match.group()))
+    assert holds_any("Now GENERALLY AVAİLABLE", ["available"])
+    assert not holds_any("deprecated in May", ["available", "launch"])
+
+
+def test_every_launch_words_match_holds_one_of_its_words() -> None:
+    from monitor import patterns as p
+    from monitor.classify.text import holds_any
+
+    said = [*_fixture_texts(), "Introducing X; now generally AVAILABLE.", "提供開始 リリース"]
+    found = [m.group() for text in said for m in p.LAUNCH_WORDS.finditer(text)]
+    assert len(found) > 50
+    assert all(holds_any(match, p.LAUNCH_WORDS_HOLD) for match in found)
 
 
 def test_tables_read_from_table_lines_are_the_tables_of_all_lines() -> None:

@@ -31,6 +31,19 @@ MAX_ALIGN = 4_000_000  # words × words: past this, lines are not aligned word b
 _WORD = re.compile(r"\w[\w'.@/:+-]*\w|\w|[^\w\s]")
 
 
+# The characters an IGNORECASE pattern matches to an ASCII letter whose `lower()` is not that
+# letter: "İ" and "ı" match "i", "ſ" matches "s" (tests/test_reading.py checks every one).
+_FOLD_TO_ASCII = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+def holds_any(text: str, words: Sequence[str]) -> bool:
+    """Whether `text` holds one of `words` (lower case) as a pattern compiled with re.I would
+    find it: False says no such pattern, whose every match holds one of them, can match. One
+    string search per word, where a pattern starting with `\\b` is tried at every position."""
+    folded = text.translate(_FOLD_TO_ASCII).lower()
+    return any(word in folded for word in words)
+
+
 def normalise(text: str) -> str:
     """Hyphen, quote and space variants folded, so patterns see one form. Keeps offsets."""
     return text.translate(_TRANSLATE)
