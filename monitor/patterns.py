@@ -149,6 +149,13 @@ RETIRE_WORDS = re.compile(
     r"|廃止|提供終了|提供を終了|終了予定|非推奨|引退|利用できなくな|サポート終了",
     re.I,
 )
+# Every match of RETIRE_WORDS holds one of these (lower case): see LAUNCH_WORDS_HOLD.
+RETIRE_WORDS_HOLD = (
+    "deprecat", "retir", "sunset", "shut", "discontinu", "decommission", "of-life", "of life",
+    "of-support", "of support", "phas", "no longer", "removed from", "removal from", "turn",
+    "stop", "eol", "will fail", "will return an error", "will be rejected", "廃止", "終了",
+    "非推奨", "引退", "利用できなくな",
+)  # fmt: skip
 # Words that say the retirement already happened (else it is announced for later).
 RETIRED_NOW = re.compile(
     r"\b(?:we(?:'|’)ve retired|we have retired|(?:has|have|had) been (?:retired|shut ?down|removed"

@@ -149,14 +149,23 @@ def test_holds_any_folds_case_as_ignorecase_patterns_do() -> None:
     assert not holds_any("deprecated in May", ["available", "launch"])
 
 
-def test_every_launch_words_match_holds_one_of_its_words() -> None:
+def test_every_launch_or_retire_words_match_holds_one_of_its_words() -> None:
     from monitor import patterns as p
-    from monitor.classify.text import holds_any
+    from monitor.classify.text import holds_any, lines_holding
 
     said = [*_fixture_texts(), "Introducing X; now generally AVAILABLE.", "提供開始 リリース"]
-    found = [m.group() for text in said for m in p.LAUNCH_WORDS.finditer(text)]
-    assert len(found) > 50
-    assert all(holds_any(match, p.LAUNCH_WORDS_HOLD) for match in found)
+    said += ["Requests to x will FAIL.", "SHUT\tdown; end-of-support; EOL", "İİ\nretirİng"]
+    for pattern, words in (
+        (p.LAUNCH_WORDS, p.LAUNCH_WORDS_HOLD),
+        (p.RETIRE_WORDS, p.RETIRE_WORDS_HOLD),
+    ):
+        found = [m.group() for text in said for m in pattern.finditer(text)]
+        assert len(found) > 50
+        assert all(holds_any(match, words) for match in found)
+        for text in said:
+            lines = text.split("\n")
+            matching = {i for i, line in enumerate(lines) if pattern.search(line)}
+            assert matching <= lines_holding(lines, words)
 
 
 def test_tables_read_from_table_lines_are_the_tables_of_all_lines() -> None:

@@ -28,7 +28,7 @@ from monitor.classify.lifecycle_rows import row_changes
 from monitor.classify.names import as_written, find_models, name_as_id, unglue, unknown_ids
 from monitor.classify.records import record_changes
 from monitor.classify.statements import retires_a_model
-from monitor.classify.text import normalise, sentences
+from monitor.classify.text import lines_holding, normalise, sentences
 from monitor.classify.versions import marker_pair, mask_markers
 from monitor.models import Finding, TextDiff
 
@@ -238,7 +238,10 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
         if hit
     ]
     seen: set[str] = set()
+    retiring = lines_holding([line.core for line in block.lines], p.RETIRE_WORDS_HOLD)
     for index, line in enumerate(block.lines):
+        if index not in retiring:
+            continue  # no sentence of the line can match RETIRE_WORDS
         for sentence in said[index]:
             if len(sentence.split()) < 3 or not p.RETIRE_WORDS.search(sentence):
                 continue

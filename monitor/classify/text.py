@@ -7,9 +7,11 @@ so offsets found in normalised text hold in the stored text."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 from functools import lru_cache
+from itertools import accumulate
 
 from monitor import patterns as p
 
@@ -42,6 +44,22 @@ def holds_any(text: str, words: Sequence[str]) -> bool:
     string search per word, where a pattern starting with `\\b` is tried at every position."""
     folded = text.translate(_FOLD_TO_ASCII).lower()
     return any(word in folded for word in words)
+
+
+def lines_holding(texts: Sequence[str], words: Sequence[str]) -> set[int]:
+    """Indexes of the `texts` (each one line) that hold one of `words`, as `holds_any` says."""
+    folded = "\n".join(texts).translate(_FOLD_TO_ASCII).lower()
+    starts = list(accumulate((len(text) + 1 for text in texts), initial=0))
+    if len(folded) != starts[-1] - 1:  # a lower case longer than its letter: no offsets
+        return {index for index, text in enumerate(texts) if holds_any(text, words)}
+    found: set[int] = set()
+    for word in words:
+        at = folded.find(word)
+        while at != -1:
+            index = bisect_right(starts, at) - 1
+            found.add(index)
+            at = folded.find(word, starts[index + 1])
+    return found
 
 
 def normalise(text: str) -> str:
