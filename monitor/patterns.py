@@ -222,6 +222,13 @@ API_CONTINUES = re.compile(
     r"|API[^。]{0,20}(?:引き続き|変更はありません|影響はありません)",
     re.I,
 )
+# Every match of API_CONTINUES holds one of these (lower case; see LAUNCH_WORDS_HOLD) and is
+# at most API_CONTINUES_WIDTH characters long (test_reading checks both).
+API_CONTINUES_HOLD = (
+    "the api", "our api", "api is", "api are", "api remain", "api access",
+    "引き続き", "変更はありません", "影響はありません",
+)  # fmt: skip
+API_CONTINUES_WIDTH = 97
 
 # --- model ids and names ----------------------------------------------------------------------
 

@@ -168,6 +168,35 @@ def test_every_launch_or_retire_words_match_holds_one_of_its_words() -> None:
             assert matching <= lines_holding(lines, words)
 
 
+def test_api_continues_is_found_near_its_words_as_in_the_whole_text() -> None:
+    import re._parser
+
+    from monitor import patterns as p
+    from monitor.classify.text import found_near, holds_any
+
+    pattern = p.API_CONTINUES
+    assert re._parser.parse(pattern.pattern, pattern.flags).getwidth()[1] <= p.API_CONTINUES_WIDTH
+    written = [
+        "The model is retired. It remains available through the API for now.",
+        "x" * 200 + " In the API, there are no changes. API access is unaffected.",
+        "No changes to the APIs. The API, unchanged. our API.",
+        "APİ IS UNCHANGED",
+        "APIは引き続きご利用いただけます",
+    ]
+    said = [*_fixture_texts(), *written]
+    found = [m.group() for text in said for m in pattern.finditer(text)]
+    assert len(found) >= 5
+    assert all(holds_any(match, p.API_CONTINUES_HOLD) for match in found)
+    for text in said:
+        near = found_near(pattern, text, p.API_CONTINUES_HOLD, p.API_CONTINUES_WIDTH)
+        assert near == bool(pattern.search(text))
+    for text in written:
+        for cut in range(len(text)):  # the words at every distance from the text's ends
+            for part in (text[cut:], text[:cut]):
+                near = found_near(pattern, part, p.API_CONTINUES_HOLD, p.API_CONTINUES_WIDTH)
+                assert near == bool(pattern.search(part)), part[:80]
+
+
 def test_tables_read_from_table_lines_are_the_tables_of_all_lines() -> None:
     from monitor.classify.lines import Doc
     from monitor.classify.tables import parse_tables

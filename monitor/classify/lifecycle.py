@@ -28,7 +28,7 @@ from monitor.classify.lifecycle_rows import row_changes
 from monitor.classify.names import as_written, find_models, name_as_id, unglue, unknown_ids
 from monitor.classify.records import record_changes
 from monitor.classify.statements import retires_a_model
-from monitor.classify.text import lines_holding, normalise, sentences
+from monitor.classify.text import found_near, lines_holding, normalise, sentences
 from monitor.classify.versions import marker_pair, mask_markers
 from monitor.models import Finding, TextDiff
 
@@ -228,7 +228,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
     block_text = " ".join(line.core for line in block.lines)
     said = [sentences(line.core) for line in block.lines]  # split once, read three times
     replacements = _replacements(block, said)
-    continues = bool(p.API_CONTINUES.search(block_text))
+    continues = found_near(p.API_CONTINUES, block_text, p.API_CONTINUES_HOLD, p.API_CONTINUES_WIDTH)
     later_dates = [
         hit
         for line, line_sentences in zip(block.lines, said, strict=True)

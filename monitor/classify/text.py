@@ -62,6 +62,26 @@ def lines_holding(texts: Sequence[str], words: Sequence[str]) -> set[int]:
     return found
 
 
+def found_near(pattern: re.Pattern[str], text: str, words: Sequence[str], width: int) -> bool:
+    """`bool(pattern.search(text))` for a pattern whose every match holds one of `words` (as
+    `holds_any` finds them) and is at most `width` long: tried only around each word. A match
+    holding a word at `at` lies inside [at - width, at + width); the first match the search
+    finds there starts no later, so ends before the window does, and one that ends before it
+    is a match of the whole text (the search sees the characters before the window)."""
+    folded = text.translate(_FOLD_TO_ASCII).lower()
+    if len(folded) != len(text):  # a lower case longer than its letter: no offsets
+        return bool(pattern.search(text))
+    for word in words:
+        at = folded.find(word)
+        while at != -1:
+            end = min(len(text), at + len(word) + width)
+            match = pattern.search(text, max(0, at - width), end)
+            if match and (match.end() < end or end == len(text)):
+                return True
+            at = folded.find(word, at + 1)
+    return False
+
+
 def normalise(text: str) -> str:
     """Hyphen, quote and space variants folded, so patterns see one form. Keeps offsets."""
     return text.translate(_TRANSLATE)
