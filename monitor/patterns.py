@@ -149,6 +149,13 @@ RETIRE_WORDS = re.compile(
     r"|廃止|提供終了|提供を終了|終了予定|非推奨|引退|利用できなくな|サポート終了",
     re.I,
 )
+# Every match of RETIRE_WORDS holds one of these (lower case): see LAUNCH_WORDS_HOLD.
+RETIRE_WORDS_HOLD = (
+    "deprecat", "retir", "sunset", "shut", "discontinu", "decommission", "of-life", "of life",
+    "of-support", "of support", "phas", "no longer", "removed from", "removal from", "turn",
+    "stop", "eol", "will fail", "will return an error", "will be rejected", "廃止", "終了",
+    "非推奨", "引退", "利用できなくな",
+)  # fmt: skip
 # Words that say the retirement already happened (else it is announced for later).
 RETIRED_NOW = re.compile(
     r"\b(?:we(?:'|’)ve retired|we have retired|(?:has|have|had) been (?:retired|shut ?down|removed"
@@ -167,6 +174,17 @@ LAUNCH_WORDS = re.compile(
     r"|(?:is|are) (?:now )?available|generally available|released|new model|available in preview"
     r"|available in Model Garden)\b|提供開始|リリース",
     re.I,
+)
+# Every match of LAUNCH_WORDS holds one of these (lower case): a text without any of them
+# (compared as IGNORECASE compares, `text.holds_any`) needs no search. Keep the two in step.
+LAUNCH_WORDS_HOLD = (
+    "launch",
+    "introduc",
+    "available",
+    "released",
+    "new model",
+    "提供開始",
+    "リリース",
 )
 REPLACEMENT_WORDS = re.compile(
     r"\b(?:recommend(?:s|ed)? (?:\w+ )?(?:upgrading|migrating|moving|switching|transitioning)"
@@ -204,6 +222,13 @@ API_CONTINUES = re.compile(
     r"|API[^。]{0,20}(?:引き続き|変更はありません|影響はありません)",
     re.I,
 )
+# Every match of API_CONTINUES holds one of these (lower case; see LAUNCH_WORDS_HOLD) and is
+# at most API_CONTINUES_WIDTH characters long (test_reading checks both).
+API_CONTINUES_HOLD = (
+    "the api", "our api", "api is", "api are", "api remain", "api access",
+    "引き続き", "変更はありません", "影響はありません",
+)  # fmt: skip
+API_CONTINUES_WIDTH = 97
 
 # --- model ids and names ----------------------------------------------------------------------
 

@@ -132,6 +132,69 @@ def test_lines_built_on_demand_are_the_lines_of_the_whole_text() -> None:
         for line in reversed(whole):  # far lines first: trails must not depend on order
             assert on_demand.line(line.number) == line
         assert on_demand.lines == whole
+        assert Doc(text).cores() == {line.core for line in whole}
+
+
+def test_holds_any_folds_case_as_ignorecase_patterns_do() -> None:
+    import re
+    import sys
+
+    from monitor.classify.text import holds_any
+
+    every_char = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000)
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        for match in re.finditer(letter, every_char, re.I):
+            assert holds_any(f"x{match.group()}x", [f"x{letter}x"]), hex(ord(match.group()))
+    assert holds_any("Now GENERALLY AVAİLABLE", ["available"])
+    assert not holds_any("deprecated in May", ["available", "launch"])
+
+
+def test_every_launch_or_retire_words_match_holds_one_of_its_words() -> None:
+    from monitor import patterns as p
+    from monitor.classify.text import holds_any, lines_holding
+
+    said = [*_fixture_texts(), "Introducing X; now generally AVAILABLE.", "提供開始 リリース"]
+    said += ["Requests to x will FAIL.", "SHUT\tdown; end-of-support; EOL", "İİ\nretirİng"]
+    for pattern, words in (
+        (p.LAUNCH_WORDS, p.LAUNCH_WORDS_HOLD),
+        (p.RETIRE_WORDS, p.RETIRE_WORDS_HOLD),
+    ):
+        found = [m.group() for text in said for m in pattern.finditer(text)]
+        assert len(found) > 50
+        assert all(holds_any(match, words) for match in found)
+        for text in said:
+            lines = text.split("\n")
+            matching = {i for i, line in enumerate(lines) if pattern.search(line)}
+            assert matching <= lines_holding(lines, words)
+
+
+def test_api_continues_is_found_near_its_words_as_in_the_whole_text() -> None:
+    import re._parser
+
+    from monitor import patterns as p
+    from monitor.classify.text import found_near, holds_any
+
+    pattern = p.API_CONTINUES
+    assert re._parser.parse(pattern.pattern, pattern.flags).getwidth()[1] <= p.API_CONTINUES_WIDTH
+    written = [
+        "The model is retired. It remains available through the API for now.",
+        "x" * 200 + " In the API, there are no changes. API access is unaffected.",
+        "No changes to the APIs. The API, unchanged. our API.",
+        "APİ IS UNCHANGED",
+        "APIは引き続きご利用いただけます",
+    ]
+    said = [*_fixture_texts(), *written]
+    found = [m.group() for text in said for m in pattern.finditer(text)]
+    assert len(found) >= 5
+    assert all(holds_any(match, p.API_CONTINUES_HOLD) for match in found)
+    for text in said:
+        near = found_near(pattern, text, p.API_CONTINUES_HOLD, p.API_CONTINUES_WIDTH)
+        assert near == bool(pattern.search(text))
+    for text in written:
+        for cut in range(len(text)):  # the words at every distance from the text's ends
+            for part in (text[cut:], text[:cut]):
+                near = found_near(pattern, part, p.API_CONTINUES_HOLD, p.API_CONTINUES_WIDTH)
+                assert near == bool(pattern.search(part)), part[:80]
 
 
 def test_tables_read_from_table_lines_are_the_tables_of_all_lines() -> None:

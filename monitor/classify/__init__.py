@@ -110,7 +110,8 @@ def merge_facts(findings: list[Finding]) -> list[Finding]:
     for finding in findings:
         kept = []
         for fact in finding.facts:
-            near = sorted({i for name in _names(fact) for i in by_name.get(name, ())})
+            names = _names(fact)
+            near = sorted({i for name in names for i in by_name.get(name, ())})
             # the same id first: a dated id's fact is no twin when its own is there
             near.sort(key=lambda i: kept_facts[i][1].get("model") != fact.get("model"))
             twin = next(
@@ -123,7 +124,7 @@ def merge_facts(findings: list[Finding]) -> list[Finding]:
             )
             if twin is None:
                 merged = dict(fact)
-                for name in _names(merged):
+                for name in names:  # `merged` names the model `fact` does
                     by_name.setdefault(name, []).append(len(kept_facts))
                 kept_facts.append((finding.rule, merged))
                 kept.append(merged)

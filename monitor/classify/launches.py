@@ -25,7 +25,7 @@ from monitor.classify.names import (
     old_model_ids,
 )
 from monitor.classify.tables import Table, header_models, table_changes
-from monitor.classify.text import normalise, sentences
+from monitor.classify.text import holds_any, normalise, sentences
 from monitor.models import Finding, TextDiff
 
 
@@ -40,7 +40,7 @@ def launch_evidence(ctx: Context) -> Evidence:
     chosen: dict[str, tuple[bool, Finding, tuple[int, ...]]] = {}
     for block in blocks(prose_lines(ctx, ctx.added)):
         block_text = " ".join(line.core for line in block.lines)
-        if not p.LAUNCH_WORDS.search(block_text):
+        if not holds_any(block_text, p.LAUNCH_WORDS_HOLD) or not p.LAUNCH_WORDS.search(block_text):
             continue
         for line in block.lines:
             for sentence in sentences(line.core):

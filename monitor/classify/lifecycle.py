@@ -28,7 +28,7 @@ from monitor.classify.lifecycle_rows import row_changes
 from monitor.classify.names import as_written, find_models, name_as_id, unglue, unknown_ids
 from monitor.classify.records import record_changes
 from monitor.classify.statements import retires_a_model
-from monitor.classify.text import normalise, sentences
+from monitor.classify.text import found_near, lines_holding, normalise, sentences
 from monitor.classify.versions import marker_pair, mask_markers
 from monitor.models import Finding, TextDiff
 
@@ -198,10 +198,11 @@ def _listed_models(block: Block, after: int) -> list[str]:
     return ids
 
 
-def _replacements(block: Block) -> list[str]:
+def _replacements(block: Block, said: list[list[str]]) -> list[str]:
+    """The models the block names as replacements (`said`: each line's sentences)."""
     out: list[str] = []
     under_heading = False  # below "## What should I use instead?": every model named replaces
-    for line in block.lines:
+    for line, line_sentences in zip(block.lines, said, strict=True):
         if line.heading:
             under_heading = bool(
                 p.INSTEAD.search(line.core) or p.REPLACEMENT_WORDS.search(line.core)
@@ -209,7 +210,7 @@ def _replacements(block: Block) -> list[str]:
             continue
         if under_heading:
             out += [h.id for h in find_models(line.core)]
-        for sentence in sentences(line.core):
+        for sentence in line_sentences:
             if not p.REPLACEMENT_WORDS.search(sentence):
                 continue  # no replacement cue: split_replacements names no replacement
             _, after = split_replacements(sentence)
@@ -225,19 +226,23 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
     found: list[Finding] = []
     announced = f.section_date(block.trail) or ctx.at.date().isoformat()
     block_text = " ".join(line.core for line in block.lines)
-    replacements = _replacements(block)
-    continues = bool(p.API_CONTINUES.search(block_text))
+    said = [sentences(line.core) for line in block.lines]  # split once, read three times
+    replacements = _replacements(block, said)
+    continues = found_near(p.API_CONTINUES, block_text, p.API_CONTINUES_HOLD, p.API_CONTINUES_WIDTH)
     later_dates = [
         hit
-        for line in block.lines
+        for line, line_sentences in zip(block.lines, said, strict=True)
         if not line.heading
-        for sentence in sentences(line.core)
+        for sentence in line_sentences
         for hit in [shutdown_of(sentence)[0] or _yearless(sentence, line)]
         if hit
     ]
     seen: set[str] = set()
+    retiring = lines_holding([line.core for line in block.lines], p.RETIRE_WORDS_HOLD)
     for index, line in enumerate(block.lines):
-        for sentence in sentences(line.core):
+        if index not in retiring:
+            continue  # no sentence of the line can match RETIRE_WORDS
+        for sentence in said[index]:
             if len(sentence.split()) < 3 or not p.RETIRE_WORDS.search(sentence):
                 continue
             if p.NOT_RETIRING.search(sentence):

@@ -149,22 +149,29 @@ class Doc:
         self._made[number] = made
         return made
 
-    def _make(self, number: int) -> Line | None:
+    def _is_line(self, number: int) -> bool:
+        """Whether line `number` is a line (not blank, a separator row, an underline, front
+        matter other than its title)."""
         if not 1 <= number <= len(self.raw):
+            return False
+        text = self.raw[number - 1]
+        if number <= self.front_end:
+            return number != 1 and text.startswith("title:") and number != self.front_end
+        stripped = text.strip()
+        if not stripped or p.SEPARATOR_ROW.match(stripped) and "-" in stripped:
+            return False
+        return number not in self.underlines
+
+    def _make(self, number: int) -> Line | None:
+        if not self._is_line(number):
             return None
         text = self.raw[number - 1]
         trail = self._trail(number)
         if number <= self.front_end:
-            if number == 1 or not text.startswith("title:") or number == self.front_end:
-                return None
             item = Line(text, number, trail, 1, 0, False)
             item.__dict__["core"] = core(text.removeprefix("title:"))
             return item
         stripped = text.strip()
-        if not stripped or p.SEPARATOR_ROW.match(stripped) and "-" in stripped:
-            return None
-        if number in self.underlines:
-            return None
         level = 2 if number in self.setext else _heading_level(text)
         lead = text[: len(text) - len(text.lstrip(" \t"))]
         indent = len(lead.expandtabs(4)) if "\t" in lead else len(lead)
@@ -238,6 +245,15 @@ class Doc:
                 run = []
         runs.append(run)
         return [run for run in runs if len(run) >= 2]
+
+    def cores(self) -> set[str]:
+        """The core of every line, as `{line.core for line in self.lines}`, without making the
+        lines (a lookup by reading needs only these)."""
+        return {
+            core(text.removeprefix("title:") if number <= self.front_end else text)
+            for number, text in enumerate(self.raw, start=1)
+            if self._is_line(number)
+        }
 
     @property
     def lines(self) -> tuple[Line, ...]:

@@ -62,7 +62,7 @@ def moved(ctx: Context, line: Line) -> bool:
             (other := doc.line(index + 1)) is not None and other.core == line.core for index in hits
         )
     if "new_cores" not in ctx.memo:
-        ctx.memo["new_cores"] = {item.core for item in ctx.new_lines}
+        ctx.memo["new_cores"] = ctx.new_doc.cores()  # every line's reading
     return line.core in ctx.memo["new_cores"]  # type: ignore[operator]
 
 
@@ -115,8 +115,11 @@ class _RowIndex:
     def __init__(self, ctx: Context, tables: list[Table]) -> None:
         self.ctx = ctx
         self.models: dict[int, list[str]] = {}  # line number → models of the row there
-        self.rows: dict[int, tuple[Table, Row]] = {
-            row.line_number: (table, row) for table in tables for row in table.rows
+        self.rows: dict[int, Table] = {  # a row's line number → its table (no row is made)
+            number: table
+            for table in tables
+            for number in table.numbers
+            if number != table.head.number
         }
         self.sweeps, self.hits = 0, 0
         self.unread_tables = {  # the model may be read from above the row: always read
@@ -129,7 +132,10 @@ class _RowIndex:
 
     def _models(self, number: int) -> list[str]:
         if number not in self.models:
-            self.models[number] = cell_models(named(*self.rows[number]), names=True)
+            table = self.rows[number]
+            row = table.row_at(number)
+            assert row is not None, "a number of `rows` is a row's"
+            self.models[number] = cell_models(named(table, row), names=True)
         return self.models[number]
 
     def lists(self, model: str) -> bool | None:

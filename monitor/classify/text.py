@@ -7,9 +7,11 @@ so offsets found in normalised text hold in the stored text."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 from functools import lru_cache
+from itertools import accumulate
 
 from monitor import patterns as p
 
@@ -29,6 +31,55 @@ _TRANSLATE = str.maketrans(
 )  # fmt: skip
 MAX_ALIGN = 4_000_000  # words × words: past this, lines are not aligned word by word
 _WORD = re.compile(r"\w[\w'.@/:+-]*\w|\w|[^\w\s]")
+
+
+# The characters an IGNORECASE pattern matches to an ASCII letter whose `lower()` is not that
+# letter: "İ" and "ı" match "i", "ſ" matches "s" (tests/test_reading.py checks every one).
+_FOLD_TO_ASCII = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+def holds_any(text: str, words: Sequence[str]) -> bool:
+    """Whether `text` holds one of `words` (lower case) as a pattern compiled with re.I would
+    find it: False says no such pattern, whose every match holds one of them, can match. One
+    string search per word, where a pattern starting with `\\b` is tried at every position."""
+    folded = text.translate(_FOLD_TO_ASCII).lower()
+    return any(word in folded for word in words)
+
+
+def lines_holding(texts: Sequence[str], words: Sequence[str]) -> set[int]:
+    """Indexes of the `texts` (each one line) that hold one of `words`, as `holds_any` says."""
+    folded = "\n".join(texts).translate(_FOLD_TO_ASCII).lower()
+    starts = list(accumulate((len(text) + 1 for text in texts), initial=0))
+    if len(folded) != starts[-1] - 1:  # a lower case longer than its letter: no offsets
+        return {index for index, text in enumerate(texts) if holds_any(text, words)}
+    found: set[int] = set()
+    for word in words:
+        at = folded.find(word)
+        while at != -1:
+            index = bisect_right(starts, at) - 1
+            found.add(index)
+            at = folded.find(word, starts[index + 1])
+    return found
+
+
+def found_near(pattern: re.Pattern[str], text: str, words: Sequence[str], width: int) -> bool:
+    """`bool(pattern.search(text))` for a pattern whose every match holds one of `words` (as
+    `holds_any` finds them) and is at most `width` long: tried only around each word. A match
+    holding a word at `at` lies inside [at - width, at + width); the first match the search
+    finds there starts no later, so ends before the window does, and one that ends before it
+    is a match of the whole text (the search sees the characters before the window)."""
+    folded = text.translate(_FOLD_TO_ASCII).lower()
+    if len(folded) != len(text):  # a lower case longer than its letter: no offsets
+        return bool(pattern.search(text))
+    for word in words:
+        at = folded.find(word)
+        while at != -1:
+            end = min(len(text), at + len(word) + width)
+            match = pattern.search(text, max(0, at - width), end)
+            if match and (match.end() < end or end == len(text)):
+                return True
+            at = folded.find(word, at + 1)
+    return False
 
 
 def normalise(text: str) -> str:
