@@ -324,6 +324,10 @@ COLUMN_REPLACEMENT = re.compile(
 )
 COLUMN_DATE = re.compile(r"date|\bday\b|\bon\b|日|^(?:deprecated|shutdown|retired|eol)$", re.I)
 COLUMN_MODEL = re.compile(r"model|endpoint|\bname\b|\bid\b|system|モデル", re.I)
+# A column naming who makes the model ("Model provider", "Vendor"): not the model's own name.
+COLUMN_PROVIDER = re.compile(
+    r"^\W*(?:model\s+)?(?:provider|vendor|publisher|developer|maker|creator|company)s?\W*$", re.I
+)
 COLUMN_ROLES: dict[str, re.Pattern[str]] = {
     "shutdown": re.compile(
         r"shut\s*down|retire|sunset|discontinu|end[- ]of|\beol\b|removal|turn[- ]off|終了|廃止",

@@ -187,6 +187,8 @@ def split_cells(text: str) -> list[str]:
 def role(header_cell: str) -> str | None:
     if p.COLUMN_REPLACEMENT.search(header_cell):
         return "replacement"
+    if p.COLUMN_PROVIDER.search(header_cell):
+        return "provider"
     dated = p.COLUMN_DATE.search(header_cell)
     if not dated and p.COLUMN_MODEL.search(header_cell):
         return "model"
