@@ -22,9 +22,9 @@ _MONTH = (
     r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 )
 MONTH_NAME = _MONTH
-# "June 13, 2024", "Jun 13 2024", "June 13th, 2024", "March 24th, 2026"
+# "June 13, 2024", "Jun 13 2024", "June 13th, 2024", "March 24th, 2026", "April, 30, 2025"
 DATE_MDY = re.compile(
-    _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>[1-9]\d{3})(?!\d)",
+    _MONTH + r"\.?,?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>[1-9]\d{3})(?!\d)",
     re.I,
 )
 # "13 June 2024", "27 Mar 2026" (also inside RFC 822 dates)
