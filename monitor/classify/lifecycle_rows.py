@@ -180,6 +180,8 @@ def _added(
 ) -> list[Finding]:
     cells = change.new or {}
     status = _state(cells)
+    if status is None and into_retired_section(None, change.new_line):
+        status = "retired"  # a row listed under "Retired models": retired, not only announced
     shutdown = _shutdown_cell(cells)
     deprecated = f.date_of(cells.get("deprecated"))
     found = []
