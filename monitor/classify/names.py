@@ -333,7 +333,8 @@ def _cell_models(model_cell: str, model_id_cell: str, names: bool) -> tuple[str,
         ]
         found = found or unknown_ids(written[0])
     if not found and names:
-        slug = name_as_id(written[0]) or name_as_id(written[1])
+        bare = [_DASH_VERSION.sub("", cell) for cell in written]  # the name, then its version
+        slug = name_as_id(bare[0]) or name_as_id(bare[1])
         found = [slug] if slug else []
     return tuple(dict.fromkeys(_versioned(model, written) for model in found))
 
