@@ -22,9 +22,9 @@ _MONTH = (
     r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 )
 MONTH_NAME = _MONTH
-# "June 13, 2024", "Jun 13 2024", "June 13th, 2024", "March 24th, 2026"
+# "June 13, 2024", "Jun 13 2024", "June 13th, 2024", "March 24th, 2026", "April, 30, 2025"
 DATE_MDY = re.compile(
-    _MONTH + r"\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>[1-9]\d{3})(?!\d)",
+    _MONTH + r"\.?,?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>[1-9]\d{3})(?!\d)",
     re.I,
 )
 # "13 June 2024", "27 Mar 2026" (also inside RFC 822 dates)
@@ -91,7 +91,9 @@ MARKER_WORDS: dict[str, re.Pattern[str]] = {
     "last updated": re.compile(
         r"\b(?:last\s+(?:updated|modified|revised|changed|reviewed)|updated(?:\s+on)?"
         r"|revised(?:\s+on)?|date of last revision|revision date|date (?:of )?revision"
-        r"|(?:current|accurate|correct) as of)\s*:?\s*|(?:最終更新日?|更新日)\s*[:：]?\s*",
+        r"|(?:current|accurate|correct) as of)\s*:?\s*|(?:最終更新日?|更新日)\s*[:：]?\s*"
+        # a front-matter key a docs site prints as the page's date ("ms.date: 05/19/2025")
+        r"|(?-i:^(?:[a-z]+\.date|(?:[a-z]+\.)?(?:lastmod|last_modified(?:_at)?))\s*:\s*)",
         re.I,
     ),
     "published": re.compile(
@@ -102,6 +104,10 @@ MARKER_WORDS: dict[str, re.Pattern[str]] = {
         r"<(?:lastBuildDate|updated)>\s*|\"(?:last_?updated|generated_at)\"\s*:\s*\"?"
     ),
 }
+# A front-matter key that carries the page's own date, which a docs site prints under the title
+FRONT_MATTER_DATE = re.compile(
+    r"^(?:[a-z]+\.date|(?:[a-z]+\.)?(?:lastmod|last_modified(?:_at)?))\s*:\s*\S"
+)
 # A month and year, or a whole date, written after a version number: "Version 2.2 (October 2025)"
 VERSION_DATED = re.compile(
     r"\s*[(,·|–—-]?\s*(?:"
@@ -324,6 +330,10 @@ COLUMN_REPLACEMENT = re.compile(
 )
 COLUMN_DATE = re.compile(r"date|\bday\b|\bon\b|日|^(?:deprecated|shutdown|retired|eol)$", re.I)
 COLUMN_MODEL = re.compile(r"model|endpoint|\bname\b|\bid\b|system|モデル", re.I)
+# A column naming who makes the model ("Model provider", "Vendor"): not the model's own name.
+COLUMN_PROVIDER = re.compile(
+    r"^\W*(?:model\s+)?(?:provider|vendor|publisher|developer|maker|creator|company)s?\W*$", re.I
+)
 COLUMN_ROLES: dict[str, re.Pattern[str]] = {
     "shutdown": re.compile(
         r"shut\s*down|retire|sunset|discontinu|end[- ]of|\beol\b|removal|turn[- ]off|終了|廃止",

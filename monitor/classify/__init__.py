@@ -85,7 +85,12 @@ def _same_fact(a: dict[str, Any], b: dict[str, Any], other_rule: bool) -> bool:
         return False
     if a.get("version") and b.get("version") and a["version"] != b["version"]:
         return False
-    return a["model"] == b.get("model") or other_rule and same_model(a["model"], str(b["model"]))
+    if a["model"] == b.get("model"):
+        return True
+    dates = a.get("shutdown_date"), b.get("shutdown_date")
+    if all(dates) and dates[0] != dates[1]:
+        return False  # mistral-large on April 15 and mistral-large-2411 on January 30: two models
+    return other_rule and same_model(a["model"], str(b["model"]))
 
 
 def _names(fact: dict[str, Any]) -> list[str]:

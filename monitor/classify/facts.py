@@ -12,7 +12,14 @@ from urllib.parse import urlsplit
 from monitor import patterns as p
 from monitor.classify.context import Context
 from monitor.classify.dates import AMBIGUOUS, DateHit, find_dates, month_year_date, numeric_order
-from monitor.classify.names import ModelHit, find_models, provider_of
+from monitor.classify.names import (
+    ModelHit,
+    find_models,
+    linked_text,
+    name_as_id,
+    provider_of,
+    unknown_ids,
+)
 from monitor.classify.text import core
 
 # a conjunction a scraper glued to the id before it ("veo-3.1-generate-previewor the GA models"):
@@ -74,6 +81,11 @@ def replacement(value: str | None) -> str | None:
     ids = list(dict.fromkeys(_whole_name(hit, text) for hit in find_models(text)))
     if ids:
         return " or ".join(ids)
+    # no family known: the ids the cell writes ("[Mistral-large-2411](…)"), else its one name
+    plain = linked_text(text)
+    ids = unknown_ids(plain.lower()) or [name for name in [name_as_id(plain)] if name]
+    if ids:
+        return " or ".join(dict.fromkeys(ids))
     text = core(value or "")
     return text[:80] or None
 

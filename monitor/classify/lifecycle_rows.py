@@ -26,7 +26,7 @@ from monitor.classify.records import (
     listed_models,
     record_changes,
 )
-from monitor.classify.tables import RowChange, Table, table_changes
+from monitor.classify.tables import RowChange, Table, into_retired_section, table_changes
 from monitor.classify.text import core, sentences
 from monitor.models import Finding, TextDiff
 
@@ -180,6 +180,8 @@ def _added(
 ) -> list[Finding]:
     cells = change.new or {}
     status = _state(cells)
+    if status is None and into_retired_section(None, change.new_line):
+        status = "retired"  # a row listed under "Retired models": retired, not only announced
     shutdown = _shutdown_cell(cells)
     deprecated = f.date_of(cells.get("deprecated"))
     found = []
@@ -275,6 +277,19 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 shutdown=new_date,
                 replacement_of=f.replacement(new.get("replacement")),
                 status_change=f"{before or 'active'} -> {after}",
+                **where,
+            )
+        elif (
+            before is None
+            and after is None
+            and into_retired_section(change.old_line, change.new_line)
+        ):
+            fact = f.retirement(  # the row moved under a heading of retired models: retired
+                ctx,
+                model,
+                "retired",
+                shutdown=new_date,
+                replacement_of=f.replacement(new.get("replacement")),
                 **where,
             )
         elif new_date and not old_date and after != "active":

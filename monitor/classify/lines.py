@@ -156,7 +156,8 @@ class Doc:
             return False
         text = self.raw[number - 1]
         if number <= self.front_end:
-            return number != 1 and text.startswith("title:") and number != self.front_end
+            kept = text.startswith("title:") or p.FRONT_MATTER_DATE.match(text)
+            return number != 1 and bool(kept) and number != self.front_end
         stripped = text.strip()
         if not stripped or p.SEPARATOR_ROW.match(stripped) and "-" in stripped:
             return False
@@ -167,6 +168,8 @@ class Doc:
             return None
         text = self.raw[number - 1]
         trail = self._trail(number)
+        if number <= self.front_end and not text.startswith("title:"):
+            return Line(text, number, trail, 0, 0, False)  # the page's date ("ms.date: …")
         if number <= self.front_end:
             item = Line(text, number, trail, 1, 0, False)
             item.__dict__["core"] = core(text.removeprefix("title:"))

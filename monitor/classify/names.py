@@ -269,9 +269,11 @@ def name_as_id(name: str) -> str | None:
     """A model's written name as an id when no family is known: "Sable Video" → sable-video,
     "Jamba 1.5 Large" → jamba-1.5-large. None for what cannot be a name (a sentence, a mark)."""
     text = normalise(name).strip(" *_`'\"")
+    plus = "+" if text.endswith("+") else ""  # "Command R+" is another model than "Command R"
+    text = text.rstrip("+ ") if plus else text
     if not p.MODEL_CELL.match(text) or len(text.split()) > 5:
         return None
-    slug = re.sub(r"[^a-z0-9.:/@]+", "-", text.lower()).strip("-.")
+    slug = re.sub(r"[^a-z0-9.:/@]+", "-", text.lower()).strip("-.") + plus
     return slug if any(ch.isalpha() for ch in slug) and len(slug) >= 2 else None
 
 
@@ -314,7 +316,7 @@ def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
 @lru_cache(maxsize=16_384)  # the rules read one row's models several times
 def _cell_models(model_cell: str, model_id_cell: str, names: bool) -> tuple[str, ...]:
     # a resource name keeps its id last: "models/gemini-1.5-pro-002" names gemini-1.5-pro-002
-    written = [_RESOURCE.sub("", cell.strip()) for cell in (model_cell, model_id_cell)]
+    written = [_RESOURCE.sub("", linked_text(cell).strip()) for cell in (model_cell, model_id_cell)]
     if any(_opens_with_date(cell) for cell in written):
         return ()  # "January 30, 2026 (us-gov-east-1 … Regions)": a schedule, not a model
     hits = [hit for cell in written for hit in find_models(cell)]
@@ -331,7 +333,8 @@ def _cell_models(model_cell: str, model_id_cell: str, names: bool) -> tuple[str,
         ]
         found = found or unknown_ids(written[0])
     if not found and names:
-        slug = name_as_id(written[0]) or name_as_id(written[1])
+        bare = [_DASH_VERSION.sub("", cell) for cell in written]  # the name, then its version
+        slug = name_as_id(bare[0]) or name_as_id(bare[1])
         found = [slug] if slug else []
     return tuple(dict.fromkeys(_versioned(model, written) for model in found))
 
@@ -350,6 +353,15 @@ def _opens_with_date(cell: str) -> bool:
 
 
 _PAREN_VERSION = re.compile(r"\s*\(\s*(\d{4}(?:-\d{2}-\d{2})?)\s*\)")
+# "`gpt-35-turbo` - 0301", "`gpt-4`<br>`gpt-4-32k` - 0613": a version after a dash ends the cell
+_DASH_VERSION = re.compile(r"\s+-\s+`?(\d[\w.-]*)`?\s*$")
+# a cell that links its model's name ("[Mistral-large-2407](https://…)"): the name a reader sees
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+
+
+def linked_text(cell: str) -> str:
+    """A cell's links read as the text a reader sees."""
+    return _LINK.sub(r"\1", cell)
 
 
 def _versioned(model: str, cells: list[str]) -> str:
@@ -359,6 +371,10 @@ def _versioned(model: str, cells: list[str]) -> str:
         found = _PAREN_VERSION.match(normalise(cell).lower(), at + len(model)) if at >= 0 else None
         if found:
             return f"{model}-{found.group(1)}"
+    for cell in cells:
+        dashed = _DASH_VERSION.search(cell)
+        if dashed and model in normalise(cell[: dashed.start()]).lower():
+            return f"{model}-{dashed.group(1).lower()}"
     return model
 
 

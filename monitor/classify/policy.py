@@ -129,6 +129,27 @@ def _insertion(pair: Pair) -> str | None:
     return inserted.pop() if len(inserted) == 1 else None
 
 
+def _headings_extended(ctx: Context) -> list[tuple[Line, Line]]:
+    """A heading removed and one added at its level whose words extend it or are cut from it
+    ("Notifications" → "Notifications for Foundry Models"): the section renamed, not replaced."""
+    added = [line for line in ctx.added if line.heading]
+    out = []
+    for old in (line for line in ctx.removed if line.heading):
+        matches = [
+            new for new in added if new.heading == old.heading and _extends(old.core, new.core)
+        ]
+        if len(matches) == 1:
+            out.append((old, matches[0]))
+            added.remove(matches[0])
+    return out
+
+
+def _extends(a: str, b: str) -> bool:
+    """One heading's words start the other's, and it has more."""
+    short, long = sorted(([w.lower() for w in words(a)], [w.lower() for w in words(b)]), key=len)
+    return bool(short) and len(short) < len(long) and long[: len(short)] == short
+
+
 def _text_fact(finding: Finding) -> dict[str, str]:
     """The corpus's `text` fact: what changed, in one line."""
     return {"kind": "text", "summary": finding.reason}
@@ -223,8 +244,23 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
                 quote,
             )
         )
-    found += _lines(ctx, ctx.added, "+", new_numbers | new_covered | split[1], ctx.old_text)
-    gone = told.gone_notices(ctx, ctx.removed) | split[2]
+    extended = _headings_extended(ctx)
+    for old_heading, new_heading in extended:
+        found.append(
+            Finding(
+                "policy.renamed",
+                "renamed",
+                f"renamed: {old_heading.core!r} → {new_heading.core!r}",
+                new_heading.text,
+                old_heading.core,
+                new_heading.core,
+            )
+        )
+    old_renamed = {old.number for old, _ in extended}
+    new_renamed = {new.number for _, new in extended}
+    explained = new_numbers | new_covered | split[1] | new_renamed
+    found += _lines(ctx, ctx.added, "+", explained, ctx.old_text)
+    gone = told.gone_notices(ctx, ctx.removed) | split[2] | old_renamed
     found += _lines(ctx, ctx.removed, "-", old_numbers | old_covered | gone, ctx.new_text)
     found += _record_fields(ctx)
     found += _columns(ctx)

@@ -187,6 +187,8 @@ def split_cells(text: str) -> list[str]:
 def role(header_cell: str) -> str | None:
     if p.COLUMN_REPLACEMENT.search(header_cell):
         return "replacement"
+    if p.COLUMN_PROVIDER.search(header_cell):
+        return "provider"
     dated = p.COLUMN_DATE.search(header_cell)
     if not dated and p.COLUMN_MODEL.search(header_cell):
         return "model"
@@ -412,6 +414,21 @@ def deprecation_table(table: Table) -> bool:
     return any(p.RETIRE_WORDS.search(part) for part in table.head.trail[-2:])
 
 
+# a heading over models already retired ("Retired models"), not over those on their way out
+_RETIRED_SECTION = re.compile(r"\bretired\b", re.I)
+_RETIRING_SECTION = re.compile(r"\b(?:upcoming|planned|scheduled|timelines?|to be|will)\b", re.I)
+
+
+def _retired_section(line: Line | None) -> bool:
+    heads = line.trail[-2:] if line is not None else ()
+    return any(_RETIRED_SECTION.search(h) and not _RETIRING_SECTION.search(h) for h in heads)
+
+
+def into_retired_section(old: Line | None, new: Line | None) -> bool:
+    """The row left a section of models on their way out for one of models already retired."""
+    return _retired_section(new) and not _retired_section(old)
+
+
 def as_records(table: Table) -> Table:
     """A comparison table with a model in each column ("| Feature | Model A | Model B |", a row
     per attribute) read as one record per model, when its first column names what a record
@@ -477,7 +494,7 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
             old_cells, new_cells = named(old, before), named(new, row)
             if {k: core(v) for k, v in old_cells.items() if k in new_cells} != {
                 k: core(v) for k, v in new_cells.items() if k in old_cells
-            }:
+            } or into_retired_section(before.line, row.line):
                 change.rows.append(
                     RowChange("changed", old_cells, new_cells, before.line, row.line, new, retiring)
                 )

@@ -187,6 +187,9 @@ def bumps(ctx: Context) -> list[tuple[str, Marker, Marker, Line, Line]]:
     new_covered = new_covered | entry_lines(ctx, (*ctx.added, *(c.new for c in ctx.changed)))[1]
     old_side = [line for line in old_side if line.number not in old_covered]
     new_side = [line for line in new_side if line.number not in new_covered]
+    # "date: …" at a line's start is the page's date only in its front matter, not in a sample
+    old_side = [x for x in old_side if not _key_outside_front(x, ctx.old_doc.front_end)]
+    new_side = [x for x in new_side if not _key_outside_front(x, ctx.new_doc.front_end)]
     old_markers, new_markers = _by_kind(old_side), _by_kind(new_side)
     out = []
     for kind, new_list in new_markers.items():
@@ -201,6 +204,10 @@ def bumps(ctx: Context) -> list[tuple[str, Marker, Marker, Line, Line]]:
             continue  # the counter only ticked on
         out.append((kind, old, new, old_line, new_line))
     return out
+
+
+def _key_outside_front(line: Line, front_end: int) -> bool:
+    return line.number > front_end and bool(p.FRONT_MATTER_DATE.match(line.text))
 
 
 def _read_alike(marker: Marker, other: Marker) -> Marker:
