@@ -524,11 +524,15 @@ async def check_watches(
     watches: Sequence[Watch],
     *,
     on_done: Callable[[CheckReport], Any] | None = None,
+    cpu: CpuPool | None = None,
 ) -> list[CheckReport]:
-    """One pass over `watches`, concurrently within the fetch limits. Reports in watch order."""
+    """One pass over `watches`, concurrently within the fetch limits. Reports in watch order.
+    `cpu`: the pool to analyse pages in (made here when not given); closed at the end."""
     from monitor.fetch import Fetcher, FetchSettings
 
-    cpu = CpuPool(config.defaults.workers)
+    cpu = cpu if cpu is not None else CpuPool(config.defaults.workers)
+    if len(watches) > cpu.workers:  # pages enough that some will likely need a worker
+        cpu.warm()
     async with Fetcher(FetchSettings.from_defaults(config.defaults)) as fetcher:
         checker = Checker(config, fetcher=fetcher, batch_unchanged=True, cpu=cpu)
         checker.preload(watches)
