@@ -109,23 +109,17 @@ def check(args: argparse.Namespace) -> int:
     gc.disable()
     try:
         from monitor import report
-        from monitor.workers import CpuPool
+        from monitor.pipeline import check_watches
 
         config = _load(args)
-        watches = _selected(config, args)
-        # the worker processes start importing the CPU stages on another core while this one
-        # imports the store and makes its first requests
-        cpu = CpuPool(config.defaults.workers)
-        if len(watches) > cpu.workers:
-            cpu.warm()
-        from monitor.pipeline import check_watches
     finally:
         gc.freeze()
         gc.enable()
     for line in config.missing_secrets():
         print(f"warning: {line}", file=sys.stderr)
+    watches = _selected(config, args)
     progress = report.Progress(len(watches), enabled=not args.no_progress and sys.stderr.isatty())
-    reports = asyncio.run(check_watches(config, watches, on_done=progress.step, cpu=cpu))
+    reports = asyncio.run(check_watches(config, watches, on_done=progress.step))
     progress.close()
     if args.json:
         for item in reports:
