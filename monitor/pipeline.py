@@ -104,6 +104,16 @@ class Checker:
         """Read every watch's state in one go, for a pass over many watches."""
         self._states = stored.load_states(self.engine, [w.id for w in watches])
 
+    def bodies_expected(self, watches: Sequence[Watch]) -> int:
+        """How many of the preloaded watches will likely answer with a whole page to analyse
+        (no version yet, or nothing to make the request conditional), not a 304."""
+        count = 0
+        for watch in watches:
+            state = self._states.get(watch.id)
+            if state is None or state.latest is None or not (state.etag or state.last_modified):
+                count += 1
+        return count
+
     def flush(self) -> None:
         """Write the unchanged checks waiting in the batch."""
         items, self._quiet = self._quiet, []
@@ -532,6 +542,8 @@ async def check_watches(
     async with Fetcher(FetchSettings.from_defaults(config.defaults)) as fetcher:
         checker = Checker(config, fetcher=fetcher, batch_unchanged=True, cpu=cpu)
         checker.preload(watches)
+        if checker.bodies_expected(watches) > cpu.workers:
+            cpu.warm()  # the workers start while the first pages are fetched
         try:
             # checks started at once: a few times the fetch limit, as the daemon's gates, so
             # pages fetched faster than the workers analyse them do not pile up in memory

@@ -11,6 +11,9 @@ classify never delays the other watches' checks.
 - *Fork server*: workers are forked from a server process that has imported the CPU stages once
   (forking the main process, which runs threads, could deadlock). Starting a lane happens in a
   thread, so the loop does not wait for it either.
+- *Warm*: `warm()` starts the lanes in the background as soon as a pass over many watches
+  begins, so the fork server imports the CPU stages on another core while this process imports
+  the store and makes its first requests, instead of the first changed pages waiting for it.
 - *Small pages stay inline* (in a thread, not a process): below `INLINE_BELOW` bytes the stage
   costs the main process about 2 ms or less and its answer comes sooner than from a process,
   and a check of a few small pages never waits for the first worker to start (a few hundred
@@ -27,6 +30,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -63,11 +67,21 @@ class _Lane:
 
     def __init__(self) -> None:
         self.executor: ProcessPoolExecutor | None = None
+        self._starting = threading.Lock()  # a warm-up and a job may start the lane together
+        self._closed = False  # set by the pool's close: a warm-up still to come starts nothing
 
     def start(self) -> None:
         """Start the process and wait until it answers (blocking: call it in a thread)."""
-        if self.executor is not None:
-            return
+        with self._starting:
+            if self.executor is None and not self._closed:
+                self._start()
+
+    def start_quietly(self) -> None:
+        """`start`, for a warm-up: a failure is left for the first job to meet and report."""
+        with contextlib.suppress(Exception):
+            self.start()
+
+    def _start(self) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -91,9 +105,12 @@ class _Lane:
                 return f"exit code {code}"
         return "exit status unknown"
 
-    def stop(self) -> None:
-        """Stop the process now, whatever it is doing (blocking: call it in a thread)."""
-        executor, self.executor = self.executor, None
+    def stop(self, *, close: bool = False) -> None:
+        """Stop the process now, whatever it is doing (blocking: call it in a thread). `close`:
+        for good (a warm-up that has not started it yet never will)."""
+        with self._starting:  # a lane being started is stopped once it is
+            self._closed = self._closed or close
+            executor, self.executor = self.executor, None
         if executor is None:
             return
         processes = list((getattr(executor, "_processes", None) or {}).values())
@@ -114,6 +131,20 @@ class CpuPool:
         self._lanes = [_Lane() for _ in range(self.workers)]
         self._free: asyncio.Queue[_Lane] | None = None
         self._closed = False
+        self._warmed = False
+
+    def warm(self) -> None:
+        """Start every lane's process in the background (a thread each) and return at once."""
+        if self._closed or self._warmed:
+            return
+        self._warmed = True
+        for lane in self._lanes:
+            threading.Thread(target=lane.start_quietly, daemon=True).start()
+
+    @property
+    def running(self) -> int:
+        """How many lanes have their process up."""
+        return sum(1 for lane in self._lanes if lane.executor is not None)
 
     async def run(self, fn: Callable[..., Result], *args: Any, size: int) -> Result:
         """`fn(*args)` in a worker process (a thread when `size` is under `INLINE_BELOW` bytes
@@ -132,8 +163,10 @@ class CpuPool:
         try:
             if lane.executor is None:
                 await asyncio.to_thread(lane.start)
-            assert lane.executor is not None
-            submitted = lane.executor.submit(fn, *args)
+            executor = lane.executor
+            if executor is None:  # the pool closed meanwhile
+                return await asyncio.to_thread(fn, *args)
+            submitted = executor.submit(fn, *args)
             return await asyncio.wrap_future(submitted)
         except BrokenProcessPool:
             how = await asyncio.to_thread(lane.exit_description)
@@ -163,4 +196,4 @@ class CpuPool:
     async def close(self) -> None:
         """Stop every worker process, busy or not; later jobs run inline."""
         self._closed = True
-        await asyncio.gather(*(asyncio.to_thread(lane.stop) for lane in self._lanes))
+        await asyncio.gather(*(asyncio.to_thread(lane.stop, close=True) for lane in self._lanes))

@@ -369,6 +369,14 @@ def test_table_rows_cells_and_spans() -> None:
     )
 
 
+def test_a_cell_of_text_alone_reads_as_a_cell_with_markup() -> None:
+    """Cells holding only text take a shorter road than cells with elements: same words."""
+    cell = " GPT\u20115&nbsp;mini\u00ad\u200b \n  (2025) |  x "
+    plain = text_of(f"<table><tr><td>{cell}</td><td>a<!-- c -->b</td></tr></table>")
+    marked = text_of(f"<table><tr><td><span>{cell}</span></td><td><i>a</i>b</td></tr></table>")
+    assert plain == marked == "| GPT-5 mini (2025) \\| x | ab |"
+
+
 def test_nested_table_is_flattened_into_its_cell() -> None:
     inner = "<table><tr><td>in1</td><td>in2</td></tr></table>"
     html = f"<table><tr><td>outer</td><td>{inner}</td></tr></table>"

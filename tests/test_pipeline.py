@@ -300,3 +300,26 @@ def test_reclassify_rewrites_old_labels_with_the_current_rules(
     again = queries.changes(engine, "rsp")[0]
     assert again.labels == current.labels and again.facts == current.facts
     assert again.summary == current.summary
+
+
+def test_a_pass_expects_whole_pages_from_watches_with_no_version_or_no_validator(
+    tmp_path: Path, page_server: PageServer
+) -> None:
+    """What decides whether a pass starts its worker processes before the first page comes."""
+    from monitor.fetch import Fetcher, FetchSettings
+    from monitor.pipeline import Checker
+
+    page_server.route("/rsp", conditional(page(RSP_V1, nonce="fixed"), etag='"v1"'))
+    page_server.route("/plain", lambda request: Response(body=page(RSP_V1)))
+    extra = f'[[watch]]\nid = "plain"\nurl = "{page_server.url("/plain")}"\nkind = "policy"\n'
+    config = write_watchlist(tmp_path, page_server, extra)
+
+    async def expected() -> int:
+        async with Fetcher(FetchSettings.from_defaults(config.defaults)) as fetcher:
+            checker = Checker(config, fetcher=fetcher)
+            checker.preload(config.watches)
+            return checker.bodies_expected(config.watches)
+
+    assert asyncio.run(expected()) == 2  # no versions yet
+    asyncio.run(check_watches(config, config.watches))
+    assert asyncio.run(expected()) == 1  # "rsp" will answer 304 to its ETag, "plain" cannot

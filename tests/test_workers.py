@@ -100,6 +100,40 @@ def test_close_stops_a_busy_worker_at_once() -> None:
     asyncio.run(main())
 
 
+def test_warm_starts_every_worker_in_the_background_before_any_job() -> None:
+    async def main() -> None:
+        pool = CpuPool(2)
+        try:
+            started = time.monotonic()
+            pool.warm()
+            assert time.monotonic() - started < 0.5  # returns at once
+            assert pool.running < 2
+            deadline = time.monotonic() + 60
+            while pool.running < 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert pool.running == 2
+            pids = {await pool.run(os.getpid, size=BIG) for _ in range(4)}
+            assert len(pids) == 2
+            assert os.getpid() not in pids
+        finally:
+            await pool.close()
+        assert pool.running == 0
+
+    asyncio.run(main())
+
+
+def test_a_pool_closed_while_it_warms_leaves_no_worker_behind() -> None:
+    async def main() -> None:
+        pool = CpuPool(2)
+        pool.warm()
+        await pool.close()
+        await asyncio.sleep(1.0)  # a warm-up thread still on its way starts nothing
+        assert pool.running == 0
+        assert await pool.run(os.getpid, size=BIG) == os.getpid()  # closed: inline
+
+    asyncio.run(main())
+
+
 def _state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 

@@ -3,6 +3,7 @@ prefixes, links as ``[text](url)`` when asked, and whitespace collapsed where HT
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ _CHAR_FIXES = str.maketrans(
         "\u00ad": None,  # soft hyphen
     }
 )
+_FIXABLE = re.compile("[" + "".join(map(chr, _CHAR_FIXES)) + "]")  # what it changes
 
 
 @dataclass
@@ -194,7 +196,7 @@ class Writer:
     # text
 
     def _text(self, raw: str) -> None:
-        text = raw.translate(_CHAR_FIXES)
+        text = _fix_chars(raw)
         if not text:
             return
         if self._pre and not self.flat:
@@ -281,8 +283,13 @@ class Writer:
         return [child for child in node.iter() if child.mem_id not in skip]
 
     def _cell_text(self, cell: LexborNode) -> str:
+        children = list(cell.iter(include_text=True))
+        if all(child.tag == "-text" for child in children):
+            # most cells hold text alone: its words, as the flat writer would put them
+            text = "".join(child.text_content or "" for child in children)
+            return " ".join(_fix_chars(text).split()).replace("|", "\\|")
         writer = Writer(self.options, flat=True)
-        for child in cell.iter(include_text=True):
+        for child in children:
             writer.walk(child)
         return writer.flat_text().replace("|", "\\|")
 
@@ -290,6 +297,13 @@ class Writer:
         if line:
             self._parts = [line]
             self._flush()
+
+
+def _fix_chars(text: str) -> str:
+    # translate looks up every character; most texts hold none of those it changes
+    if text.isascii() or _FIXABLE.search(text) is None:
+        return text
+    return text.translate(_CHAR_FIXES)
 
 
 def _int_attr(node: LexborNode, name: str, default: int) -> int:

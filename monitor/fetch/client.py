@@ -19,18 +19,18 @@ import httpx
 from monitor.fetch.attempt import Attempt, fetch_result
 from monitor.fetch.decode import ACCEPT_ENCODING, BoundedDecoder
 from monitor.fetch.failures import (
+    parse_url,
     redirects_problem,
     status_problem,
     timeout_problem,
     too_large_problem,
     transport_problem,
     unexpected_problem,
-    url_problem,
 )
 from monitor.fetch.limits import HostGate
 from monitor.fetch.retry import backoff, retry_after, should_retry
 from monitor.fetch.settings import FetchSettings
-from monitor.models import FetchResult, ProblemKind
+from monitor.models import FetchProblem, FetchResult, ProblemKind
 
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
@@ -125,10 +125,10 @@ class Fetcher:
         """One attempt: follow redirects hop by hop, each hop behind its host's gate."""
         if self._client is None:
             raise RuntimeError("use Fetcher as an async context manager: async with Fetcher(...)")
-        problem = url_problem(url)
-        if problem:
-            return Attempt(url, problem=problem)
-        request = self._client.build_request("GET", url, headers=headers)
+        parsed = parse_url(url)
+        if isinstance(parsed, FetchProblem):
+            return Attempt(url, problem=parsed)
+        request = self._client.build_request("GET", parsed, headers=headers)
         # `timeout` bounds the whole attempt, from the first request sent to the last body byte
         # (a server that sends its headers a byte a second is stopped too); waiting for a turn
         # at a busy host does not count.

@@ -16,9 +16,10 @@ _E = TypeVar("_E", bound=BaseException)
 
 
 @functools.lru_cache(maxsize=16_384)
-def url_problem(url: str) -> FetchProblem | None:
-    """What is wrong with `url` as a watch's URL (remembered: a watch's URL is checked at
-    every fetch, and parsing it costs a tenth of a 304's time)."""
+def parse_url(url: str) -> httpx.URL | FetchProblem:
+    """`url` parsed, or what is wrong with it as a watch's URL (remembered: a watch's URL is
+    fetched at every check, and parsing it costs a tenth of a 304's time; the request is built
+    from the parsed URL, so it is parsed once)."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
@@ -27,7 +28,7 @@ def url_problem(url: str) -> FetchProblem | None:
         return FetchProblem(
             ProblemKind.CONNECTION, f"bad URL {url!r}: use an http:// or https:// URL with a host"
         )
-    return None
+    return parsed
 
 
 def status_problem(url: str, attempt: Attempt, content_type: str | None) -> FetchProblem | None:
