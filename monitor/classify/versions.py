@@ -325,6 +325,11 @@ def _front_matter_bump(ctx: Context) -> list[Finding]:
     ]  # fmt: skip
 
 
+def front_matter_moved(ctx: Context) -> bool:
+    """The front matter's date moved: a change even when no line a reader sees did."""
+    return bool(_front_matter_bump(ctx))
+
+
 _DOTTED = re.compile(r"v?(\d{1,3}(?:\.\d{1,3}){0,3})")
 
 
