@@ -114,6 +114,37 @@ def rule_entries(diff: TextDiff, ctx: Context) -> list[Finding]:
             del index
     found += _feed_entries(ctx)
     found += _table_entries(ctx)
+    if ctx.kind != "index":
+        found += _dated_log(ctx)
+    return found
+
+
+def _dated_headings(doc: Any) -> int:
+    """How many of a text's headings are nothing but a date."""
+    count = 0
+    for number in doc.heading_numbers:
+        line = doc.line(number)
+        count += line is not None and is_date_line(line.core)
+    return count
+
+
+def _dated_log(ctx: Context) -> list[Finding]:
+    """A page that keeps a dated log (headings that are only a date, as in a "history" section
+    under its tables) gains an entry with each dated heading added, and loses one with each
+    removed while the log stays."""
+    found: list[Finding] = []
+    for lines, sign, other in ((ctx.added, "+", ctx.old_doc), (ctx.removed, "-", ctx.new_doc)):
+        dated = [line for line in lines if line.heading and is_date_line(line.core)]
+        if not dated or _dated_headings(other) < 2:
+            continue
+        label = "new_entry" if sign == "+" else "entry_removed"
+        for line in dated:
+            fact = _entry(ctx, line, list(lines), list(lines).index(line), sign)
+            title = fact.get("title") or fact.get("item")
+            found.append(
+                Finding(f"entries.dated_{label}", label, f"{sign} {title}", line.text,
+                        None if sign == "+" else title, title if sign == "+" else None, (fact,))
+            )  # fmt: skip
     return found
 
 
