@@ -248,6 +248,16 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
     return [f if f.facts else replace(f, facts=(_text_fact(f),)) for f in found]
 
 
+def _heading_cores(ctx: Context, side: str) -> set[str]:
+    """The cores of one side's headings (computed once per context)."""
+    key = f"heading_cores_{side}"
+    if key not in ctx.memo:
+        doc = ctx.old_doc if side == "old" else ctx.new_doc
+        lines = (doc.line(number) for number in doc.heading_numbers)
+        ctx.memo[key] = {line.core for line in lines if line is not None}
+    return ctx.memo[key]  # type: ignore[no-any-return]
+
+
 def _lines(
     ctx: Context, lines: tuple[Line, ...], sign: str, explained: set[int], other: str
 ) -> list[Finding]:
@@ -262,7 +272,9 @@ def _lines(
             continue  # where a document's page starts ("# Page 5"), not one of its sections
         if told.alias_of_lifecycle(ctx, line):
             continue
-        if line.heading and not is_date_line(line.core):
+        if 0 < line.heading < 7 and not is_date_line(line.core):  # a bold line is text
+            if line.core in _heading_cores(ctx, "old" if sign == "+" else "new"):
+                continue  # the section moved: its heading stands on the other side too
             label = "section_added" if sign == "+" else "section_removed"
             found.append(
                 Finding(
