@@ -60,6 +60,7 @@ _RETIRE_LABEL = re.compile(
     r"\b(?:retire(?:ment|s|d)?|shut\s*down|sunset|end[ -]of[ -]life)(?:\s+date)?[\s:*_]*$", re.I
 )
 _GLUED = re.compile(r"\w-")
+_UPGRADE_FIRST = re.compile(r"\bupgraded?\s+to\b", re.I)
 _OTHER_LABEL = re.compile(r"\b(?:deprecat\w*|upgrade\w*|version)(?:\s+date)?[\s:*_`]*$", re.I)
 
 
@@ -74,12 +75,14 @@ def _labelled_date(cell: str | None) -> DateHit | None:
         return typo or (month_year_date(cell) if len(cell.split()) <= 4 else None)
     # a date glued to a name by a hyphen is a snapshot in an id (`turbo-2024-04-09`), not a date
     hits = [hit for hit in found if not (hit.start > 1 and _GLUED.match(cell, hit.start - 2))]
-    if len(hits) < 2:
-        return hits[0] if hits else None
     before = [cell[max(0, hit.start - 40) : hit.start] for hit in hits]
     for hit, words in zip(hits, before, strict=True):
         if _RETIRE_LABEL.search(words):
             return hit
+    if hits and _UPGRADE_FIRST.search(cell[: hits[0].start]):
+        return None  # "To be upgraded to …, starting on D": the upgrade's date, not a shutdown
+    if len(hits) < 2:
+        return hits[0] if hits else None
     free = [hit for hit, words in zip(hits, before, strict=True) if not _OTHER_LABEL.search(words)]
     return free[0] if free else hits[0]
 
