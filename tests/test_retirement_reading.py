@@ -228,3 +228,15 @@ def test_a_row_moved_under_the_deprecated_heading_is_a_deprecation_with_its_vers
         **rows, deprecated="| `orca-2` - 1 | | January 27, 2027 |\n| old-model | | June 1, 2026 |"
     ).replace("| `orca-2` | 1 | January 27, 2027 |\n", "")
     assert _retirements(before, after) == {("orca-2", "1"): ("retirement", "2027-01-27")}
+
+
+def test_a_model_split_out_of_a_two_model_row_with_a_later_date_is_postponed() -> None:
+    rows = dict(y="No earlier than May 1, 2026", deprecated="| old-model | | June 1, 2026 |")
+    before = MODEL_TABLE.format(x="February 13, 2026", **rows)
+    after = MODEL_TABLE.format(x="February 13, 2026", **rows).replace(
+        "| `zeta-4`<br>`zeta-4-32k` | 0613 | February 13, 2026 |",
+        "| `zeta-4` | 0613 | February 13, 2026 |\n| `zeta-4-32k` | 0613 | April, 30, 2026 |",
+    )
+    assert _retirements(before, after) == {
+        ("zeta-4-32k", "0613"): ("retirement_change", "2026-04-30")
+    }

@@ -26,7 +26,7 @@ from monitor.classify.records import (
     listed_models,
     record_changes,
 )
-from monitor.classify.tables import RowChange, Table, table_changes
+from monitor.classify.tables import RowChange, Table, named, roles, table_changes, tables_of
 from monitor.classify.text import core, sentences
 from monitor.models import Finding, TextDiff
 
@@ -256,6 +256,15 @@ def _added(
         models = [m for m in models if not _only_the_replacement(m, told)]
     for model in models:
         retiring = status in ("deprecated", "legacy", "retired") or notice
+        listed = (
+            change.new_line is not None
+            and change.new_line.trail[-1:]
+            and not (p.RETIRE_WORDS.search(change.new_line.trail[-1]))
+        )  # among current models, not under a heading about retirement
+        moved = _split_out(ctx, model, cells, shutdown) if listed and not retiring else None
+        if moved is not None:
+            found += moved
+            continue
         if retiring or status is None and (shutdown or change.deprecation_table):
             event = "retired" if status == "retired" else "deprecation_announced"
             fact = f.retirement(
@@ -301,6 +310,49 @@ def _added(
                 )
             )
     return found
+
+
+def _old_versioned_dates(ctx: Context) -> dict[tuple[str, str], DateHit]:
+    """(model, version) → the shutdown date an old table's row gave it, over the old tables
+    with a Version column (computed once per context)."""
+    if "old_versioned_dates" not in ctx.memo:
+        out: dict[tuple[str, str], DateHit] = {}
+        for table in tables_of(ctx, "old"):
+            if "version" not in roles(table.header).values():
+                continue
+            for row in table.rows:
+                cells = named(table, row)
+                date, version = _shutdown_cell(cells), _where(ctx, cells)["version"]
+                if date is not None and version:
+                    for model in _models(cells):
+                        out.setdefault((model, version), date)
+        ctx.memo["old_versioned_dates"] = out
+    return ctx.memo["old_versioned_dates"]  # type: ignore[no-any-return]
+
+
+def _split_out(
+    ctx: Context, model: str, cells: dict[str, str], shutdown: DateHit | None
+) -> list[Finding] | None:
+    """A row added for a model and version an old row listed with a date (a model split out of
+    a two-model row onto a row of its own): the date moved, or nothing when it did not; None
+    when no old row gave that model and version a date."""
+    version = _where(ctx, cells)["version"]
+    if shutdown is None or not version or (model, version) not in _old_versioned_dates(ctx):
+        return None
+    before = _old_versioned_dates(ctx)[(model, version)]
+    if shutdown.iso <= before.iso:
+        return None if shutdown.iso < before.iso else []
+    fact = f.fact(
+        "retirement_change",
+        model=model,
+        event="retirement_date_postponed",
+        **{"from": before.iso},
+        to=shutdown.iso,
+        **_where(ctx, cells),
+    )
+    reason = f"{model}: retirement date postponed"
+    return [Finding("lifecycle.row_split_out", "policy_text", reason, model, before.iso,
+                    shutdown.iso, (fact,))]  # fmt: skip
 
 
 def _already_a_notice(ctx: Context, change: RowChange, old_date: DateHit | None) -> bool:
