@@ -54,9 +54,10 @@ def _entry(ctx: Context, line: Line, lines: list[Line], index: int, sign: str) -
 
 
 def entry_lines(ctx: Context, lines: tuple[Line, ...]) -> tuple[list[Line], set[int]]:
-    """The lines that start an entry, and every line number that belongs to one (its body)."""
+    """The lines that start an entry, and every line number that belongs to one (its body).
+    On other pages, only a dated log's headings and the lines under them (told by _dated_log)."""
     if ctx.kind != "index":
-        return [], set()
+        return [], _dated_log_lines(ctx, lines)
     starts: list[Line] = []
     covered: set[int] = set()
     numbers = {line.number for line in lines}
@@ -126,6 +127,25 @@ def _dated_headings(doc: Any) -> int:
         line = doc.line(number)
         count += line is not None and is_date_line(line.core)
     return count
+
+
+def _keeps_a_dated_log(ctx: Context) -> bool:
+    """Either side holds two or more headings that are only a date."""
+    if "dated_log" not in ctx.memo:
+        ctx.memo["dated_log"] = max(_dated_headings(ctx.old_doc), _dated_headings(ctx.new_doc)) >= 2
+    return bool(ctx.memo["dated_log"])
+
+
+def _dated_log_lines(ctx: Context, lines: tuple[Line, ...]) -> set[int]:
+    """The dated headings among `lines` and the lines under them: entries of the page's log."""
+    dated = {line.core for line in lines if line.heading and is_date_line(line.core)}
+    if not dated or not _keeps_a_dated_log(ctx):
+        return set()
+    return {
+        line.number
+        for line in lines
+        if line.heading and line.core in dated or line.trail[-1:] and line.trail[-1] in dated
+    }
 
 
 def _dated_log(ctx: Context) -> list[Finding]:

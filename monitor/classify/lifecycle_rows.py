@@ -87,6 +87,9 @@ def _labelled_date(cell: str | None) -> DateHit | None:
     return free[0] if free else hits[0]
 
 
+shutdown_in_cell = _labelled_date
+
+
 def _shutdown_cell(cells: dict[str, str]) -> DateHit | None:
     """The row's shutdown date: its shutdown cell's, else, in a table without one, the date a
     retiring status carries ("Retiring 2026-02-01")."""

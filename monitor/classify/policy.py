@@ -72,6 +72,15 @@ def _headings_of_whole_tables(ctx: Context, lines: tuple[Line, ...], kind: str) 
     return found
 
 
+def _same_shutdown(old: str, new: str) -> bool:
+    """A shutdown cell whose date (and qualifier) reads the same: its other words are wording
+    ("… will be upgraded to version 0125, starting on January 21, 2025")."""
+    before, after = lifecycle_rows.shutdown_in_cell(old), lifecycle_rows.shutdown_in_cell(new)
+    if before is None or after is None:
+        return before is after
+    return (before.iso, before.qualifier) == (after.iso, after.qualifier)
+
+
 def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
     """The cells of a changed table row that no lifecycle or table rule explains."""
     for change in lifecycle_rows.row_changes(ctx):
@@ -87,7 +96,12 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
                 name
                 for name in new
                 if name in old
-                and (name not in LIFECYCLE_ROLES or name in unread)
+                and (
+                    name not in LIFECYCLE_ROLES
+                    or name in unread
+                    or name == "shutdown"
+                    and _same_shutdown(old[name], new[name])
+                )
                 and name != "model"
                 and reading([old[name]]) != reading([new[name]])
                 and not (name in unread and f.blank(old[name]) and f.blank(new[name]))
