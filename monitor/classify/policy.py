@@ -77,7 +77,7 @@ def _same_shutdown(old: str, new: str) -> bool:
     ("… will be upgraded to version 0125, starting on January 21, 2025")."""
     before, after = lifecycle_rows.shutdown_in_cell(old), lifecycle_rows.shutdown_in_cell(new)
     if before is None or after is None:
-        return before is after
+        return False  # a date set, dropped or never there: the lifecycle rules read that cell
     return (before.iso, before.qualifier) == (after.iso, after.qualifier)
 
 
