@@ -183,7 +183,7 @@ class Watch(_Frozen):
     alert_cosmetic: bool = False
     failures_before_alert: Annotated[int, Field(ge=1)] | None = None
     min_length: Annotated[int, Field(ge=0)] = 1
-    format: Literal["html", "pdf", "feed", "json"] | None = None  # None: chosen by the body
+    format: Literal["html", "pdf", "feed", "json", "text"] | None = None  # None: chosen by the body
     follow: str | None = None  # CSS selector of the link to the document to watch
     id_fields: tuple[str, ...] = ()  # the fields that identify a JSON record
 

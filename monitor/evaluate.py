@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Watch
-from monitor.models import Classification
+from monitor.models import Classification, model_key
 
 CASE_FILE = "case.json"
 
@@ -258,7 +258,12 @@ def case_paths(folder: Path) -> list[Path]:
 
 
 def fact_matches(expected: dict[str, Any], actual: dict[str, Any]) -> bool:
-    return all(actual.get(key) == value for key, value in expected.items())
+    """Every field the label gives, read alike; a model's identity compared as the registry keys
+    it, so `gpt-35-turbo` with version `0613` is the same model as `gpt-35-turbo-0613`."""
+    if "model" in expected and actual.get("model") != expected["model"]:
+        if "model" not in actual or model_key(expected) != model_key(actual):
+            return False
+    return all(actual.get(key) == value for key, value in expected.items() if key != "model")
 
 
 def run_case(case: Case) -> Outcome:

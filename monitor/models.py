@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -125,3 +126,13 @@ class Classification:
     @property
     def facts(self) -> list[dict[str, Any]]:
         return [fact for finding in self.findings for fact in finding.facts]
+
+
+def model_key(fact: Mapping[str, Any]) -> str:
+    """The registry's name for a fact's model: its id, with the row's version appended when the
+    id does not carry it already (gpt-35-turbo + 0613 → gpt-35-turbo-0613)."""
+    model, version = str(fact["model"]), str(fact.get("version") or "")
+    digits = "".join(ch for ch in version if ch.isdigit())
+    if not digits or digits in "".join(ch for ch in model if ch.isalnum()):
+        return model
+    return f"{model}-{version}"

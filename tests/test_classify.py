@@ -27,6 +27,7 @@ from monitor.evaluate import (
     case_paths,
     corpus_sha256,
     evaluate,
+    fact_matches,
     load_case,
     regressions,
 )
@@ -107,9 +108,10 @@ def test_every_retirement_in_the_cases_is_found_with_its_id_and_date(
     for name, fact in expected:
         result = outcomes[name].classification
         assert result is not None
+        identity = {key: fact[key] for key in ("model", "version") if key in fact}
         assert any(
             f["kind"] == "retirement"
-            and f["model"] == fact["model"]
+            and fact_matches(identity, f)
             and f.get("shutdown_date") == fact.get("shutdown_date")
             for f in result.facts
         ), (name, fact)

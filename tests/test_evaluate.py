@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from monitor.evaluate import evaluate
+from monitor.evaluate import evaluate, fact_matches
 
 TABLE = "| Model | Retirement date |\n| --- | --- |\n| gpt-4-0613 | 2026-06-06 |\n"
 ADDED = TABLE + "| gpt-4-0314 | 2026-07-01 |\n"
@@ -79,3 +79,11 @@ def test_eval_by_page_prints_pages_rules_and_headline(
     assert data["headline"]["retirements_found"] == 1
     assert data["leave_one_page_out"]["page-a"]["held_out"] == 1
     assert data["pages"]["page-b"]["cases"] == 2
+
+
+def test_a_model_with_its_version_is_the_same_model_as_the_id_carrying_the_version() -> None:
+    labelled = {"kind": "retirement", "model": "gpt-35-turbo", "version": "0301"}
+    assert fact_matches(labelled, {"kind": "retirement", "model": "gpt-35-turbo-0301"})
+    assert fact_matches({"kind": "retirement", "model": "gpt-35-turbo-0301"}, labelled)
+    assert not fact_matches(labelled, {"kind": "retirement", "model": "gpt-35-turbo-0613"})
+    assert not fact_matches(labelled, {"kind": "retirement", "model": "gpt-35-turbo"})

@@ -60,6 +60,9 @@ def read(body: bytes, **options: Any) -> extract.Extracted:
         (b"<!doctype html><p>x</p>", "text/html", None, "html"),
         (b"<p>x</p>", None, None, "html"),
         (b"%PDF-1.4", "application/pdf", "html", "html"),  # the watch decides
+        (b"---\ntitle: x\n---\n# x\n", "text/plain; charset=utf-8", None, "text"),
+        (b"# x\n\n| a | b |\n", "text/markdown", None, "text"),
+        (b"<!doctype html><p>x</p>", "text/plain", None, "html"),  # a page sent as text
     ],
 )
 def test_format_is_chosen_by_watch_then_bytes_then_content_type(
@@ -417,7 +420,10 @@ def test_a_new_replacement_is_told_for_each_model_a_record_names() -> None:
 @pytest.mark.parametrize(
     ("keys", "message"),
     [
-        ('format = "docx"', "key 'format': Input should be 'html', 'pdf', 'feed' or 'json'"),
+        (
+            'format = "docx"',
+            "key 'format': Input should be 'html', 'pdf', 'feed', 'json' or 'text'",
+        ),
         ('follow = "a[href$=.pdf"', "key 'follow': bad CSS selector 'a[href$=.pdf': unbalanced"),
         (
             'format = "pdf"\nid_fields = ["id"]',
@@ -524,3 +530,16 @@ def test_a_running_footer_with_the_version_is_kept_once_and_its_change_is_a_bump
     result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
     assert result.labels == ("version_bump",)
     assert result.facts[0]["from"] == "2.0" and result.facts[0]["to"] == "2.1"
+
+
+def test_a_raw_markdown_file_keeps_its_lines_and_front_matter() -> None:
+    body = b"---\r\ntitle: Retirements\r\nms.date: 01/09/2025\r\n---\r\n\r\n| Model | Date |\r\n"
+    document = read(body, content_type="text/plain; charset=utf-8")
+    assert document.format == "text"
+    assert document.text.split("\n")[:4] == [
+        "---",
+        "title: Retirements",
+        "ms.date: 01/09/2025",
+        "---",
+    ]
+    assert "| Model | Date |" in document.text.split("\n")

@@ -117,3 +117,38 @@ def test_validate_fetch_names_the_lines_check_will_learn(
     out = capsys.readouterr().out
     assert "rsp: NOISE" in out and "+ Rendered 10:42:" in out
     assert "`check` learns this line as volatile" in out
+
+
+RAW_PAGE = """---
+title: Model retirements
+ms.date: {date}
+author: someone
+---
+
+# Model retirements
+
+| Model | Version | Retirement date |
+| ---- | ---- | ---- |
+| `model-a` | 0613 | No earlier than October 1, 2026 |
+"""
+
+
+def test_a_raw_markdown_page_whose_front_matter_date_moves_is_a_version_bump(
+    tmp_path: Path, page_server: PageServer
+) -> None:
+    served = [RAW_PAGE.format(date="01/09/2026")]
+    page_server.route(
+        "/rsp",
+        lambda request: Response(body=served[0].encode(), content_type="text/markdown"),
+    )
+    config = write_watchlist(tmp_path, page_server)
+    assert run(config).outcome == "first"
+    served[0] = served[0].replace("author: someone", "author: someone-else")
+    assert run(config).outcome in ("unchanged", "noise")  # front matter other than its date
+    served[0] = RAW_PAGE.format(date="02/06/2026").replace("author: someone", "author: x")
+    report = run(config)
+    assert report.outcome == "changed" and report.labels == ("version_bump",)
+    change = queries.change(open_engine(config.database_url), report.change_id or 0)
+    assert change is not None
+    (fact,) = [f for finding in change.findings for f in finding["facts"]]
+    assert (fact["from"], fact["to"]) == ("2026-01-09", "2026-02-06")

@@ -160,3 +160,83 @@ def test_a_launch_sentence_that_calls_an_unknown_name_a_model_launches_it() -> N
         launched("Agent Gateway, the networking component of the platform, is now available.") == []
     )
     assert launched("Quillon is now available for deployment.") == []
+
+
+def test_a_stray_comma_after_the_month_is_read_and_flagged() -> None:
+    from monitor.classify.dates import STRAY_COMMA, stray_comma_date
+
+    hit = stray_comma_date("| `zeta-4` | 0613 | April, 30, 2025 | |")
+    assert hit is not None and (hit.iso, hit.flag, hit.text) == (
+        "2025-04-30",
+        STRAY_COMMA,
+        "April, 30, 2025",
+    )
+    assert stray_comma_date("In March, 2025 we moved.") is None
+
+
+MODEL_TABLE = """# Model retirements
+
+## Current models
+
+| Model | Version | Retirement date |
+| ---- | ---- | ---- |
+| `zeta-4`<br>`zeta-4-32k` | 0613 | {x} |
+| `zeta-4o` | preview-1 | {y} |
+| `orca-2` | 1 | January 27, 2027 |
+
+## Deprecated models
+
+| Model | Deprecation date | Retirement date |
+| --- | --- | --- |
+{deprecated}"""
+
+
+def _retirements(before: str, after: str) -> dict[tuple[str, str | None], tuple[str, str]]:
+    watch = Watch(id="t", url="https://example.com/t", kind="lifecycle")
+    result = classify_change(diff_texts(before, after), before, after, watch, at=AT)
+    return {
+        (f["model"], f.get("version")): (f["kind"], f.get("shutdown_date") or f.get("to"))
+        for f in result.facts
+        if f["kind"] in ("retirement", "retirement_change")
+    }
+
+
+def test_a_cell_s_dates_are_read_by_the_words_before_them() -> None:
+    before = MODEL_TABLE.format(
+        x="No earlier than July 13, 2026",
+        y="To be upgraded to `zeta-4o` version: `2026-04-09`, starting no sooner than May 1, 2026",
+        deprecated="| old-model | | June 1, 2026 |",
+    )
+    after = MODEL_TABLE.format(
+        x="**Deprecation:** October 1, 2026 <br> **Retirement:** June 6, 2027",
+        y="To be upgraded to `zeta-4o` version: `2026-04-09`, starting no sooner than May 1, 2026"
+        " <br>Retirement date: May 15, 2026",
+        deprecated="| old-model | | June 1, 2026 |",
+    )
+    found = _retirements(before, after)
+    # a floor made a date, read by its label, not the deprecation date before it
+    assert found[("zeta-4", "0613")] == ("retirement", "2027-06-06")
+    assert found[("zeta-4-32k", "0613")] == ("retirement", "2027-06-06")
+    # the version's date-shaped value is not the shutdown
+    assert found[("zeta-4o", "preview-1")] == ("retirement", "2026-05-15")
+
+
+def test_a_row_moved_under_the_deprecated_heading_is_a_deprecation_with_its_version() -> None:
+    rows = dict(x="No earlier than July 13, 2026", y="No earlier than May 1, 2026")
+    before = MODEL_TABLE.format(**rows, deprecated="| old-model | | June 1, 2026 |")
+    after = MODEL_TABLE.format(
+        **rows, deprecated="| `orca-2` - 1 | | January 27, 2027 |\n| old-model | | June 1, 2026 |"
+    ).replace("| `orca-2` | 1 | January 27, 2027 |\n", "")
+    assert _retirements(before, after) == {("orca-2", "1"): ("retirement", "2027-01-27")}
+
+
+def test_a_model_split_out_of_a_two_model_row_with_a_later_date_is_postponed() -> None:
+    rows = dict(y="No earlier than May 1, 2026", deprecated="| old-model | | June 1, 2026 |")
+    before = MODEL_TABLE.format(x="February 13, 2026", **rows)
+    after = MODEL_TABLE.format(x="February 13, 2026", **rows).replace(
+        "| `zeta-4`<br>`zeta-4-32k` | 0613 | February 13, 2026 |",
+        "| `zeta-4` | 0613 | February 13, 2026 |\n| `zeta-4-32k` | 0613 | April, 30, 2026 |",
+    )
+    assert _retirements(before, after) == {
+        ("zeta-4-32k", "0613"): ("retirement_change", "2026-04-30")
+    }

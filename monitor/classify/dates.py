@@ -4,7 +4,7 @@ that labels a change where only dates moved (`date_change`)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from monitor import patterns as p
@@ -12,6 +12,7 @@ from monitor.classify.context import Pair
 
 AMBIGUOUS = "ambiguous day/month"
 IMPLAUSIBLE = "implausible year"
+STRAY_COMMA = "a stray comma after the month"
 YEAR_FROM_CONTEXT = "year from context"
 # "November 12", "May 15th": a month and a day with no year after them
 _NO_YEAR = re.compile(
@@ -251,3 +252,21 @@ def month_year_date(text: str) -> DateHit | None:
     if iso is None:
         return None
     return DateHit(iso, found.start(), found.end(), found.group(0), flag=MONTH_ONLY)
+
+
+# "April, 30, 2025": a comma typed between the month and its day
+_STRAY_COMMA = re.compile(
+    r"\b(?P<month>[A-Z][a-z]{2,8}\.?),(?P<rest>\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})\b"
+)
+
+
+def stray_comma_date(text: str) -> DateHit | None:
+    """A date a stray comma keeps find_dates from reading ("April, 30, 2025"), read without it
+    and flagged, kept as written for a reader to check."""
+    for match in _STRAY_COMMA.finditer(text):
+        hits = find_dates(match.group("month") + match.group("rest"))
+        if hits and hits[0].start == 0:
+            return replace(
+                hits[0], start=match.start(), end=match.end(), text=match.group(0), flag=STRAY_COMMA
+            )
+    return None

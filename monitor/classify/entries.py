@@ -54,9 +54,10 @@ def _entry(ctx: Context, line: Line, lines: list[Line], index: int, sign: str) -
 
 
 def entry_lines(ctx: Context, lines: tuple[Line, ...]) -> tuple[list[Line], set[int]]:
-    """The lines that start an entry, and every line number that belongs to one (its body)."""
+    """The lines that start an entry, and every line number that belongs to one (its body).
+    On other pages, only a dated log's headings and the lines under them (told by _dated_log)."""
     if ctx.kind != "index":
-        return [], set()
+        return [], _dated_log_lines(ctx, lines)
     starts: list[Line] = []
     covered: set[int] = set()
     numbers = {line.number for line in lines}
@@ -114,6 +115,56 @@ def rule_entries(diff: TextDiff, ctx: Context) -> list[Finding]:
             del index
     found += _feed_entries(ctx)
     found += _table_entries(ctx)
+    if ctx.kind != "index":
+        found += _dated_log(ctx)
+    return found
+
+
+def _dated_headings(doc: Any) -> int:
+    """How many of a text's headings are nothing but a date."""
+    count = 0
+    for number in doc.heading_numbers:
+        line = doc.line(number)
+        count += line is not None and is_date_line(line.core)
+    return count
+
+
+def _keeps_a_dated_log(ctx: Context) -> bool:
+    """Either side holds two or more headings that are only a date."""
+    if "dated_log" not in ctx.memo:
+        ctx.memo["dated_log"] = max(_dated_headings(ctx.old_doc), _dated_headings(ctx.new_doc)) >= 2
+    return bool(ctx.memo["dated_log"])
+
+
+def _dated_log_lines(ctx: Context, lines: tuple[Line, ...]) -> set[int]:
+    """The dated headings among `lines` and the lines under them: entries of the page's log."""
+    dated = {line.core for line in lines if line.heading and is_date_line(line.core)}
+    if not dated or not _keeps_a_dated_log(ctx):
+        return set()
+    return {
+        line.number
+        for line in lines
+        if line.heading and line.core in dated or line.trail[-1:] and line.trail[-1] in dated
+    }
+
+
+def _dated_log(ctx: Context) -> list[Finding]:
+    """A page that keeps a dated log (headings that are only a date, as in a "history" section
+    under its tables) gains an entry with each dated heading added, and loses one with each
+    removed while the log stays."""
+    found: list[Finding] = []
+    for lines, sign, other in ((ctx.added, "+", ctx.old_doc), (ctx.removed, "-", ctx.new_doc)):
+        dated = [line for line in lines if line.heading and is_date_line(line.core)]
+        if not dated or _dated_headings(other) < 2:
+            continue
+        label = "new_entry" if sign == "+" else "entry_removed"
+        for line in dated:
+            fact = _entry(ctx, line, list(lines), list(lines).index(line), sign)
+            title = fact.get("title") or fact.get("item")
+            found.append(
+                Finding(f"entries.dated_{label}", label, f"{sign} {title}", line.text,
+                        None if sign == "+" else title, title if sign == "+" else None, (fact,))
+            )  # fmt: skip
     return found
 
 

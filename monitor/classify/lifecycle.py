@@ -33,7 +33,8 @@ from monitor.classify.versions import marker_pair, mask_markers
 from monitor.models import Finding, TextDiff
 
 _DEPRECATED_AS_OF = re.compile(
-    r"(?:deprecated|deprecation|legacy(?:\s+status)?)\s+(?:as of|on|since|date\s*:?)\s*$", re.I
+    r"(?:deprecated|deprecation|legacy(?:\s+status)?)\s+(?:as of|on|since|date\s*(?::|to)?)\s*$",
+    re.I,
 )  # also a card's field "Deprecation date: March 3, 2026", "entered legacy status on 2026-01-30"
 _SHUTDOWN_CUE = re.compile(
     r"(?:\bon|\bbefore|\bafter|\buntil|\bby|\bfor|\bfrom|\bthrough|\bthan|retire\w*|shut\s*down"

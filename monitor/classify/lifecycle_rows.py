@@ -17,7 +17,7 @@ from monitor.classify import facts as f
 from monitor.classify import still_listed
 from monitor.classify.aliases import aliases, new_version
 from monitor.classify.context import Context
-from monitor.classify.dates import DateHit, find_dates
+from monitor.classify.dates import DateHit, find_dates, month_year_date, stray_comma_date
 from monitor.classify.names import as_written, cell_models, old_model_ids
 from monitor.classify.records import (
     TEXT,
@@ -26,7 +26,15 @@ from monitor.classify.records import (
     listed_models,
     record_changes,
 )
-from monitor.classify.tables import RowChange, Table, into_retired_section, table_changes
+from monitor.classify.tables import (
+    RowChange,
+    Table,
+    into_retired_section,
+    named,
+    roles,
+    table_changes,
+    tables_of,
+)
 from monitor.classify.text import core, sentences
 from monitor.models import Finding, TextDiff
 
@@ -54,11 +62,47 @@ def _models(cells: dict[str, str] | None, lifecycle: bool = True) -> list[str]:
     return cell_models(cells, names=names)
 
 
+# What a date in a cell is said to be, by the words just before it ("**Retirement:** June 6,
+# 2025", "<br>Retirement date: May 1, 2025", "Deprecation: October 1, 2024")
+_RETIRE_LABEL = re.compile(
+    r"\b(?:retire(?:ment|s|d)?|shut\s*down|sunset|end[ -]of[ -]life)(?:\s+date)?[\s:*_]*$", re.I
+)
+_GLUED = re.compile(r"\w-")
+_UPGRADE_FIRST = re.compile(r"\bupgraded?\s+to\b", re.I)
+_OTHER_LABEL = re.compile(r"\b(?:deprecat\w*|upgrade\w*|version)(?:\s+date)?[\s:*_`]*$", re.I)
+
+
+def _labelled_date(cell: str | None) -> DateHit | None:
+    """A cell's shutdown date: of several, the one its words call the retirement, else the
+    first no other word claims (a deprecation or upgrade date, a version)."""
+    if cell is None or f.blank(cell):
+        return None
+    found = find_dates(cell)
+    if not found:
+        typo = stray_comma_date(cell)
+        return typo or (month_year_date(cell) if len(cell.split()) <= 4 else None)
+    # a date glued to a name by a hyphen is a snapshot in an id (`turbo-2024-04-09`), not a date
+    hits = [hit for hit in found if not (hit.start > 1 and _GLUED.match(cell, hit.start - 2))]
+    before = [cell[max(0, hit.start - 40) : hit.start] for hit in hits]
+    for hit, words in zip(hits, before, strict=True):
+        if _RETIRE_LABEL.search(words):
+            return hit
+    if hits and _UPGRADE_FIRST.search(cell[: hits[0].start]):
+        return None  # "To be upgraded to …, starting on D": the upgrade's date, not a shutdown
+    if len(hits) < 2:
+        return hits[0] if hits else None
+    free = [hit for hit, words in zip(hits, before, strict=True) if not _OTHER_LABEL.search(words)]
+    return free[0] if free else hits[0]
+
+
+shutdown_in_cell = _labelled_date
+
+
 def _shutdown_cell(cells: dict[str, str]) -> DateHit | None:
     """The row's shutdown date: its shutdown cell's, else, in a table without one, the date a
     retiring status carries ("Retiring 2026-02-01")."""
     if "shutdown" in cells:
-        return f.date_of(cells.get("shutdown"))
+        return _labelled_date(cells.get("shutdown"))
     status = cells.get("status")
     return f.date_of(status) if status and p.RETIRE_WORDS.search(status) else None
 
@@ -136,7 +180,30 @@ def _where(ctx: Context, cells: dict[str, str], table: Table | None = None) -> d
     if surface is None and table is not None and table.section:
         surface = f.surface_in(table.section)  # a table under "### Vertex AI" or "### Bedrock"
     version = None if f.blank(cells.get("version")) else core(cells.get("version", ""))
+    if version is None:  # a version written after the id in its cell: "`gpt-35-turbo` - 0613"
+        after_id = _VERSION_AFTER_ID.match(cells.get("model") or "")
+        version = after_id.group(1) if after_id else None
     return {"provider": maker, "surface": surface, "version": version}
+
+
+_VERSION_AFTER_ID = re.compile(r"\s*`[^`]+`\s+[-–]\s+([\w.-]+)\s*$")
+
+
+def _entered_deprecation(change: RowChange) -> bool:
+    """The row moved into a table of retiring models from one under another heading
+    ("Current models" → "Deprecated models"), read by the heading right above each row."""
+    if change.entered_deprecation:
+        return True
+    old, new = change.old_line, change.new_line
+    if not change.deprecation_table or old is None or new is None:
+        return False
+    return bool(
+        new.trail
+        and p.RETIRE_WORDS.search(new.trail[-1])
+        and old.trail
+        and old.trail[-1] != new.trail[-1]
+        and not p.RETIRE_WORDS.search(old.trail[-1])
+    )
 
 
 def _told_date(text: str) -> DateHit | None:
@@ -202,6 +269,15 @@ def _added(
         models = [m for m in models if not _only_the_replacement(m, told)]
     for model in models:
         retiring = status in ("deprecated", "legacy", "retired") or notice
+        listed = (
+            change.new_line is not None
+            and change.new_line.trail[-1:]
+            and not (p.RETIRE_WORDS.search(change.new_line.trail[-1]))
+        )  # among current models, not under a heading about retirement
+        moved = _split_out(ctx, model, cells, shutdown) if listed and not retiring else None
+        if moved is not None:
+            found += moved
+            continue
         if retiring or status is None and (shutdown or change.deprecation_table):
             event = "retired" if status == "retired" else "deprecation_announced"
             fact = f.retirement(
@@ -247,6 +323,49 @@ def _added(
                 )
             )
     return found
+
+
+def _old_versioned_dates(ctx: Context) -> dict[tuple[str, str], DateHit]:
+    """(model, version) → the shutdown date an old table's row gave it, over the old tables
+    with a Version column (computed once per context)."""
+    if "old_versioned_dates" not in ctx.memo:
+        out: dict[tuple[str, str], DateHit] = {}
+        for table in tables_of(ctx, "old"):
+            if "version" not in roles(table.header).values():
+                continue
+            for row in table.rows:
+                cells = named(table, row)
+                date, version = _shutdown_cell(cells), _where(ctx, cells)["version"]
+                if date is not None and version:
+                    for model in _models(cells):
+                        out.setdefault((model, version), date)
+        ctx.memo["old_versioned_dates"] = out
+    return ctx.memo["old_versioned_dates"]  # type: ignore[no-any-return]
+
+
+def _split_out(
+    ctx: Context, model: str, cells: dict[str, str], shutdown: DateHit | None
+) -> list[Finding] | None:
+    """A row added for a model and version an old row listed with a date (a model split out of
+    a two-model row onto a row of its own): the date moved, or nothing when it did not; None
+    when no old row gave that model and version a date."""
+    version = _where(ctx, cells)["version"]
+    if shutdown is None or not version or (model, version) not in _old_versioned_dates(ctx):
+        return None
+    before = _old_versioned_dates(ctx)[(model, version)]
+    if shutdown.iso <= before.iso:
+        return None if shutdown.iso < before.iso else []
+    fact = f.fact(
+        "retirement_change",
+        model=model,
+        event="retirement_date_postponed",
+        **{"from": before.iso},
+        to=shutdown.iso,
+        **_where(ctx, cells),
+    )
+    reason = f"{model}: retirement date postponed"
+    return [Finding("lifecycle.row_split_out", "policy_text", reason, model, before.iso,
+                    shutdown.iso, (fact,))]  # fmt: skip
 
 
 def _already_a_notice(ctx: Context, change: RowChange, old_date: DateHit | None) -> bool:
@@ -295,6 +414,11 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
         elif new_date and not old_date and after != "active":
             # an active record's date is the earliest it may retire (not before), not a shutdown
             fact = f.retirement(ctx, model, "retirement_date_set", shutdown=new_date, **where)
+        elif new_date and old_date and old_date.qualifier and not new_date.qualifier:
+            # "No earlier than D1" → "D2": the earliest date made a date the model retires on
+            fact = f.retirement(
+                ctx, model, "retirement_date_set", shutdown=new_date, previous=old_date.iso, **where
+            )
         elif new_date and old_date and new_date.iso < old_date.iso:
             fact = f.retirement(
                 ctx,
@@ -319,7 +443,7 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 replacement_of=f.replacement(new.get("replacement")),
                 **where,
             )
-        elif change.entered_deprecation:
+        elif _entered_deprecation(change):
             fact = f.retirement(
                 ctx,
                 model,

@@ -72,6 +72,15 @@ def _headings_of_whole_tables(ctx: Context, lines: tuple[Line, ...], kind: str) 
     return found
 
 
+def _same_shutdown(old: str, new: str) -> bool:
+    """A shutdown cell whose date (and qualifier) reads the same: its other words are wording
+    ("… will be upgraded to version 0125, starting on January 21, 2025")."""
+    before, after = lifecycle_rows.shutdown_in_cell(old), lifecycle_rows.shutdown_in_cell(new)
+    if before is None or after is None:
+        return False  # a date set, dropped or never there: the lifecycle rules read that cell
+    return (before.iso, before.qualifier) == (after.iso, after.qualifier)
+
+
 def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
     """The cells of a changed table row that no lifecycle or table rule explains."""
     for change in lifecycle_rows.row_changes(ctx):
@@ -87,7 +96,12 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
                 name
                 for name in new
                 if name in old
-                and (name not in LIFECYCLE_ROLES or name in unread)
+                and (
+                    name not in LIFECYCLE_ROLES
+                    or name in unread
+                    or name == "shutdown"
+                    and _same_shutdown(old[name], new[name])
+                )
                 and name != "model"
                 and reading([old[name]]) != reading([new[name]])
                 and not (name in unread and f.blank(old[name]) and f.blank(new[name]))
@@ -284,6 +298,16 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
     return [f if f.facts else replace(f, facts=(_text_fact(f),)) for f in found]
 
 
+def _heading_cores(ctx: Context, side: str) -> set[str]:
+    """The cores of one side's headings (computed once per context)."""
+    key = f"heading_cores_{side}"
+    if key not in ctx.memo:
+        doc = ctx.old_doc if side == "old" else ctx.new_doc
+        lines = (doc.line(number) for number in doc.heading_numbers)
+        ctx.memo[key] = {line.core for line in lines if line is not None}
+    return ctx.memo[key]  # type: ignore[no-any-return]
+
+
 def _lines(
     ctx: Context, lines: tuple[Line, ...], sign: str, explained: set[int], other: str
 ) -> list[Finding]:
@@ -298,7 +322,9 @@ def _lines(
             continue  # where a document's page starts ("# Page 5"), not one of its sections
         if told.alias_of_lifecycle(ctx, line):
             continue
-        if line.heading and not is_date_line(line.core):
+        if 0 < line.heading < 7 and not is_date_line(line.core):  # a bold line is text
+            if line.core in _heading_cores(ctx, "old" if sign == "+" else "new"):
+                continue  # the section moved: its heading stands on the other side too
             label = "section_added" if sign == "+" else "section_removed"
             found.append(
                 Finding(

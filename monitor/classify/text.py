@@ -21,6 +21,7 @@ _LINK = re.compile(r"\[([^\[\]\n]{0,300}+)\]\((?:[^()\s]++|\([^()\s]{0,200}+\)){
 _TAG = re.compile(r"<[^<>\n]{0,300}>")
 _AUTOLINK = re.compile(r"<((?:https?://|mailto:)[^<>\s]{1,2000})>")
 _MARKERS = re.compile(r"^(?:[#>]+\s*|[-*+]\s+|[•●◦▪]\s*|\d{1,3}[.)]\s+)+")
+_GLUED_CODE = re.compile(r"(`[^`\s][^`]{0,200}`)(?=\w)")
 _EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
 _SYMBOLS = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200b-\u200d]")
 _SPACE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
@@ -95,6 +96,8 @@ def core(line: str) -> str:
     text = _LINK.sub(r"\1", _IMAGE.sub(r"\1", text))
     text = _TAG.sub(" ", _AUTOLINK.sub(r"\1", text))
     text = _MARKERS.sub("", text.strip())
+    if "`" in text:  # a code span glued to the word after it ("`gpt-4`0613") ends a word
+        text = _GLUED_CODE.sub(r"\1 ", text)
     text = _SYMBOLS.sub("", _EMPHASIS.sub("", text))
     text = _SPACE_PUNCT.sub(r"\1", _SPACES.sub(" ", text))
     return text.strip(" |") if text.startswith("|") and text.count("|") == 1 else text.strip()

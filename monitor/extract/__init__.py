@@ -118,6 +118,9 @@ def extract_document(
         from monitor.extract.pdftext import pdf_text
 
         text, seen = pdf_text(read_pdf(body, base_url), base_url)
+    elif chosen == "text":
+        text = decode_html(body, charset).replace("\r\n", "\n").replace("\r", "\n")
+        seen = "read as lines of text"
     elif chosen == "feed":
         from monitor.extract.feed import feed_text
 

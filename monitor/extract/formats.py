@@ -2,15 +2,17 @@
 ``%PDF-``, a feed's ``<rss``, ``<feed`` or ``<rdf:RDF`` root, a JSON object or array), else the
 response's Content-Type, else HTML. Bytes win over the header because servers mislabel
 documents (a PDF sent as ``application/octet-stream``, JSON as ``text/html``); a header that
-names a format the bytes do not show is believed, so its extractor names the mismatch."""
+names a format the bytes do not show is believed, so its extractor names the mismatch. A plain
+text or Markdown file (``text/plain``, ``text/markdown``: a raw ``.md`` URL) is read as its
+lines, unless its bytes start with a tag."""
 
 from __future__ import annotations
 
 import re
 from typing import Literal
 
-Format = Literal["html", "pdf", "feed", "json"]
-FORMATS: tuple[Format, ...] = ("html", "pdf", "feed", "json")
+Format = Literal["html", "pdf", "feed", "json", "text"]
+FORMATS: tuple[Format, ...] = ("html", "pdf", "feed", "json", "text")
 
 _SNIFF_BYTES = 1024
 _XML_PREAMBLE = re.compile(
@@ -27,6 +29,9 @@ _BY_TYPE: dict[str, Format] = {
     "application/rdf+xml": "feed",
     "application/json": "json",
     "text/json": "json",
+    "text/plain": "text",
+    "text/markdown": "text",
+    "text/x-markdown": "text",
 }
 
 
@@ -66,6 +71,8 @@ def choose_format(
     typed = by_content_type(content_type)
     if sniffed is not None:
         return sniffed, served if typed == sniffed else f"from its first bytes; {served}"
+    if typed == "text" and body.lstrip()[:1] == b"<":
+        return "html", f"its bytes start with a tag; {served}"
     if typed is not None:
         return typed, served
     return "html", served

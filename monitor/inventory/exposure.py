@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from monitor.config import InventoryEntry
 from monitor.inventory.identity import Match, match
-from monitor.models import Classification, Finding
+from monitor.models import Classification, Finding, model_key
 
 TOUCHING_FACTS = ("retirement", "retirement_change", "replacement_changed")
 REMINDER_DAYS = (30, 7, 1)
@@ -45,13 +45,7 @@ class Exposure:
 
 
 def _fact_models(fact: Mapping[str, Any]) -> list[str]:
-    model = str(fact.get("model") or "")
-    if not model:
-        return []
-    version = str(fact.get("version") or "")
-    if version and not model.endswith(version):
-        return [f"{model}-{version}"]
-    return [model]
+    return [model_key(fact)] if fact.get("model") else []
 
 
 def _matches(

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from monitor.models import model_key
 from monitor.store.db import reading
 from monitor.store.tables import ModelEventRow, ModelLifecycleRow
 
@@ -86,16 +87,6 @@ def _apply(
     row.shutdown_qualifier = fact.get("qualifier") or row.shutdown_qualifier
     row.replacement = fact.get("replacement") or row.replacement
     return event
-
-
-def model_key(fact: dict[str, Any]) -> str:
-    """The registry's name for a fact's model: its id, with the row's version appended when the
-    id does not carry it already (gpt-35-turbo + 0613 → gpt-35-turbo-0613)."""
-    model, version = str(fact["model"]), str(fact.get("version") or "")
-    digits = "".join(ch for ch in version if ch.isdigit())
-    if not digits or digits in "".join(ch for ch in model if ch.isalnum()):
-        return model
-    return f"{model}-{version}"
 
 
 def apply_facts(
