@@ -275,3 +275,27 @@ def test_a_bare_url_reads_as_the_words_of_its_path(
     old: str, new: str, labels: tuple[str, ...]
 ) -> None:
     assert _classify(old, new)[0] == labels
+
+
+def test_core_skips_only_substitutions_that_cannot_match() -> None:
+    from monitor.classify import text as t
+
+    def every_substitution(line: str) -> str:
+        text = t._ESCAPE.sub(r"\1", line.translate(t._TRANSLATE).strip())
+        text = t._LINK.sub(r"\1", t._IMAGE.sub(r"\1", text))
+        text = t._TAG.sub(" ", t._AUTOLINK.sub(r"\1", text))
+        text = t._MARKERS.sub("", text.strip())
+        text = t._SYMBOLS.sub("", t._EMPHASIS.sub("", text))
+        text = t._SPACE_PUNCT.sub(r"\1", t._SPACES.sub(" ", text))
+        return text.strip(" |") if text.startswith("|") and text.count("|") == 1 else text.strip()
+
+    written = [
+        r"\*not emphasis\* and a \| pipe", "![logo](/a.png) [the guide](/en/docs/x) <b>bold</b>",
+        "<https://example.com/x> \u2014 \u201cquoted\u201d\u00a0text", "12. item", "• bullet",
+        "> - **Note**: `code` _x_ snake_case", "word ,  spaced\t\tout .", "a\u2003wide\u3000space ;",
+        "\U0001f680 launch \ufe0f", "| one cell |", "||", "", "   ", "\x1cfile\x1fseparators )",
+        "\u0661\u0662. Arabic-Indic digits", "x\u200bzero width ]",
+    ]  # fmt: skip
+    lines = {line for text in _fixture_texts() for line in text.split("\n")}
+    for line in [*written, *sorted(lines)]:
+        assert t.core.__wrapped__(line) == every_substitution(line), line
