@@ -17,7 +17,7 @@ from re import _parser  # type: ignore[attr-defined]
 
 _MAX_STRINGS = 32  # the most strings a run of fixed characters is expanded to
 _MAX_CLASS = 4  # the most characters a class may hold to be expanded
-_GOOD_LENGTH = 4  # words this long are selective enough; shorter ones only when nothing is
+_GOOD_LENGTH = 8  # words of this many letters are selective enough: else the longest win
 _ZERO_WIDTH = (c.AT, c.ASSERT, c.ASSERT_NOT)
 _GROUPS = (c.SUBPATTERN, getattr(c, "ATOMIC_GROUP", c.SUBPATTERN))
 _REPEATS = (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", c.MAX_REPEAT))
@@ -63,9 +63,11 @@ def _minimal(words: set[str] | Words) -> Words:
     return frozenset(kept)
 
 
-def _rank(words: Words) -> tuple[int, int, int]:
-    shortest = min(map(len, words))
-    return (-min(shortest, _GOOD_LENGTH), len(words), -shortest)
+def _rank(words: Words) -> tuple[int, int]:
+    """Fewest words whose shortest has the most letters (up to `_GOOD_LENGTH`) first: every
+    word is one string search, and a short one is found in almost every text."""
+    letters = min(len(word.replace(" ", "")) for word in words)
+    return (-min(letters, _GOOD_LENGTH), len(words))
 
 
 def _exact(node: tuple[Any, Any]) -> Words | None:
