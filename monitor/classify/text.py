@@ -26,7 +26,7 @@ _SYMBOLS = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u2
 _SPACE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
 _SPACES = re.compile(r"\s+")
 _MARKER_STARTS = frozenset("#>-*+•●◦▪")
-_SPACE_BEFORE_PUNCT = tuple(f" {mark}" for mark in ",.;:!?)]")
+_SPACE_BEFORE_PUNCT = re.compile(r" [,.;:!?)\]]")
 _TRANSLATE = str.maketrans(
     {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
      "\u00a0": " ", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
@@ -117,7 +117,7 @@ def core(line: str) -> str:
         text = _SYMBOLS.sub("", text)
     if "  " in text or not text.isprintable():
         text = _SPACES.sub(" ", text)
-    if any(pair in text for pair in _SPACE_BEFORE_PUNCT):  # spaces are single spaces here
+    if _SPACE_BEFORE_PUNCT.search(text):  # every space is a single space here
         text = _SPACE_PUNCT.sub(r"\1", text)
     return text.strip(" |") if text.startswith("|") and text.count("|") == 1 else text.strip()
 
