@@ -299,3 +299,29 @@ def test_core_skips_only_substitutions_that_cannot_match() -> None:
     lines = {line for text in _fixture_texts() for line in text.split("\n")}
     for line in [*written, *sorted(lines)]:
         assert t.core.__wrapped__(line) == every_substitution(line), line
+
+
+def test_ids_read_in_runs_of_lines_are_the_ids_of_the_whole_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor.classify import names
+
+    texts, size = [], 0
+    for text in _fixture_texts():  # about a megabyte of real pages
+        texts.append(text)
+        size += len(text)
+        if size > 1_000_000:
+            break
+    whole = "\n".join(texts) + "\nclaude-3-opus-20240229\n\n`gpt-4o`|xai/grok-4\n"
+    runs = names._chunks(whole)
+    assert len(runs) > 1000
+    assert "\n".join(chunk for _, chunk in runs) == whole
+    assert all(whole[start : start + len(chunk)] == chunk for start, chunk in runs)
+    names.find_models.cache_clear()
+    in_runs = names.find_models(whole)
+    monkeypatch.setattr(names, "_CHUNKED", len(whole) + 1)  # one run: the whole text at once
+    names.find_models.cache_clear()
+    at_once = names.find_models(whole)
+    names.find_models.cache_clear()
+    assert len(at_once) > 1000
+    assert in_runs == at_once

@@ -203,15 +203,16 @@ _CHUNKED = 20_000  # a text this long is read in runs of lines
 
 def _chunks(text: str) -> list[tuple[int, str]]:
     """`text` as runs of whole lines with their offsets, each run ending after a line whose
-    length is a multiple of 8: where a run ends depends only on its own lines, so the old and
-    the new text of a change cut their shared lines into the same runs."""
+    hash is a multiple of 8 (a blank line's is 0): where a run ends depends only on its own
+    lines, so the old and the new text of a change cut their shared lines into the same runs,
+    whatever the page's lines look like (about eight lines a run)."""
     if len(text) < _CHUNKED:
         return [(0, text)]
     out = []
     start = end = 0
     for line in text.split("\n"):
         end += len(line) + 1
-        if not len(line) % 8:
+        if not hash(line) & 7:
             out.append((start, text[start : end - 1]))
             start = end
     if start < len(text) or not out:
