@@ -1,4 +1,5 @@
-"""Data only: the regexes and word lists the classifier reads. No logic lives here.
+"""Data only: the regexes and word lists the classifier reads. No logic lives here: the words
+a pattern's every match holds (`*_HOLD`) are read from the pattern by `monitor.regex_words`.
 
 Every pattern is linear: no nested unbounded quantifiers over overlapping classes, so a long
 line cannot make a match backtrack for long. Model names in prose are matched case-sensitively
@@ -8,6 +9,8 @@ as providers write them ("GPT-4o", "Claude 3 Opus"); ids are matched lower-case.
 from __future__ import annotations
 
 import re
+
+from monitor.regex_words import longest_match, words_every_match_holds
 
 # --- dates ------------------------------------------------------------------------------------
 
@@ -156,12 +159,7 @@ RETIRE_WORDS = re.compile(
     re.I,
 )
 # Every match of RETIRE_WORDS holds one of these (lower case): see LAUNCH_WORDS_HOLD.
-RETIRE_WORDS_HOLD = (
-    "deprecat", "retir", "sunset", "shut", "discontinu", "decommission", "of-life", "of life",
-    "of-support", "of support", "phas", "no longer", "removed from", "removal from", "turn",
-    "stop", "eol", "will fail", "will return an error", "will be rejected", "廃止", "終了",
-    "非推奨", "引退", "利用できなくな",
-)  # fmt: skip
+RETIRE_WORDS_HOLD = words_every_match_holds(RETIRE_WORDS)
 # Words that say the retirement already happened (else it is announced for later).
 RETIRED_NOW = re.compile(
     r"\b(?:we(?:'|’)ve retired|we have retired|(?:has|have|had) been (?:retired|shut ?down|removed"
@@ -182,16 +180,9 @@ LAUNCH_WORDS = re.compile(
     re.I,
 )
 # Every match of LAUNCH_WORDS holds one of these (lower case): a text without any of them
-# (compared as IGNORECASE compares, `text.holds_any`) needs no search. Keep the two in step.
-LAUNCH_WORDS_HOLD = (
-    "launch",
-    "introduc",
-    "available",
-    "released",
-    "new model",
-    "提供開始",
-    "リリース",
-)
+# (compared as IGNORECASE compares, `text.holds_any`) needs no search. Read from the pattern,
+# so they cannot fall out of step with it.
+LAUNCH_WORDS_HOLD = words_every_match_holds(LAUNCH_WORDS)
 REPLACEMENT_WORDS = re.compile(
     r"\b(?:recommend(?:s|ed)? (?:\w+ )?(?:upgrading|migrating|moving|switching|transitioning)"
     r"|(?:migrate|upgrade|move|switch|transition|redirect)\w* (?:\w+ ){0,3}to"
@@ -229,12 +220,9 @@ API_CONTINUES = re.compile(
     re.I,
 )
 # Every match of API_CONTINUES holds one of these (lower case; see LAUNCH_WORDS_HOLD) and is
-# at most API_CONTINUES_WIDTH characters long (test_reading checks both).
-API_CONTINUES_HOLD = (
-    "the api", "our api", "api is", "api are", "api remain", "api access",
-    "引き続き", "変更はありません", "影響はありません",
-)  # fmt: skip
-API_CONTINUES_WIDTH = 97
+# at most API_CONTINUES_WIDTH characters long.
+API_CONTINUES_HOLD = words_every_match_holds(API_CONTINUES)
+API_CONTINUES_WIDTH = longest_match(API_CONTINUES)
 
 # --- model ids and names ----------------------------------------------------------------------
 

@@ -314,3 +314,28 @@ def test_the_row_index_answers_as_reading_every_row_would() -> None:
             assert answer is None or answer == (model in every), model
             asked += answer is not None
     assert asked > 10000, asked
+
+
+def test_removed_ids_past_the_searches_budget_are_read_from_every_id_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past `_SWEEPS` removed rows, an id still written in the new text is found among every id
+    the text holds, read once, instead of a search of the whole text per row: the same rows
+    come out removed either way."""
+    from monitor.classify import still_listed
+
+    header = ["| Model | Status | Shutdown |", "| --- | --- | --- |"]
+    rows = [f"| quill-{n}-x{n % 7} | deprecated | 2027-01-{n % 28 + 1:02d} |" for n in range(260)]
+    kept = "The ids `quill-3-x3`, quill-250-x5 and (quill-251-x6) still answer requests."
+    old = "\n".join(["# Models", "", "## Retiring", "", *header, *rows])
+    new = "\n".join(["# Models", "", kept, "", "## Retiring", "", *header, *rows[255:]])
+    watch = Watch(id="w", url="https://example.com/", kind="lifecycle")
+
+    def removed() -> set[str]:
+        result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
+        return {fact["item"] for fact in result.facts if fact["kind"] == "entry_removed"}
+
+    by_budget = removed()
+    monkeypatch.setattr(still_listed, "_SWEEPS", 10**9)  # a search of the whole text per row
+    assert by_budget == removed()
+    assert by_budget == {f"quill-{n}-x{n % 7}" for n in range(255) if n not in (3, 250, 251)}

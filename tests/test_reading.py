@@ -275,3 +275,54 @@ def test_a_bare_url_reads_as_the_words_of_its_path(
     old: str, new: str, labels: tuple[str, ...]
 ) -> None:
     assert _classify(old, new)[0] == labels
+
+
+def test_core_skips_only_substitutions_that_cannot_match() -> None:
+    from monitor.classify import text as t
+
+    def every_substitution(line: str) -> str:
+        text = t._ESCAPE.sub(r"\1", line.translate(t._TRANSLATE).strip())
+        text = t._LINK.sub(r"\1", t._IMAGE.sub(r"\1", text))
+        text = t._TAG.sub(" ", t._AUTOLINK.sub(r"\1", text))
+        text = t._MARKERS.sub("", text.strip())
+        text = t._GLUED_CODE.sub(r"\1 ", text)
+        text = t._SYMBOLS.sub("", t._EMPHASIS.sub("", text))
+        text = t._SPACE_PUNCT.sub(r"\1", t._SPACES.sub(" ", text))
+        return text.strip(" |") if text.startswith("|") and text.count("|") == 1 else text.strip()
+
+    written = [
+        r"\*not emphasis\* and a \| pipe", "![logo](/a.png) [the guide](/en/docs/x) <b>bold</b>",
+        "<https://example.com/x> \u2014 \u201cquoted\u201d\u00a0text", "12. item", "• bullet",
+        "> - **Note**: `code` _x_ snake_case", "`gpt-4`0613 glued", "word ,  spaced\t\tout .", "a\u2003wide\u3000space ;",
+        "\U0001f680 launch \ufe0f", "| one cell |", "||", "", "   ", "\x1cfile\x1fseparators )",
+        "\u0661\u0662. Arabic-Indic digits", "x\u200bzero width ]",
+    ]  # fmt: skip
+    lines = {line for text in _fixture_texts() for line in text.split("\n")}
+    for line in [*written, *sorted(lines)]:
+        assert t.core.__wrapped__(line) == every_substitution(line), line
+
+
+def test_ids_read_in_runs_of_lines_are_the_ids_of_the_whole_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor.classify import names
+
+    texts, size = [], 0
+    for text in _fixture_texts():  # about a megabyte of real pages
+        texts.append(text)
+        size += len(text)
+        if size > 1_000_000:
+            break
+    whole = "\n".join(texts) + "\nclaude-3-opus-20240229\n\n`gpt-4o`|xai/grok-4\n"
+    runs = names._chunks(whole)
+    assert len(runs) > 1000
+    assert "\n".join(chunk for _, chunk in runs) == whole
+    assert all(whole[start : start + len(chunk)] == chunk for start, chunk in runs)
+    names.find_models.cache_clear()
+    in_runs = names.find_models(whole)
+    monkeypatch.setattr(names, "_CHUNKED", len(whole) + 1)  # one run: the whole text at once
+    names.find_models.cache_clear()
+    at_once = names.find_models(whole)
+    names.find_models.cache_clear()
+    assert len(at_once) > 1000
+    assert in_runs == at_once

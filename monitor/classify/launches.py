@@ -123,19 +123,24 @@ def _alias_lines(ctx: Context) -> set[int]:
     candidates = [line for line in ctx.added if line.list_item] + [
         pair.new for pair in ctx.changed if pair.new.list_item
     ]
-    if not candidates:
-        return set()
-    listed = {
-        model
-        for change in row_changes(ctx)
-        if change.kind != "removed"
-        for model in cell_models(change.new or {}, names=False)
-    }
+    listed: set[str] | None = None  # read only for a line that points an alias
     out = set()
     for line in candidates:
-        named = [m.group("id") for m in p.MODEL_ID.finditer(normalise(line.core))]
+        text = normalise(line.core)
+        if "-latest" not in text:
+            continue  # no alias: `named` would hold no more than `pinned`
+        named = [m.group("id") for m in p.MODEL_ID.finditer(text)]
         pinned = [model for model in named if not model.endswith("-latest")]
-        if pinned and len(named) > len(pinned) and all(model in listed for model in pinned):
+        if not pinned or len(named) == len(pinned):
+            continue
+        if listed is None:
+            listed = {
+                model
+                for change in row_changes(ctx)
+                if change.kind != "removed"
+                for model in cell_models(change.new or {}, names=False)
+            }
+        if all(model in listed for model in pinned):
             out.add(line.number)
     return out
 

@@ -198,22 +198,53 @@ def _overlaps(starts: list[int], hits: list[ModelHit], start: int, end: int) -> 
     return False
 
 
+_CHUNKED = 20_000  # a text this long is read in runs of lines
+
+
+def _chunks(text: str) -> list[tuple[int, str]]:
+    """`text` as runs of whole lines with their offsets, each run ending after a line whose
+    hash is a multiple of 8 (a blank line's is 0): where a run ends depends only on its own
+    lines, so the old and the new text of a change cut their shared lines into the same runs,
+    whatever the page's lines look like (about eight lines a run)."""
+    if len(text) < _CHUNKED:
+        return [(0, text)]
+    out = []
+    start = end = 0
+    for line in text.split("\n"):
+        end += len(line) + 1
+        if not hash(line) & 7:
+            out.append((start, text[start : end - 1]))
+            start = end
+    if start < len(text) or not out:
+        out.append((start, text[start:]))
+    return out
+
+
+@lru_cache(maxsize=16_384)
+def _family_ids(chunk: str) -> tuple[tuple[str, int, str | None], ...]:
+    """(id, offset, provider) of each id with a family prefix in `chunk` (whole lines): what
+    `_FAMILY_ID` finds in a whole text, read a run of lines at a time (no match holds a line
+    break, and a line break before or after one passes its look-behind and look-ahead as the
+    text's ends do). Cached: the old and the new text of a change share most of their lines."""
+    out = []
+    for m in _FAMILY_ID.finditer(chunk):
+        for candidate, offset in unglue(m.group("id").rstrip(".:")):
+            if ("-" in candidate or "." in candidate or "/" in candidate) and is_model_id(
+                candidate
+            ):
+                out.append((candidate, m.start() + offset, provider_of(candidate)))
+    return tuple(out)
+
+
 @lru_cache(maxsize=8192)
 def find_models(text: str) -> tuple[ModelHit, ...]:
     """Every model named in `text`, in order of appearance."""
     text = normalise(text)
     ids: list[ModelHit] = []
-    for m in _FAMILY_ID.finditer(text):
-        for candidate, offset in unglue(m.group("id").rstrip(".:")):
-            if ("-" in candidate or "." in candidate or "/" in candidate) and is_model_id(
-                candidate
-            ):
-                start = m.start() + offset
-                ids.append(
-                    ModelHit(
-                        candidate, start, start + len(candidate), provider_of(candidate), False
-                    )
-                )
+    for chunk_start, chunk in _chunks(text):
+        for candidate, offset, provider in _family_ids(chunk):
+            start = chunk_start + offset
+            ids.append(ModelHit(candidate, start, start + len(candidate), provider, False))
     starts = [hit.start for hit in ids]
     more = [
         ModelHit(m.group("id"), m.start(), m.end(), "openai", False)

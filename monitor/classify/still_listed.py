@@ -41,12 +41,12 @@ def _holding(ctx: Context, key: str, texts: Callable[[], list[str]], words: list
     return found
 
 
-def _scan(ctx: Context, key: str) -> bool:
+def _scan(ctx: Context, key: str, budget: int = _SCANS) -> bool:
     """Whether one more removed row may be looked up by a search (linear in the page each
     time) rather than by reading every new line or row once."""
     done = ctx.memo.get(key, 0)
     ctx.memo[key] = done + 1  # type: ignore[operator]
-    return done < _SCANS  # type: ignore[operator]
+    return done < budget  # type: ignore[operator]
 
 
 def moved(ctx: Context, line: Line) -> bool:
@@ -173,12 +173,17 @@ class _RowIndex:
 def _written_as_id(ctx: Context, model: str) -> bool:
     """`model` is one of the ids `MODEL_ID` finds in the new text. Only where the text holds
     `model` is the pattern tried: a match there is one the pattern's scan of the whole text
-    finds, since no id it finds can run into an id's first character (its look-behind)."""
+    finds, since no id it finds can run into an id's first character (its look-behind). Past
+    `_SWEEPS` removed rows (each a search of the whole text), the text's ids are read once."""
     if not model:
         return False
     if "new_normalised" not in ctx.memo:
         ctx.memo["new_normalised"] = normalise(ctx.new_text)
     text: str = ctx.memo["new_normalised"]
+    if "new_ids" in ctx.memo or not _scan(ctx, "id_scans", _SWEEPS):
+        if "new_ids" not in ctx.memo:  # past the searches' budget: every id read once
+            ctx.memo["new_ids"] = {m.group("id") for m in p.MODEL_ID.finditer(text)}
+        return model in ctx.memo["new_ids"]  # type: ignore[operator]
     at = text.find(model)
     while at != -1:
         match = p.MODEL_ID.match(text, at)

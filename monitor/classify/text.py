@@ -26,6 +26,8 @@ _EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
 _SYMBOLS = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200b-\u200d]")
 _SPACE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
 _SPACES = re.compile(r"\s+")
+_MARKER_STARTS = frozenset("#>-*+•●◦▪")
+_SPACE_BEFORE_PUNCT = re.compile(r" [,.;:!?)\]]")
 _TRANSLATE = str.maketrans(
     {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
      "\u00a0": " ", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
@@ -39,17 +41,22 @@ _WORD = re.compile(r"\w[\w'.@/:+-]*\w|\w|[^\w\s]")
 _FOLD_TO_ASCII = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 
 
+def _folded(text: str) -> str:
+    """`text` lower case, with the letters an IGNORECASE pattern reads as ASCII ones made so."""
+    return text.lower() if text.isascii() else text.translate(_FOLD_TO_ASCII).lower()
+
+
 def holds_any(text: str, words: Sequence[str]) -> bool:
     """Whether `text` holds one of `words` (lower case) as a pattern compiled with re.I would
     find it: False says no such pattern, whose every match holds one of them, can match. One
     string search per word, where a pattern starting with `\\b` is tried at every position."""
-    folded = text.translate(_FOLD_TO_ASCII).lower()
+    folded = _folded(text)
     return any(word in folded for word in words)
 
 
 def lines_holding(texts: Sequence[str], words: Sequence[str]) -> set[int]:
     """Indexes of the `texts` (each one line) that hold one of `words`, as `holds_any` says."""
-    folded = "\n".join(texts).translate(_FOLD_TO_ASCII).lower()
+    folded = _folded("\n".join(texts))
     starts = list(accumulate((len(text) + 1 for text in texts), initial=0))
     if len(folded) != starts[-1] - 1:  # a lower case longer than its letter: no offsets
         return {index for index, text in enumerate(texts) if holds_any(text, words)}
@@ -69,7 +76,7 @@ def found_near(pattern: re.Pattern[str], text: str, words: Sequence[str], width:
     holding a word at `at` lies inside [at - width, at + width); the first match the search
     finds there starts no later, so ends before the window does, and one that ends before it
     is a match of the whole text (the search sees the characters before the window)."""
-    folded = text.translate(_FOLD_TO_ASCII).lower()
+    folded = _folded(text)
     if len(folded) != len(text):  # a lower case longer than its letter: no offsets
         return bool(pattern.search(text))
     for word in words:
@@ -85,21 +92,36 @@ def found_near(pattern: re.Pattern[str], text: str, words: Sequence[str], width:
 
 def normalise(text: str) -> str:
     """Hyphen, quote and space variants folded, so patterns see one form. Keeps offsets."""
-    return text.translate(_TRANSLATE)
+    return text if text.isascii() else text.translate(_TRANSLATE)
 
 
 @lru_cache(maxsize=65_536)
 def core(line: str) -> str:
     """The words of a line without its formatting: what a reader would read aloud. Cached: the
     old and the new text of a change share most of their lines."""
-    text = _ESCAPE.sub(r"\1", normalise(line).strip())
-    text = _LINK.sub(r"\1", _IMAGE.sub(r"\1", text))
-    text = _TAG.sub(" ", _AUTOLINK.sub(r"\1", text))
-    text = _MARKERS.sub("", text.strip())
+    # Each substitution runs only when the text holds the characters every match needs.
+    text = normalise(line).strip()
+    if "\\" in text:
+        text = _ESCAPE.sub(r"\1", text)
+    if "![" in text:
+        text = _IMAGE.sub(r"\1", text)
+    if "](" in text:
+        text = _LINK.sub(r"\1", text)
+    if "<" in text:
+        text = _TAG.sub(" ", _AUTOLINK.sub(r"\1", text))
+    text = text.strip()
+    if text[:1] in _MARKER_STARTS or text[:1].isdigit():
+        text = _MARKERS.sub("", text)
     if "`" in text:  # a code span glued to the word after it ("`gpt-4`0613") ends a word
         text = _GLUED_CODE.sub(r"\1 ", text)
-    text = _SYMBOLS.sub("", _EMPHASIS.sub("", text))
-    text = _SPACE_PUNCT.sub(r"\1", _SPACES.sub(" ", text))
+    if "*" in text or "_" in text or "`" in text:
+        text = _EMPHASIS.sub("", text)
+    if not text.isascii():
+        text = _SYMBOLS.sub("", text)
+    if "  " in text or not text.isprintable():
+        text = _SPACES.sub(" ", text)
+    if _SPACE_BEFORE_PUNCT.search(text):  # every space is a single space here
+        text = _SPACE_PUNCT.sub(r"\1", text)
     return text.strip(" |") if text.startswith("|") and text.count("|") == 1 else text.strip()
 
 
