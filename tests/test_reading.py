@@ -326,3 +326,15 @@ def test_ids_read_in_runs_of_lines_are_the_ids_of_the_whole_text(
     names.find_models.cache_clear()
     assert len(at_once) > 1000
     assert in_runs == at_once
+
+
+def test_a_header_cell_is_read_without_its_footnote_mark_and_model_version_is_the_version() -> None:
+    from monitor.classify.tables import roles
+
+    header = ("Model Name", "Model Version<sup>1</sup>", "Lifecycle Status", "Retirement Date")
+    assert roles(header) == {0: "model", 1: "version", 2: "status", 3: "shutdown"}
+    assert roles(("Model", "Version[^2]", "Retirement date²")) == {
+        0: "model",
+        1: "version",
+        2: "shutdown",
+    }

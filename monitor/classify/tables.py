@@ -184,11 +184,18 @@ def split_cells(text: str) -> list[str]:
     return [cell.strip() for cell in _CELL_SPLIT.split(stripped)]
 
 
+# A footnote mark a header cell carries: "<sup>1</sup>", "[^1]", "¹"
+_FOOTNOTE_MARK = re.compile(r"<sup>.*?</sup>|\[\^\w+\]|[¹²³⁴⁵⁶⁷⁸⁹]+", re.I)
+
+
 def role(header_cell: str) -> str | None:
+    header_cell = _FOOTNOTE_MARK.sub("", header_cell).strip()  # "Model Version<sup>1</sup>"
     if p.COLUMN_REPLACEMENT.search(header_cell):
         return "replacement"
     if p.COLUMN_PROVIDER.search(header_cell):
         return "provider"
+    if p.COLUMN_ROLES["version"].search(header_cell):
+        return "version"  # "Model Version": the model's version, not the model
     dated = p.COLUMN_DATE.search(header_cell)
     if not dated and p.COLUMN_MODEL.search(header_cell):
         return "model"
