@@ -137,7 +137,7 @@ class Report:
                 total += 1
                 found += any(
                     other["kind"] == "retirement"
-                    and other.get("model") == fact.get("model")
+                    and _same_model(other, fact)
                     and other.get("shutdown_date") == fact.get("shutdown_date")
                     for other in got
                 )
@@ -255,6 +255,12 @@ def case_paths(folder: Path) -> list[Path]:
         if p.suffix == ".json" and p.is_file() and p.name != "baseline.json"
     ]
     return sorted(paths, key=lambda p: p.name)
+
+
+def _same_model(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    if one.get("model") == other.get("model"):
+        return True
+    return "model" in one and "model" in other and model_key(one) == model_key(other)
 
 
 def fact_matches(expected: dict[str, Any], actual: dict[str, Any]) -> bool:
