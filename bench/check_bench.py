@@ -279,6 +279,11 @@ def main() -> None:
                 f"changed cycle{median}: {wall:.2f} s wall, {cpu:.2f} s CPU "
                 f"({main_cpu:.2f} s in the main process), {rss:.0f} MB peak memory"
             )
+            mains = sorted(c[9] for c in cycles)
+            print(
+                f"main-process CPU of the changed cycles: median {statistics.median(mains):.2f} s "
+                f"({', '.join(f'{m:.2f}' for m in mains)})"
+            )
             print(f"changes found {found} / made {made}, failed {failed}")
             print(
                 f"floor (httpx + If-None-Match + selectolax){median}: {fwall:.2f} s wall, "
