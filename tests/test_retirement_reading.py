@@ -13,7 +13,7 @@ from monitor.classify.dates import AMBIGUOUS, IMPLAUSIBLE, find_dates, numeric_o
 from monitor.classify.names import cell_models, name_as_id, unknown_ids
 from monitor.config import Watch
 from monitor.diff import diff_texts
-from monitor.store.lifecycle import model_key
+from monitor.models import model_key
 
 AT = datetime(2026, 4, 27, tzinfo=UTC)
 
@@ -227,7 +227,10 @@ def test_a_row_moved_under_the_deprecated_heading_is_a_deprecation_with_its_vers
     after = MODEL_TABLE.format(
         **rows, deprecated="| `orca-2` - 1 | | January 27, 2027 |\n| old-model | | June 1, 2026 |"
     ).replace("| `orca-2` | 1 | January 27, 2027 |\n", "")
-    assert _retirements(before, after) == {("orca-2", "1"): ("retirement", "2027-01-27")}
+    found = _retirements(before, after)
+    # one model, whether written orca-2 with version 1 or orca-2-1: the registry keys it orca-2-1
+    keyed = {model_key({"model": model, "version": v}): read for (model, v), read in found.items()}
+    assert keyed == {"orca-2-1": ("retirement", "2027-01-27")}
 
 
 def test_a_model_split_out_of_a_two_model_row_with_a_later_date_is_postponed() -> None:
