@@ -96,7 +96,7 @@ MARKER_WORDS: dict[str, re.Pattern[str]] = {
         r"|revised(?:\s+on)?|date of last revision|revision date|date (?:of )?revision"
         r"|(?:current|accurate|correct) as of)\s*:?\s*|(?:最終更新日?|更新日)\s*[:：]?\s*"
         # a front-matter key a docs site prints as the page's date ("ms.date: 05/19/2025")
-        r"|(?-i:^(?:[a-z]+\.date|(?:[a-z]+\.)?(?:lastmod|last_modified(?:_at)?))\s*:\s*)",
+        r"|(?-i:^(?:[a-z]+\.date|(?:[a-z]+\.)?(?:date|updated|lastmod|last_modified(?:_at)?))\s*:\s*)",
         re.I,
     ),
     "published": re.compile(
@@ -109,7 +109,7 @@ MARKER_WORDS: dict[str, re.Pattern[str]] = {
 }
 # A front-matter key that carries the page's own date, which a docs site prints under the title
 FRONT_MATTER_DATE = re.compile(
-    r"^(?:[a-z]+\.date|(?:[a-z]+\.)?(?:lastmod|last_modified(?:_at)?))\s*:\s*\S"
+    r"^(?:[a-z]+\.date|(?:[a-z]+\.)?(?:date|updated|lastmod|last_modified(?:_at)?))\s*:\s*\S"
 )
 # A month and year, or a whole date, written after a version number: "Version 2.2 (October 2025)"
 VERSION_DATED = re.compile(

@@ -338,3 +338,14 @@ def test_a_header_cell_is_read_without_its_footnote_mark_and_model_version_is_th
         1: "version",
         2: "shutdown",
     }
+
+
+@pytest.mark.parametrize("key", ["date", "updated", "lastmod", "last_modified_at", "ms.date"])
+def test_a_front_matter_date_that_moves_is_the_pages_version_bump(key: str) -> None:
+    before = f"---\ntitle: Policy\n{key}: 2025-01-02\n---\n\n# Policy\n\nWe keep your data safe.\n"
+    after = before.replace("2025-01-02", "2025-02-03")
+    watch = Watch(id="w", url="https://example.com/p.md", kind="policy")
+    result = classify_change(diff_texts(before, after), before, after, watch, at=AT)
+    assert result.labels == ("version_bump",)
+    moved = {"kind": "version", "marker": "last updated", "from": "2025-01-02", "to": "2025-02-03"}
+    assert moved in result.facts

@@ -198,7 +198,7 @@ def classify_change(
     if back := error_page.error_message(old_text):
         return _back_from_error_page(back)
     ctx = build_context(diff, old_text, new_text, watch, at=at)
-    if (cosmetic.is_noise(ctx) or ctx.empty) and not versions.front_matter_moved(ctx):
+    if cosmetic.is_noise(ctx) or ctx.empty:
         return NOISE
     findings = run_rules(diff, ctx)
     if earlier_lines is not None:

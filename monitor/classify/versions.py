@@ -272,8 +272,6 @@ def rule_version(diff: TextDiff, ctx: Context) -> list[Finding]:
             )
         )
     kinds = {kind for kind, *_ in changes}
-    if "last updated" not in kinds:
-        found += _front_matter_bump(ctx)
     if "version" not in kinds:
         found += _history_bump(ctx)
         kinds |= {"version"} if found and found[-1].rule == "version.history" else set()
@@ -282,59 +280,6 @@ def rule_version(diff: TextDiff, ctx: Context) -> list[Finding]:
             f for f in found if f.rule != "version.version" and f.rule != "version.effective"
         ]
     return found
-
-
-# A front-matter key that dates the document: `date`, `updated`, `lastmod`, `last_modified`, or
-# a namespaced one (`ms.date`, `doc_date`); its value a date in any form the page uses.
-_FRONT_DATE_KEY = re.compile(
-    r"(?:[\w-]+[._-])?(?:date|updated|lastmod|last[_-]?modified|modified)\s*:\s*(?P<value>.+)",
-    re.I,
-)
-
-
-def front_matter_date(raw: list[str], front_end: int) -> tuple[Marker, str] | None:
-    """The date a leading `---` front-matter block gives the document, with its line."""
-    for text in raw[1 : max(front_end - 1, 1)]:
-        key = _FRONT_DATE_KEY.fullmatch(text.strip())
-        if key is None:
-            continue
-        value = key.group("value").strip().strip("'\"")
-        numeric = numeric_date(value)
-        if numeric is not None and numeric.start == 0:
-            return Marker("last updated", numeric.iso, 0, 0, numeric.alt, numeric.order), text
-        dates = find_dates(value)
-        if dates and dates[0].start == 0:
-            return Marker("last updated", dates[0].iso, 0, 0), text
-    return None
-
-
-def _front_matter_bump(ctx: Context) -> list[Finding]:
-    """The front matter's date changed: the page's own "updated" date moved."""
-    old_doc, new_doc = ctx.old_doc, ctx.new_doc
-    before = front_matter_date(old_doc.raw, old_doc.front_end)
-    after = front_matter_date(new_doc.raw, new_doc.front_end)
-    if before is None or after is None:
-        return []
-    old, new = _read_alike(before[0], after[0]), _read_alike(after[0], before[0])
-    if old.same(new):
-        return []
-    fact: dict[str, Any] = {
-        "kind": "version",
-        "marker": "last updated",
-        "from": old.value,
-        "to": new.value,
-    }
-    if _went_back("last updated", old, new):
-        fact["rolled_back"] = True
-    return [
-        Finding("version.front_matter", "version_bump", f"last updated {old.value} → {new.value}",
-                after[1], old.value, new.value, (fact,))
-    ]  # fmt: skip
-
-
-def front_matter_moved(ctx: Context) -> bool:
-    """The front matter's date moved: a change even when no line a reader sees did."""
-    return bool(_front_matter_bump(ctx))
 
 
 _DOTTED = re.compile(r"v?(\d{1,3}(?:\.\d{1,3}){0,3})")
