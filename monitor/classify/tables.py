@@ -184,8 +184,8 @@ def split_cells(text: str) -> list[str]:
     return [cell.strip() for cell in _CELL_SPLIT.split(stripped)]
 
 
-# A footnote mark a header cell carries: "<sup>1</sup>", "[^1]", "¹"
-_FOOTNOTE_MARK = re.compile(r"<sup>.*?</sup>|\[\^\w+\]|[¹²³⁴⁵⁶⁷⁸⁹]+", re.I)
+# A footnote mark a header cell carries: "<sup>1</sup>" (read as "Model Version 1"), "[^1]", "¹"
+_FOOTNOTE_MARK = re.compile(r"(?<=[a-z)])\s\d{1,2}$|<sup>.*?</sup>|\[\^\w+\]|[¹²³⁴⁵⁶⁷⁸⁹]+", re.I)
 
 
 def role(header_cell: str) -> str | None:
