@@ -163,15 +163,16 @@ def test_a_launch_sentence_that_calls_an_unknown_name_a_model_launches_it() -> N
 
 
 def test_a_stray_comma_after_the_month_is_read_and_flagged() -> None:
-    from monitor.classify.dates import STRAY_COMMA, stray_comma_date
+    from monitor.classify.dates import STRAY_COMMA
 
-    hit = stray_comma_date("| `zeta-4` | 0613 | April, 30, 2025 | |")
+    [hit] = find_dates("| `zeta-4` | 0613 | April, 30, 2025 | |")
     assert hit is not None and (hit.iso, hit.flag, hit.text) == (
         "2025-04-30",
         STRAY_COMMA,
         "April, 30, 2025",
     )
-    assert stray_comma_date("In March, 2025 we moved.") is None
+    assert find_dates("In March, 2025 we moved.") == []
+    assert find_dates("April 30, 2025")[0].flag is None
 
 
 MODEL_TABLE = """# Model retirements

@@ -4,7 +4,7 @@ that labels a change where only dates moved (`date_change`)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from monitor import patterns as p
@@ -96,6 +96,10 @@ def _qualifier(text: str, start: int, end: int) -> tuple[str | None, str | None]
     return None, None
 
 
+# "April, 30, 2025": a comma typed between the month and its day, read and flagged
+_MONTH_COMMA = re.compile(r"[A-Za-z]+\.?,\s")
+
+
 def find_dates(text: str) -> list[DateHit]:
     """Every date in `text`, in order, overlaps resolved in favour of the earliest match."""
     if not _YEAR_DIGITS.search(text):
@@ -107,10 +111,9 @@ def find_dates(text: str) -> list[DateHit]:
             if iso is None:
                 continue
             qualifier, region = _qualifier(text, match.start(), match.end())
+            flag = _flag(iso) or (STRAY_COMMA if _MONTH_COMMA.match(match.group(0)) else None)
             hits.append(
-                DateHit(
-                    iso, match.start(), match.end(), match.group(0), qualifier, region, _flag(iso)
-                )
+                DateHit(iso, match.start(), match.end(), match.group(0), qualifier, region, flag)
             )
     for match in p.DATE_NUMERIC.finditer(text):
         found = _numeric(match)
@@ -252,21 +255,3 @@ def month_year_date(text: str) -> DateHit | None:
     if iso is None:
         return None
     return DateHit(iso, found.start(), found.end(), found.group(0), flag=MONTH_ONLY)
-
-
-# "April, 30, 2025": a comma typed between the month and its day
-_STRAY_COMMA = re.compile(
-    r"\b(?P<month>[A-Z][a-z]{2,8}\.?),(?P<rest>\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})\b"
-)
-
-
-def stray_comma_date(text: str) -> DateHit | None:
-    """A date a stray comma keeps find_dates from reading ("April, 30, 2025"), read without it
-    and flagged, kept as written for a reader to check."""
-    for match in _STRAY_COMMA.finditer(text):
-        hits = find_dates(match.group("month") + match.group("rest"))
-        if hits and hits[0].start == 0:
-            return replace(
-                hits[0], start=match.start(), end=match.end(), text=match.group(0), flag=STRAY_COMMA
-            )
-    return None
