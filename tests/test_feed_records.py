@@ -235,8 +235,8 @@ def record(
 
 def test_a_providers_block_published_again_launches_nothing() -> None:
     """Active records added beside already-retired records of the same provider are that
-    provider's list coming back, not launches; an active record a listed record newly names as
-    its replacement is new; an active record's date is its not-before date, no shutdown."""
+    provider's list coming back, not launches nor retirements; an active record a listed record
+    newly names as its replacement is new, and its date is the date it retires."""
     import json
 
     stays = record("Acme", "acme-large-1", "2026-06-15", "deprecated", "acme-large-2")
@@ -255,7 +255,10 @@ def test_a_providers_block_published_again_launches_nothing() -> None:
     result = classify_change(diff_texts(before, after), before, after, watch, at=AT)
     launched = sorted(fact["model"] for fact in result.facts if fact.get("kind") == "launch")
     assert launched == ["acme-large-3"]
-    assert retirements(before, after) == [("acme-old-1", "2026-02-19")]
+    assert retirements(before, after) == [
+        ("acme-large-3", "2027-04-16"),
+        ("acme-old-1", "2026-02-19"),
+    ]
 
 
 def test_an_item_re_keyed_from_its_name_to_its_id_is_the_same_item() -> None:

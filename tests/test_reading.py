@@ -351,3 +351,29 @@ def test_a_front_matter_date_that_moves_is_the_pages_version_bump(key: str) -> N
     assert result.labels == ("version_bump",)
     moved = {"kind": "version", "marker": "last updated", "from": "2025-01-02", "to": "2025-02-03"}
     assert moved in result.facts
+
+
+def test_an_active_row_listed_with_a_retirement_date_is_a_launch_that_retires_then() -> None:
+    """A model table of an HTML page (status and retirement date columns) gains a generally
+    available row with a date: the model is listed, and the date is when it retires; a row
+    without a date is a launch only, and a row already listed that keeps its date is neither."""
+    from monitor.extract import extract_text
+
+    def page(*rows: tuple[str, str, str]) -> str:
+        cells = "".join(f"<tr><td>{m}</td><td>{s}</td><td>{d}</td></tr>" for m, s, d in rows)
+        head = "<tr><th>Model</th><th>Status</th><th>Retirement date</th></tr>"
+        html = f"<main><h1>Models</h1><table>{head}{cells}</table></main>"
+        return extract_text(html.encode(), charset="utf-8", base_url="https://example.com/")
+
+    kept = ("acme-large-2", "Generally available", "2026-11-30")
+    before = page(kept)
+    after = page(kept, ("acme-large-3", "Generally available", "No earlier than 2027-06-01"),
+                 ("acme-small-3", "Preview", ""))  # fmt: skip
+    watch = Watch(id="models", url="https://example.com/models", kind="lifecycle")
+    result = classify_change(diff_texts(before, after), before, after, watch, at=AT)
+    launched = sorted(f["model"] for f in result.facts if f["kind"] == "launch")
+    retiring = [(f["model"], f["shutdown_date"], f.get("qualifier")) for f in result.facts
+                if f["kind"] == "retirement"]  # fmt: skip
+    assert launched == ["acme-large-3", "acme-small-3"]
+    assert retiring == [("acme-large-3", "2027-06-01", "no earlier than")]
+    assert {"model_launch", "model_retirement"} <= set(result.labels)

@@ -1,7 +1,7 @@
 """Lifecycle facts from rows: deprecation and model tables, and feed records.
 
 A row added with a lifecycle state or a shutdown date is a retirement; a row added with an active
-model that the old page never named is a launch. In a changed row, a state that advances
+model that the old page never named is a launch, and with a retirement date also a retirement. In a changed row, a state that advances
 (active → deprecated → retired) or a shutdown date that appears or moves earlier is a retirement;
 a date moved later or withdrawn is a `retirement_change` (labelled policy_text, per the corpus
 conventions); a new replacement is `replacement_changed`. A row removed and added again under
@@ -277,8 +277,17 @@ def _added(
         if moved is not None:
             found += moved
             continue
-        if retiring or status is None and (shutdown or change.deprecation_table):
-            event = "retired" if status == "retired" else "deprecation_announced"
+        # an active row with a retirement date says two things: the model is listed, and when
+        # it retires; the registry needs the date for a model that is new to the page too
+        scheduled = status == "active" and shutdown is not None and model not in relisted
+        if retiring or scheduled or status is None and (shutdown or change.deprecation_table):
+            event = (
+                "retired"
+                if status == "retired"
+                else "retirement_date_set"
+                if scheduled
+                else "deprecation_announced"
+            )
             fact = f.retirement(
                 ctx,
                 model,
@@ -300,7 +309,12 @@ def _added(
                     (fact,),
                 )
             )
-        elif status in (None, "active") and model not in old_models and model not in relisted:
+        if (
+            (scheduled or not retiring and status in (None, "active") and not shutdown)
+            and not (status is None and change.deprecation_table)
+            and model not in old_models
+            and model not in relisted
+        ):
             released = f.date_of(cells.get("released"))
             fact = f.launch(
                 ctx,
