@@ -332,6 +332,9 @@ COLUMN_ROLES: dict[str, re.Pattern[str]] = {
     "released": re.compile(r"releas|launch|availab|introduc|提供開始", re.I),
     "version": re.compile(r"^(?:model\s+)?(?:version|ver\.?|snapshot)$|バージョン", re.I),
 }
+# A retirement column of training only ("Training retirement date"): new fine-tuning stops, what
+# was trained keeps serving, like a deprecation; the deployment's column is the shutdown.
+COLUMN_TRAINING_ONLY = re.compile(r"\btraining\b|fine[- ]?tun", re.I)
 # A cell that can name a model a recogniser does not know: a short name ("Sable Video",
 # "Mathstral 7B") or an id of any family ("nimbus-large-v1"); not a sentence, a date or a mark.
 MODEL_CELL = re.compile(r"^[A-Za-z][\w.:/@ -]{1,59}$")

@@ -377,3 +377,49 @@ def test_an_active_row_listed_with_a_retirement_date_is_a_launch_that_retires_th
     assert launched == ["acme-large-3", "acme-small-3"]
     assert retiring == [("acme-large-3", "2027-06-01", "no earlier than")]
     assert {"model_launch", "model_retirement"} <= set(result.labels)
+
+
+def _table_page(header: tuple[str, ...], *rows: tuple[str, ...]) -> str:
+    from monitor.extract import extract_text
+
+    head = "".join(f"<th>{cell}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    html = f"<main><h1>Fine-tuning</h1><table><tr>{head}</tr>{body}</table></main>"
+    return extract_text(html.encode(), charset="utf-8", base_url="https://example.com/")
+
+
+def _lifecycle_facts(before: str, after: str) -> list[tuple[str, str, str | None]]:
+    watch = Watch(id="models", url="https://example.com/models", kind="lifecycle")
+    result = classify_change(diff_texts(before, after), before, after, watch, at=AT)
+    return sorted(
+        (f["kind"], f["model"], f.get("shutdown_date") or f.get("to"))
+        for f in result.facts
+        if f["kind"] in ("retirement", "retirement_change")
+    )
+
+
+def test_a_training_retirement_column_is_not_the_shutdown_the_deployment_column_is() -> None:
+    """A fine-tuning table with a training and a deployment retirement date: training stopping
+    is a deprecation (no new fine-tuning), not the model going away; a deployment date set where
+    there was none is the shutdown."""
+    header = ("Model", "Training retirement date", "Deployment retirement date")
+    before = _table_page(header, ("acme-tune-2", "At base model retirement", "One year later"))
+    trained = _table_page(header, ("acme-tune-2", "2026-09-30", "One year later"))
+    deployed = _table_page(header, ("acme-tune-2", "2026-09-30", "2027-03-31"))
+    assert _lifecycle_facts(before, trained) == [("retirement", "acme-tune-2", None)]
+    assert _lifecycle_facts(before, deployed) == [("retirement", "acme-tune-2", "2027-03-31")]
+
+
+def test_a_cell_that_keeps_a_date_for_some_deployments_and_moves_the_rest_is_a_postponement() -> (
+    None
+):
+    """A Retirement Date cell rewritten as one date per kind of deployment, the old date kept for
+    one kind and a later one for the others: those are postponed to it, no new retirement."""
+    header = ("Model", "Retirement date")
+    before = _table_page(header, ("acme-large-1", "2026-03-31"))
+    split = (
+        "Regional deployments retire on 2026-03-31, with upgrades starting on 2026-03-09. "
+        "For every other deployment type, the retirement date has been moved to 2026-10-01."
+    )
+    after = _table_page(header, ("acme-large-1", split))
+    assert _lifecycle_facts(before, after) == [("retirement_change", "acme-large-1", "2026-10-01")]

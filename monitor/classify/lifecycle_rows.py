@@ -36,7 +36,7 @@ from monitor.classify.tables import (
     tables_of,
 )
 from monitor.classify.text import core, sentences
-from monitor.models import Finding, TextDiff
+from monitor.models import Finding, TextDiff, model_key
 
 
 def row_changes(ctx: Context) -> list[RowChange]:
@@ -95,6 +95,29 @@ def _labelled_date(cell: str | None) -> DateHit | None:
 
 
 shutdown_in_cell = _labelled_date
+
+
+def _sentence_dates(cell: str | None) -> list[DateHit]:
+    """A cell that gives part of the deployments one retirement date and the rest another, one
+    sentence each ("Standard retires on D1 … For other deployment types, the retirement date has
+    been moved to D2"): each sentence's first date, of the sentences that speak of retiring."""
+    if cell is None or cell.count(".") < 2:
+        return []
+    dates = []
+    for sentence in sentences(cell):
+        found = find_dates(sentence) if p.RETIRE_WORDS.search(sentence) else []
+        if found and not _UPGRADE_FIRST.search(sentence[: found[0].start]):
+            dates.append(found[0])
+    return dates if len(dates) > 1 else []
+
+
+def _part_moved(old_date: DateHit | None, new: dict[str, str]) -> DateHit | None:
+    """The date a row's cell now gives the rest of its deployments, when it keeps the old date
+    for some of them and gives the others a later one: those are postponed to it."""
+    dates = _sentence_dates(new.get("shutdown"))
+    if old_date is None or old_date.iso not in {d.iso for d in dates}:
+        return None
+    return max((d for d in dates if d.iso > old_date.iso), key=lambda d: d.iso, default=None)
 
 
 def _shutdown_cell(cells: dict[str, str]) -> DateHit | None:
@@ -314,6 +337,8 @@ def _added(
             and not (status is None and change.deprecation_table)
             and model not in old_models
             and model not in relisted
+            # the old row's id spelled with its version: the same model, moved into the Version cell
+            and model_key({"model": model, "version": cells.get("version")}) not in old_models
         ):
             released = f.date_of(cells.get("released"))
             fact = f.launch(
@@ -392,6 +417,7 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     old, new = change.old or {}, change.new or {}
     before, after = _state(old), _state(new)
     old_date, new_date = _shutdown_cell(old), _shutdown_cell(new)
+    new_date = _part_moved(old_date, new) or new_date
     found = []
     for model in _models(new) or _models(old):
         where = _where(ctx, new, change.table)

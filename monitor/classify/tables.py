@@ -201,6 +201,8 @@ def role(header_cell: str) -> str | None:
         return "model"
     for name, pattern in p.COLUMN_ROLES.items():
         if pattern.search(header_cell):
+            if name == "shutdown" and p.COLUMN_TRAINING_ONLY.search(header_cell):
+                return "deprecated"
             return name
     return None
 
