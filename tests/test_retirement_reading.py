@@ -244,3 +244,25 @@ def test_a_model_split_out_of_a_two_model_row_with_a_later_date_is_postponed() -
     assert _retirements(before, after) == {
         ("zeta-4-32k", "0613"): ("retirement_change", "2026-04-30")
     }
+
+
+@pytest.mark.parametrize(
+    ("status", "iso"),
+    [
+        ("Closing down: 2026-02-17", "2026-02-17"),
+        ("Winding down: 30 September 2026", "2026-09-30"),
+        ("Retiring 2026-02-01", "2026-02-01"),
+        ("GA", None),
+        ("Public preview (2026-03-01)", None),
+        ("Available since 2026-01-05", None),
+        ("Rolling out from 2026-07-15", None),
+        ("Released 2026-01-05", None),
+    ],
+)
+def test_a_dated_status_naming_no_served_state_is_the_rows_shutdown(
+    status: str, iso: str | None
+) -> None:
+    from monitor.classify.lifecycle_rows import _shutdown_cell
+
+    found = _shutdown_cell({"model": "nimbus-vision-3", "status": status})
+    assert (found.iso if found else None) == iso

@@ -103,7 +103,23 @@ def _shutdown_cell(cells: dict[str, str]) -> DateHit | None:
     if "shutdown" in cells:
         return _labelled_date(cells.get("shutdown"))
     status = cells.get("status")
-    return f.date_of(status) if status and p.RETIRE_WORDS.search(status) else None
+    if not status:
+        return None
+    return f.date_of(status) if p.RETIRE_WORDS.search(status) else _status_end_date(status)
+
+
+_STARTS = re.compile(r"\b(?:since|from|as of|starting|begins?)\b", re.I)
+
+
+def _status_end_date(status: str) -> DateHit | None:
+    """A dated status that names no state a model is served in ("Closing down: 2026-02-17",
+    not "GA", "Public preview" or "Available since D"): the date the row stops being served,
+    whatever words the page uses for it."""
+    found = f.date_of(status)
+    if found is None or f.state(status) is not None:
+        return None
+    started = _STARTS.search(status[: found.start])
+    return None if started or p.LAUNCH_WORDS.search(status) else found
 
 
 def _cell_words(cell: str | None) -> str | None:
