@@ -500,6 +500,13 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 )
             )
             found += _left_behind(change, model, label)
+    moved = _stage_moved(old.get("status"), new.get("status"))
+    if moved and not found and (_models(new) or _models(old)):
+        names = ", ".join(_models(new) or _models(old))
+        found.append(
+            Finding("lifecycle.row_status", "policy_text", f"{names}: status {moved[0]} → "
+                    f"{moved[1]}", _fragment(change), moved[0], moved[1])
+        )  # fmt: skip
     old_repl, new_repl = (
         f.replacement(old.get("replacement")),
         f.replacement(new.get("replacement")),
@@ -524,6 +531,24 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
             )
         )
     return found
+
+
+def _stage(status: str) -> str:
+    """What a status says of a served model: its lifecycle state, a preview told apart from
+    general availability (both are served), else its words."""
+    words = core(status).lower().strip(" .*")
+    if re.search(r"\bpreview\b", words):
+        return "preview"
+    return f.state(status) or words
+
+
+def _stage_moved(old: str | None, new: str | None) -> tuple[str, str] | None:
+    """A status cell that now says another stage ("Public preview" → "GA", "Beta" → "Rolling
+    out from …"), as each side words it; None when it reads the same ("GA" → "Generally
+    available") or a side is empty."""
+    if f.blank(old) or f.blank(new) or _stage(old or "") == _stage(new or ""):
+        return None
+    return core(old or ""), core(new or "")
 
 
 def _left_behind(change: RowChange, model: str, label: str) -> list[Finding]:
