@@ -10,6 +10,7 @@ another key (a table keyed by its date) is one changed row."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from monitor import patterns as p
@@ -282,6 +283,7 @@ def _added(
     if notice:  # "GPT-4 (0613) shutdown on …" linking to …#gpt-4-0613: the id as written
         models = as_written(models, [v for k, v in cells.items() if k != "model"])
         models = [m for m in models if not _only_the_replacement(m, told)]
+    models = [_told_apart(ctx, change, model) for model in models]
     for model in models:
         retiring = status in ("deprecated", "legacy", "retired") or notice
         listed = (
@@ -338,6 +340,25 @@ def _added(
                 )
             )
     return found
+
+
+_BRACKETED = re.compile(r"\(([^()]{1,40})\)")
+_WORD = re.compile(r"[a-z0-9.]+")
+
+
+def _told_apart(ctx: Context, change: RowChange, model: str) -> str:
+    """Two rows of one table that read as one model are two models ("Claude Opus 4.6" and
+    "Claude Opus 4.6 (fast mode) (preview)"): the words a row adds in brackets are its id's."""
+    cells, table = change.new or {}, change.table
+    marks = [m.group(1) for m in _BRACKETED.finditer(core(cells.get("model", "")))]
+    if table is None or not marks:
+        return model
+    key = f"models_per_row:{id(table)}"
+    if key not in ctx.memo:  # once per table: how many of its rows read as each model
+        ctx.memo[key] = Counter(m for row in table.rows for m in _models(named(table, row)))
+    if ctx.memo[key][model] < 2:
+        return model
+    return "-".join([model, *(w for mark in marks for w in _WORD.findall(mark.lower()))])
 
 
 def _old_versioned_dates(ctx: Context) -> dict[tuple[str, str], DateHit]:
