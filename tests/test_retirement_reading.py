@@ -266,3 +266,16 @@ def test_a_dated_status_naming_no_served_state_is_the_rows_shutdown(
 
     found = _shutdown_cell({"model": "nimbus-vision-3", "status": status})
     assert (found.iso if found else None) == iso
+
+
+def test_the_first_version_seeds_each_row_of_two_that_read_as_one_model() -> None:
+    from pathlib import Path
+
+    from monitor.classify import baseline_facts
+
+    page = Path(__file__).parent / "fixtures/classify/external/github-copilot-retirement-history"
+    text = (page / "001_2025-10-28_1472523.txt").read_text(encoding="utf-8")
+    watch = Watch(id="copilot-retirements", url="https://docs.example.com/models", kind="lifecycle")
+    seeded = {f["model"]: f["shutdown_date"] for f in baseline_facts(text, watch, at=AT)}
+    assert seeded["claude-3-7-sonnet"] == seeded["claude-3-7-sonnet-thinking"] == "2025-10-23"
+    assert len(seeded) == 9  # every row of the table, none folded into another

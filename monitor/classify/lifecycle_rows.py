@@ -19,7 +19,7 @@ from monitor.classify import still_listed
 from monitor.classify.aliases import aliases, new_version
 from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates, month_year_date
-from monitor.classify.names import as_written, cell_models, old_model_ids
+from monitor.classify.names import as_written, cell_models, find_models, old_model_ids
 from monitor.classify.records import (
     TEXT,
     deprecations_feed,
@@ -36,7 +36,7 @@ from monitor.classify.tables import (
     table_changes,
     tables_of,
 )
-from monitor.classify.text import core, sentences
+from monitor.classify.text import core, normalise, sentences
 from monitor.models import Finding, TextDiff
 
 
@@ -342,23 +342,22 @@ def _added(
     return found
 
 
-_BRACKETED = re.compile(r"\(([^()]{1,40})\)")
 _WORD = re.compile(r"[a-z0-9.]+")
 
 
 def _told_apart(ctx: Context, change: RowChange, model: str) -> str:
-    """Two rows of one table that read as one model are two models ("Claude Opus 4.6" and
-    "Claude Opus 4.6 (fast mode) (preview)"): the words a row adds in brackets are its id's."""
-    cells, table = change.new or {}, change.table
-    marks = [m.group(1) for m in _BRACKETED.finditer(core(cells.get("model", "")))]
-    if table is None or not marks:
+    """Two rows of one table that read as one model are two models ("Claude Sonnet 3.7" and
+    "Claude Sonnet 3.7 Thinking", "Claude Opus 4.6" and "Claude Opus 4.6 (fast mode)
+    (preview)"): the words a row's name cell adds after the name read are part of its id."""
+    cell, table = normalise(core((change.new or {}).get("model", ""))), change.table
+    hits = find_models(cell)
+    added = _WORD.findall(cell[hits[-1].end :].lower()) if hits else []
+    if table is None or not added:
         return model
     key = f"models_per_row:{id(table)}"
     if key not in ctx.memo:  # once per table: how many of its rows read as each model
         ctx.memo[key] = Counter(m for row in table.rows for m in _models(named(table, row)))
-    if ctx.memo[key][model] < 2:
-        return model
-    return "-".join([model, *(w for mark in marks for w in _WORD.findall(mark.lower()))])
+    return "-".join([model, *added]) if ctx.memo[key][model] > 1 else model
 
 
 def _old_versioned_dates(ctx: Context) -> dict[tuple[str, str], DateHit]:
