@@ -36,7 +36,7 @@ from monitor.classify.tables import (
     table_changes,
     tables_of,
 )
-from monitor.classify.text import core, normalise, sentences
+from monitor.classify.text import core, sentences
 from monitor.models import Finding, TextDiff
 
 
@@ -349,7 +349,7 @@ def _told_apart(ctx: Context, change: RowChange, model: str) -> str:
     """Two rows of one table that read as one model are two models ("Claude Sonnet 3.7" and
     "Claude Sonnet 3.7 Thinking", "Claude Opus 4.6" and "Claude Opus 4.6 (fast mode)
     (preview)"): the words a row's name cell adds after the name read are part of its id."""
-    cell, table = normalise(core((change.new or {}).get("model", ""))), change.table
+    cell, table = core((change.new or {}).get("model", "")), change.table  # offsets kept
     hits = find_models(cell)
     added = _WORD.findall(cell[hits[-1].end :].lower()) if hits else []
     if table is None or not added:
