@@ -244,3 +244,38 @@ def test_a_model_split_out_of_a_two_model_row_with_a_later_date_is_postponed() -
     assert _retirements(before, after) == {
         ("zeta-4-32k", "0613"): ("retirement_change", "2026-04-30")
     }
+
+
+@pytest.mark.parametrize(
+    ("status", "iso"),
+    [
+        ("Closing down: 2026-02-17", "2026-02-17"),
+        ("Winding down: 30 September 2026", "2026-09-30"),
+        ("Retiring 2026-02-01", "2026-02-01"),
+        ("GA", None),
+        ("Public preview (2026-03-01)", None),
+        ("Available since 2026-01-05", None),
+        ("Rolling out from 2026-07-15", None),
+        ("Released 2026-01-05", None),
+    ],
+)
+def test_a_dated_status_naming_no_served_state_is_the_rows_shutdown(
+    status: str, iso: str | None
+) -> None:
+    from monitor.classify.lifecycle_rows import _shutdown_cell
+
+    found = _shutdown_cell({"model": "nimbus-vision-3", "status": status})
+    assert (found.iso if found else None) == iso
+
+
+def test_the_first_version_seeds_each_row_of_two_that_read_as_one_model() -> None:
+    from pathlib import Path
+
+    from monitor.classify import baseline_facts
+
+    page = Path(__file__).parent / "fixtures/classify/external/github-copilot-retirement-history"
+    text = (page / "001_2025-10-28_1472523.txt").read_text(encoding="utf-8")
+    watch = Watch(id="copilot-retirements", url="https://docs.example.com/models", kind="lifecycle")
+    seeded = {f["model"]: f["shutdown_date"] for f in baseline_facts(text, watch, at=AT)}
+    assert seeded["claude-3-7-sonnet"] == seeded["claude-3-7-sonnet-thinking"] == "2025-10-23"
+    assert len(seeded) == 9  # every row of the table, none folded into another

@@ -90,14 +90,18 @@ def replacement(value: str | None) -> str | None:
     return text[:80] or None
 
 
-_NAME_GOES_ON = re.compile(r"(?:[ \t]+[A-Z0-9][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)*)+")
+_NAME_GOES_ON = re.compile(r"(?:(?:[ \t]+|-)[A-Z0-9][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)*)+")
+_NAME_PARTS = re.compile(r"[\s-]+")
 
 
 def _whole_name(hit: ModelHit, text: str) -> str:
     """A display name read up to where it ends, not only as far as its family is known:
-    "Llama 4 Maverick 17B Instruct" is llama-4-maverick-17b-instruct, not llama-4."""
+    "Llama 4 Maverick 17B Instruct" is llama-4-maverick-17b-instruct, not llama-4, and a word
+    joined by a hyphen is the name's too ("GPT-5.1-Codex" is gpt-5.1-codex, not gpt-5.1)."""
     more = _NAME_GOES_ON.match(text, hit.end) if hit.prose else None
-    return f"{hit.id}-{'-'.join(more.group(0).lower().split())}" if more else hit.id
+    if more is None:
+        return hit.id
+    return "-".join([hit.id, *(part.lower() for part in _NAME_PARTS.split(more.group(0)) if part)])
 
 
 def surface_in(text: str) -> str | None:

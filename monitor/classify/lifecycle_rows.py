@@ -10,6 +10,7 @@ another key (a table keyed by its date) is one changed row."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from monitor import patterns as p
@@ -18,7 +19,7 @@ from monitor.classify import still_listed
 from monitor.classify.aliases import aliases, new_version
 from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates, month_year_date
-from monitor.classify.names import as_written, cell_models, old_model_ids
+from monitor.classify.names import as_written, cell_models, find_models, old_model_ids
 from monitor.classify.records import (
     TEXT,
     deprecations_feed,
@@ -126,7 +127,23 @@ def _shutdown_cell(cells: dict[str, str]) -> DateHit | None:
     if "shutdown" in cells:
         return _labelled_date(cells.get("shutdown"))
     status = cells.get("status")
-    return f.date_of(status) if status and p.RETIRE_WORDS.search(status) else None
+    if not status:
+        return None
+    return f.date_of(status) if p.RETIRE_WORDS.search(status) else _status_end_date(status)
+
+
+_STARTS = re.compile(r"\b(?:since|from|as of|starting|begins?)\b", re.I)
+
+
+def _status_end_date(status: str) -> DateHit | None:
+    """A dated status that names no state a model is served in ("Closing down: 2026-02-17",
+    not "GA", "Public preview" or "Available since D"): the date the row stops being served,
+    whatever words the page uses for it."""
+    found = f.date_of(status)
+    if found is None or f.state(status) is not None:
+        return None
+    started = _STARTS.search(status[: found.start])
+    return None if started or p.LAUNCH_WORDS.search(status) else found
 
 
 def _cell_words(cell: str | None) -> str | None:
@@ -289,6 +306,7 @@ def _added(
     if notice:  # "GPT-4 (0613) shutdown on …" linking to …#gpt-4-0613: the id as written
         models = as_written(models, [v for k, v in cells.items() if k != "model"])
         models = [m for m in models if not _only_the_replacement(m, told)]
+    models = [_told_apart(ctx, change, model) for model in models]
     for model in models:
         retiring = status in ("deprecated", "legacy", "retired") or notice
         listed = (
@@ -361,6 +379,24 @@ def _added(
                 )
             )
     return found
+
+
+_WORD = re.compile(r"[a-z0-9.]+")
+
+
+def _told_apart(ctx: Context, change: RowChange, model: str) -> str:
+    """Two rows of one table that read as one model are two models ("Claude Sonnet 3.7" and
+    "Claude Sonnet 3.7 Thinking", "Claude Opus 4.6" and "Claude Opus 4.6 (fast mode)
+    (preview)"): the words a row's name cell adds after the name read are part of its id."""
+    cell, table = core((change.new or {}).get("model", "")), change.table  # offsets kept
+    hits = find_models(cell)
+    added = _WORD.findall(cell[hits[-1].end :].lower()) if hits else []
+    if table is None or not added:
+        return model
+    key = f"models_per_row:{id(table)}"
+    if key not in ctx.memo:  # once per table: how many of its rows read as each model
+        ctx.memo[key] = Counter(m for row in table.rows for m in _models(named(table, row)))
+    return "-".join([model, *added]) if ctx.memo[key][model] > 1 else model
 
 
 def _old_versioned_dates(ctx: Context) -> dict[tuple[str, str], DateHit]:
@@ -524,6 +560,13 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
                 )
             )
             found += _left_behind(change, model, label)
+    moved = _stage_moved(old.get("status"), new.get("status"))
+    if moved and not found and (_models(new) or _models(old)):
+        names = ", ".join(_models(new) or _models(old))
+        found.append(
+            Finding("lifecycle.row_status", "policy_text", f"{names}: status {moved[0]} → "
+                    f"{moved[1]}", _fragment(change), moved[0], moved[1])
+        )  # fmt: skip
     old_repl, new_repl = (
         f.replacement(old.get("replacement")),
         f.replacement(new.get("replacement")),
@@ -548,6 +591,24 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
             )
         )
     return found
+
+
+def _stage(status: str) -> str:
+    """What a status says of a served model: its lifecycle state, a preview told apart from
+    general availability (both are served), else its words."""
+    words = core(status).lower().strip(" .*")
+    if re.search(r"\bpreview\b", words):
+        return "preview"
+    return f.state(status) or words
+
+
+def _stage_moved(old: str | None, new: str | None) -> tuple[str, str] | None:
+    """A status cell that now says another stage ("Public preview" → "GA", "Beta" → "Rolling
+    out from …"), as each side words it; None when it reads the same ("GA" → "Generally
+    available") or a side is empty."""
+    if f.blank(old) or f.blank(new) or _stage(old or "") == _stage(new or ""):
+        return None
+    return core(old or ""), core(new or "")
 
 
 def _left_behind(change: RowChange, model: str, label: str) -> list[Finding]:
