@@ -266,7 +266,7 @@ def give_up(
             row.last_error = (row.last_error or "failed") + GAVE_UP
         watch = session.get(WatchRow, watch_id)
         assert watch is not None
-        return event_change(session, watch, at, classification, channels)
+        return event_change(session, watch.id, at, classification, channels)
 
 
 def postpone(
