@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from monitor.models import Classification, FetchResult
+from monitor.models import Classification, FetchResult, lifecycle_facts
 from monitor.store import audit_log
 from monitor.store.db import connection_of, orm_session, transaction
 from monitor.store.inserts import Writes
@@ -397,7 +397,7 @@ def record_version(
             change_id = _content_change(
                 writes, watch_id, latest.id, version_id, result.fetched_at, change
             )
-            if change.classification.facts:
+            if lifecycle_facts(change.classification.facts):
                 from monitor.store.lifecycle import apply_facts
 
                 writes.flush()  # the registry's events follow the change's in the chain
@@ -411,7 +411,7 @@ def record_version(
                         at=result.fetched_at,
                     )
                     session.flush()
-        if latest is None and baseline_facts:
+        if latest is None and lifecycle_facts(baseline_facts):
             from monitor.store.lifecycle import apply_facts
 
             writes.flush()
