@@ -14,6 +14,7 @@ ORM); rows come back as `Fields`, their columns read as attributes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -61,6 +62,22 @@ def _due_clause(now: datetime, max_age: timedelta | None = None) -> sa.ColumnEle
         )
         waiting = sa.or_(waiting, slow_retry)
     return sa.and_(waiting, _DELIVERIES.c.next_try_at <= now)
+
+
+def _due_params() -> sa.ColumnElement[bool]:
+    """`_due_clause` with the times as parameters (`now`, `oldest`), for statements built once:
+    a sender builds and caches a statement per delivery otherwise."""
+    waiting = sa.or_(
+        _DELIVERIES.c.state.in_(("pending", "sending")),
+        sa.and_(
+            _DELIVERIES.c.state == "failed",
+            _DELIVERIES.c.created_at > sa.bindparam("oldest", type_=_DELIVERIES.c.created_at.type),
+        ),
+    )
+    return sa.and_(
+        waiting,
+        _DELIVERIES.c.next_try_at <= sa.bindparam("now", type_=_DELIVERIES.c.next_try_at.type),
+    )
 
 
 def _rows(row: sa.Row[Any], *tables: sa.Table) -> list[Any]:
@@ -114,27 +131,46 @@ def _claim_in(
     lease: timedelta,
     max_age: timedelta | None,
 ) -> list[Claimed]:
-    query = sa.select(_DELIVERIES.c.id, _DELIVERIES.c.attempts, _DELIVERIES.c.state).where(
-        _DELIVERIES.c.id.in_(ids), _due_clause(now, max_age)
-    )
-    if connection.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE serialises
-        query = query.with_for_update(skip_locked=True)
-    rows = connection.execute(query.order_by(_DELIVERIES.c.id)).all()
+    if not ids:
+        return []
+    # without max_age no failed delivery is due: the oldest creation time allowed is now's
+    oldest = now - max_age if max_age is not None else _NEVER
+    rows = connection.execute(
+        _claimable(lock=connection.dialect.name != "sqlite"),
+        {"ids": list(ids), "now": now, "oldest": oldest},
+    ).all()
     claimed = [
         Claimed(row_id, attempts + 1, recovered=state == "sending")
         for row_id, attempts, state in rows
     ]
     if claimed:
-        connection.execute(
-            _DELIVERIES.update()
-            .where(_DELIVERIES.c.id.in_([c.id for c in claimed]))
-            .values(
-                state="sending",
-                attempts=_DELIVERIES.c.attempts + 1,
-                next_try_at=now + lease,
-            )
-        )
+        connection.execute(_CLAIM, {"ids": [c.id for c in claimed], "until": now + lease})
     return claimed
+
+
+_NEVER = datetime.max.replace(tzinfo=UTC)  # no delivery was created after this
+
+
+@functools.cache
+def _claimable(*, lock: bool) -> sa.Select[Any]:
+    query = (
+        sa.select(_DELIVERIES.c.id, _DELIVERIES.c.attempts, _DELIVERIES.c.state)
+        .where(_DELIVERIES.c.id.in_(sa.bindparam("ids", expanding=True)), _due_params())
+        .order_by(_DELIVERIES.c.id)
+    )
+    # SQLite: BEGIN IMMEDIATE serialises
+    return query.with_for_update(skip_locked=True) if lock else query
+
+
+_CLAIM = (
+    _DELIVERIES.update()
+    .where(_DELIVERIES.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(
+        state="sending",
+        attempts=_DELIVERIES.c.attempts + 1,
+        next_try_at=sa.bindparam("until", type_=_DELIVERIES.c.next_try_at.type),
+    )
+)
 
 
 def _finish(
@@ -153,19 +189,19 @@ def _finish_in(
     audit_at: datetime | None = None,
     **values: object,
 ) -> int:
-    held = sa.and_(_DELIVERIES.c.id.in_(ids), _DELIVERIES.c.state == "sending")
+    if not ids:
+        return 0
+    names = tuple(sorted(values))
+    params = {f"v_{name}": value for name, value in values.items()}
     if audit_at is None:
-        return int(connection.execute(_DELIVERIES.update().where(held).values(**values)).rowcount)
-    query = sa.select(
-        *(_DELIVERIES.c[name] for name in _PAYLOAD_COLUMNS), _CHANGES.c.watch_id
-    ).join(_CHANGES, _CHANGES.c.id == _DELIVERIES.c.change_id)
-    if connection.dialect.name != "sqlite":
-        query = query.with_for_update(of=_DELIVERIES)
-    rows = connection.execute(query.where(held).order_by(_DELIVERIES.c.id)).all()
+        held_only = _update_held(names, held_only=True)
+        return int(connection.execute(held_only, {"ids": list(ids), **params}).rowcount)
+    query = _held(lock=connection.dialect.name != "sqlite")
+    rows = connection.execute(query, {"ids": list(ids)}).all()
     if not rows:
         return 0
     connection.execute(
-        _DELIVERIES.update().where(_DELIVERIES.c.id.in_([row.id for row in rows])).values(**values)
+        _update_held(names, held_only=False), {"ids": [row.id for row in rows], **params}
     )
     events = []
     for row in rows:
@@ -179,6 +215,33 @@ def _finish_in(
 _PAYLOAD_COLUMNS = (
     "id", "change_id", "channel", "state", "sent_at", "remote_id", "attempts", "last_error",
 )  # fmt: skip
+_HELD = sa.and_(
+    _DELIVERIES.c.id.in_(sa.bindparam("ids", expanding=True)), _DELIVERIES.c.state == "sending"
+)
+
+
+@functools.cache
+def _held(*, lock: bool) -> sa.Select[Any]:
+    """The deliveries of `ids` this sender holds, with what their audit events bind."""
+    query = (
+        sa.select(*(_DELIVERIES.c[name] for name in _PAYLOAD_COLUMNS), _CHANGES.c.watch_id)
+        .join(_CHANGES, _CHANGES.c.id == _DELIVERIES.c.change_id)
+        .where(_HELD)
+        .order_by(_DELIVERIES.c.id)
+    )
+    return query.with_for_update(of=_DELIVERIES) if lock else query
+
+
+@functools.cache
+def _update_held(names: tuple[str, ...], *, held_only: bool) -> sa.Update:
+    """SET the columns `names` (parameters `v_NAME`) of the deliveries of `ids` (only those
+    still held with `held_only`)."""
+    where = _HELD if held_only else _DELIVERIES.c.id.in_(sa.bindparam("ids", expanding=True))
+    return (
+        _DELIVERIES.update()
+        .where(where)
+        .values({name: sa.bindparam(f"v_{name}", type_=_DELIVERIES.c[name].type) for name in names})
+    )
 
 
 def mark_sent(
