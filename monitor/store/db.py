@@ -138,8 +138,11 @@ def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     """`writing` in SQLAlchemy Core, for the paths a check takes (no ORM to import): one
     write transaction that commits together or not at all."""
     try:
-        with engine.execution_options(monitor_write=True).begin() as connection:
-            yield connection
+        with engine.connect() as connection:
+            # on the connection, not a copy of the engine: copying costs more than the write
+            connection.execution_options(monitor_write=True)
+            with connection.begin():
+                yield connection
     except OperationalError as exc:
         raise StoreError(f"database write failed: {_first_line(exc)}") from exc
 
