@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -126,6 +126,15 @@ class Classification:
     @property
     def facts(self) -> list[dict[str, Any]]:
         return [fact for finding in self.findings for fact in finding.facts]
+
+
+# the facts the model lifecycle registry records (a model's launch, retirement, moved date)
+LIFECYCLE_KINDS = ("retirement", "retirement_change", "launch")
+
+
+def lifecycle_facts(facts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The facts the registry records: of a lifecycle kind and naming a model."""
+    return [fact for fact in facts if fact.get("kind") in LIFECYCLE_KINDS and fact.get("model")]
 
 
 def model_key(fact: Mapping[str, Any]) -> str:

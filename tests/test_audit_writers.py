@@ -10,7 +10,10 @@ import pytest
 
 STORE = Path(__file__).parent.parent / "monitor" / "store"
 AUDITED = "CheckRow|SnapshotRow|VersionRow|ChangeRow|DeliveryRow|ReviewRow"
-WRITES = re.compile(rf"\b(?:{AUDITED})\(|\b(?:update|insert)\((?:{AUDITED})\b")
+CORE = "CHECKS?|SNAPSHOTS?|VERSIONS?|CHANGES?|DELIVERY|_?DELIVERIES|REVIEWS?"  # store/schema.py
+WRITES = re.compile(
+    rf"\b(?:{AUDITED})\(|\b(?:update|insert)\((?:{AUDITED})\b|\b(?:{CORE})\.(?:insert|update)\("
+)
 
 
 def _writers() -> list[Path]:

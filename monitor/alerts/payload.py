@@ -52,7 +52,8 @@ def _diff(data: dict[str, Any]) -> TextDiff | None:
 
 def alert_from(config: Config, change: Any, url: str) -> Alert:
     """The alert for a stored change (a ChangeRow) of the watch at `url`."""
-    watch = next((w for w in config.watches if w.id == change.watch_id), None)
+    watch_id = change.watch_id
+    watch = next((w for w in config.watches if w.id == watch_id), None)
     base_url = config.defaults.base_url
     return Alert(
         change_id=int(change.id),

@@ -2,7 +2,8 @@
 
 - db.py        engine, read and write sessions, the schema brought up to date at open
 - migrate.py   schema migrations (Alembic; revisions in migrations/versions/)
-- tables.py    the tables
+- tables.py    the tables (SQLModel classes: the migrations and the reading side)
+- schema.py    the same tables in SQLAlchemy Core: what a check reads and writes, no ORM
 - state.py     what a check reads before it fetches
 - record.py    the writes of one check, each one transaction
 - rewrite.py   re-running the rules over the recorded history

@@ -4,7 +4,10 @@ Appends are serialised with the row writes, so two processes never fork the chai
 every write transaction already holds the database's write lock (BEGIN IMMEDIATE); on
 PostgreSQL the first append of a transaction takes a transaction-level advisory lock before it
 reads the chain's head; elsewhere the head row is read FOR UPDATE. The head is then kept in the
-session for the transaction's further appends."""
+connection for the transaction's further appends.
+
+Writers pass an ORM session or a Core connection (the paths a check takes run on Core, see
+schema.py); the payloads read any row with the columns as attributes."""
 
 from __future__ import annotations
 
@@ -12,10 +15,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
 
 from monitor.audit.chain import (
     GENESIS,
@@ -26,16 +28,20 @@ from monitor.audit.chain import (
     event_sha256,
     without_floats,
 )
-from monitor.store.tables import (
-    AuditEventRow,
-    ChangeRow,
-    CheckRow,
-    DeliveryRow,
-    ReviewRow,
-    SnapshotRow,
-    VersionRow,
-    WatchlistRow,
-)
+from monitor.store.db import connection_of
+from monitor.store.schema import AUDIT_EVENT, WATCHLIST
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from monitor.store.tables import (
+        ChangeRow,
+        CheckRow,
+        DeliveryRow,
+        ReviewRow,
+        SnapshotRow,
+        VersionRow,
+    )
 
 CHAIN_LOCK_KEY = 0x6D6F6E61756474  # "monaudt": the advisory lock PostgreSQL writers share
 _HEAD = "audit_head"
@@ -53,11 +59,10 @@ class Pending:
     payload: dict[str, Any]
 
 
-def _head(session: Session) -> tuple[int, str]:
-    cached = session.info.get(_HEAD)
-    if cached is not None:
-        return tuple(cached)  # type: ignore[return-value]
-    connection = session.connection()
+def _head(connection: sa.Connection) -> tuple[int, str]:
+    cached = connection.info.get(_HEAD)
+    if cached is not None and cached[0] is connection.get_transaction():
+        return cached[1], cached[2]
     dialect = connection.dialect.name
     query = _HEAD_ROW
     if dialect == "postgresql":
@@ -70,16 +75,17 @@ def _head(session: Session) -> tuple[int, str]:
 
 # built once: building a statement costs more than running it
 _HEAD_ROW = (
-    select(AuditEventRow.seq, AuditEventRow.sha256).order_by(col(AuditEventRow.seq).desc()).limit(1)
+    sa.select(AUDIT_EVENT.c.seq, AUDIT_EVENT.c.sha256).order_by(AUDIT_EVENT.c.seq.desc()).limit(1)
 )
 _CHAIN_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
-_INSERT = AuditEventRow.__table__.insert()  # type: ignore[attr-defined]
+_INSERT = AUDIT_EVENT.insert()
 
 
-def append_many(session: Session, events: Sequence[Pending]) -> int:
-    """Chain `events` after the head, in order, in the session's transaction. Returns the last
-    seq."""
-    seq, prev = _head(session)
+def append_many(db: sa.Connection | Session, events: Sequence[Pending]) -> int:
+    """Chain `events` after the head, in order, in the transaction of `db` (a connection or an
+    ORM session). Returns the last seq."""
+    connection = connection_of(db)
+    seq, prev = _head(connection)
     rows = []
     for item in events:
         seq += 1
@@ -103,13 +109,15 @@ def append_many(session: Session, events: Sequence[Pending]) -> int:
         )
         prev = sha
     if rows:
-        session.connection().execute(_INSERT, rows)
-    session.info[_HEAD] = (seq, prev)
+        connection.execute(_INSERT, rows)
+    # kept for the transaction's further appends (the info outlives it: the transaction says
+    # whether the head is still this one's)
+    connection.info[_HEAD] = (connection.get_transaction(), seq, prev)
     return seq
 
 
-def append(session: Session, item: Pending) -> int:
-    return append_many(session, [item])
+def append(db: sa.Connection | Session, item: Pending) -> int:
+    return append_many(db, [item])
 
 
 # Payloads: what each event binds of its row. `monitor verify` recomputes them from the rows.
@@ -270,8 +278,8 @@ def payload_of(row_payload: str) -> dict[str, Any]:
     return loaded
 
 
-def record_events(session: Session, rows: Iterable[Pending]) -> None:
-    append_many(session, list(rows))
+def record_events(db: sa.Connection | Session, rows: Iterable[Pending]) -> None:
+    append_many(db, list(rows))
 
 
 def record_watchlist(engine: sa.Engine, body: bytes, name: str, watches: int, at: datetime) -> str:
@@ -279,15 +287,18 @@ def record_watchlist(engine: sa.Engine, body: bytes, name: str, watches: int, at
     kept by hash. Returns the hash."""
     import hashlib
 
-    from monitor.store.db import writing
+    from monitor.store.db import transaction
 
     sha = hashlib.sha256(body).hexdigest()
-    with writing(engine) as session:
-        _head(session)  # holds the chain's lock, so two processes starting at once take turns
-        if session.get(WatchlistRow, sha) is None:
-            session.add(WatchlistRow(sha256=sha, name=name, body=body, first_loaded_at=at))
-            session.flush()
-        append(session, watchlist_event(sha, name, len(body), watches, at))
+    with transaction(engine) as connection:
+        _head(connection)  # holds the chain's lock, so two processes starting at once take turns
+        known = connection.execute(sa.select(WATCHLIST.c.sha256).where(WATCHLIST.c.sha256 == sha))
+        if known.first() is None:
+            connection.execute(
+                WATCHLIST.insert(),
+                {"sha256": sha, "name": name, "body": body, "first_loaded_at": at},
+            )
+        append(connection, watchlist_event(sha, name, len(body), watches, at))
     return sha
 
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from sqlmodel import Session
 
 from monitor.errors import StoreError
-from monitor.store import tables  # noqa: F401  (registers the tables)
 from monitor.store.migrations import HEAD
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 _ENGINES: dict[str, sa.Engine] = {}
 
@@ -113,6 +114,8 @@ def dispose_engines() -> None:
 
 @contextmanager
 def reading(engine: sa.Engine) -> Iterator[Session]:
+    from sqlmodel import Session
+
     with Session(engine, expire_on_commit=False) as session:
         yield session
 
@@ -120,12 +123,41 @@ def reading(engine: sa.Engine) -> Iterator[Session]:
 @contextmanager
 def writing(engine: sa.Engine) -> Iterator[Session]:
     """One write transaction: commits together or not at all."""
+    from sqlmodel import Session
+
     bound = engine.execution_options(monitor_write=True)
     try:
         with Session(bound, expire_on_commit=False) as session, session.begin():
             yield session
     except OperationalError as exc:
         raise StoreError(f"database write failed: {_first_line(exc)}") from exc
+
+
+@contextmanager
+def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """`writing` in SQLAlchemy Core, for the paths a check takes (no ORM to import): one
+    write transaction that commits together or not at all."""
+    try:
+        with engine.connect() as connection:
+            # on the connection, not a copy of the engine: copying costs more than the write
+            connection.execution_options(monitor_write=True)
+            with connection.begin():
+                yield connection
+    except OperationalError as exc:
+        raise StoreError(f"database write failed: {_first_line(exc)}") from exc
+
+
+def connection_of(db: sa.Connection | Session) -> sa.Connection:
+    """The connection of a Core transaction or of an ORM session's transaction."""
+    return db if isinstance(db, sa.Connection) else db.connection()
+
+
+def orm_session(connection: sa.Connection) -> Session:
+    """An ORM session inside a Core transaction, for a store function written with the ORM:
+    its writes join the transaction, which the caller commits (flush before leaving)."""
+    from sqlmodel import Session
+
+    return Session(bind=connection, expire_on_commit=False)
 
 
 def _first_line(exc: BaseException) -> str:

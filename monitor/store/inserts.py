@@ -15,32 +15,16 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
 
 from monitor import __version__
 from monitor.models import FetchResult
 from monitor.store import audit_log
-from monitor.store.tables import (
-    ChangeRow,
-    CheckRow,
-    DeliveryRow,
-    SnapshotRow,
-    VersionRow,
-    WatchRow,
-)
-
-
-def _table(row_class: Any) -> sa.Table:
-    table: sa.Table = row_class.__table__
-    return table
-
-
-SNAPSHOTS = _table(SnapshotRow)
-VERSIONS = _table(VersionRow)
-CHANGES = _table(ChangeRow)
-DELIVERIES = _table(DeliveryRow)
-CHECKS = _table(CheckRow)
-WATCHES = _table(WatchRow)
+from monitor.store.schema import CHANGE as CHANGES
+from monitor.store.schema import CHECK as CHECKS
+from monitor.store.schema import DELIVERY as DELIVERIES
+from monitor.store.schema import SNAPSHOT as SNAPSHOTS
+from monitor.store.schema import VERSION as VERSIONS
+from monitor.store.schema import WATCH as WATCHES
 
 
 @dataclass
@@ -61,12 +45,8 @@ class Fields:
 class Writes:
     """One transaction's Core writes, with its audit events kept in order until `flush`."""
 
-    session: Session
+    connection: sa.Connection
     events: list[audit_log.Pending] = field(default_factory=list)
-
-    @functools.cached_property
-    def connection(self) -> sa.Connection:
-        return self.session.connection()
 
     def insert(self, table: sa.Table, values: dict[str, Any]) -> int:
         result = self.connection.execute(_insert(table), values)
@@ -80,7 +60,7 @@ class Writes:
         the transaction appends its own, so the chain keeps the order the rows were made in)."""
         events, self.events = self.events, []
         if events:
-            audit_log.append_many(self.session, events)
+            audit_log.append_many(self.connection, events)
 
     def snapshot(self, watch_id: str, result: FetchResult, sha256: str) -> tuple[int, str]:
         """The snapshot row of these bytes (an existing one when the watch saw them before).

@@ -15,11 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.models import model_key
+from monitor.models import LIFECYCLE_KINDS, lifecycle_facts, model_key
 from monitor.store.db import reading
 from monitor.store.tables import ModelEventRow, ModelLifecycleRow
 
-KINDS = ("retirement", "retirement_change", "launch")
+KINDS = LIFECYCLE_KINDS
 STATUSES = ("active", "legacy", "deprecated", "retiring", "retired")
 
 
@@ -102,9 +102,7 @@ def apply_facts(
     """Update the registry from a change's facts, inside the change's own transaction.
     `baseline`: the facts were read from a watch's first version (what the page already listed
     when monitoring began); each is recorded as a `baseline` event."""
-    for fact in facts:
-        if fact.get("kind") not in KINDS or not fact.get("model"):
-            continue
+    for fact in lifecycle_facts(facts):
         key_provider = str(fact.get("provider") or provider or "unknown")
         surface = str(fact.get("surface") or "api")
         row, new = _row(session, key_provider, model_key(fact), surface, at)

@@ -1,5 +1,7 @@
 """Writes of one check. Each function is one transaction: every row of a check commits together
-or not at all, and a version is only recorded against the latest version the caller diffed."""
+or not at all, and a version is only recorded against the latest version the caller diffed.
+
+Written in SQLAlchemy Core on the tables of schema.py: a check imports no ORM."""
 
 from __future__ import annotations
 
@@ -7,25 +9,20 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
 
-from monitor import __version__
-from monitor.models import Classification, FetchResult
+from monitor.models import Classification, FetchResult, lifecycle_facts
 from monitor.store import audit_log
-from monitor.store.db import writing
+from monitor.store.db import connection_of, orm_session, transaction
 from monitor.store.inserts import Writes
+from monitor.store.schema import CHECK as CHECKS
+from monitor.store.schema import SNAPSHOT, VERSION, WATCH
 from monitor.store.state import LatestVersion, latest_version
-from monitor.store.tables import (
-    ChangeRow,
-    CheckRow,
-    DeliveryRow,
-    SnapshotRow,
-    VersionRow,
-    WatchRow,
-)
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 @dataclass(frozen=True)
@@ -44,25 +41,32 @@ class StaleLatest(Exception):
     """Another process recorded a version of this watch since the caller read its state."""
 
 
-def _watch_row(session: Session, watch_id: str, url: str, now: datetime) -> WatchRow:
-    """The watch's row, locked for this transaction where the database can lock rows. A watch
-    never checked before is inserted first if absent (two processes checking it at once would
-    otherwise both find no row to lock and both insert it)."""
-    dialect = session.get_bind().dialect.name
+def _lock_watch(connection: sa.Connection, watch_id: str, url: str, now: datetime) -> None:
+    """The watch's row, inserted if absent and locked for this transaction where the database
+    can lock rows (SQLite's BEGIN IMMEDIATE already serialises writers). A watch never checked
+    before is inserted first: two processes checking it at once would otherwise both find no
+    row to lock and both insert it."""
+    dialect = connection.dialect.name
+    values = {"id": watch_id, "url": url, "created_at": now}
     if dialect in ("postgresql", "sqlite"):
-        session.execute(_insert_watch(dialect), {"id": watch_id, "url": url, "created_at": now})
-    if dialect == "sqlite":
-        row = session.get(WatchRow, watch_id)  # BEGIN IMMEDIATE already serialises writers
-    else:
-        row = session.exec(
-            select(WatchRow).where(WatchRow.id == watch_id).with_for_update()
-        ).first()
-    if row is None:
-        row = WatchRow(id=watch_id, url=url, created_at=now)
-        session.add(row)
-        session.flush()
-    row.url = url
-    return row
+        connection.execute(_insert_watch(dialect), values)
+        if dialect == "postgresql":
+            connection.execute(_LOCK_WATCH, {"id": watch_id})
+        return
+    if connection.execute(_LOCK_WATCH, {"id": watch_id}).first() is None:
+        connection.execute(WATCH.insert(), values)
+
+
+def _failures(connection: sa.Connection, watch_id: str) -> tuple[int, bool, bool]:
+    """(failures in a row, failure alerted, gone) of a locked watch's row."""
+    found = connection.execute(_FAILURES, {"id": watch_id}).one()
+    return int(found[0]), bool(found[1]), bool(found[2])
+
+
+_LOCK_WATCH = sa.select(WATCH.c.id).where(WATCH.c.id == sa.bindparam("id")).with_for_update()
+_FAILURES = sa.select(WATCH.c.failures_in_row, WATCH.c.failure_alerted, WATCH.c.gone).where(
+    WATCH.c.id == sa.bindparam("id")
+)
 
 
 @functools.cache
@@ -73,7 +77,7 @@ def _insert_watch(dialect: str) -> sa.Insert:
     else:
         from sqlalchemy.dialects import sqlite as chosen  # type: ignore[no-redef]
     return (
-        chosen.insert(WatchRow.__table__)  # type: ignore[attr-defined]
+        chosen.insert(WATCH)
         .values(
             id=sa.bindparam("id"),
             url=sa.bindparam("url"),
@@ -87,9 +91,8 @@ def _insert_watch(dialect: str) -> sa.Insert:
     )
 
 
-def _check(
-    session: Session,
-    watch: WatchRow,
+def _check_fields(
+    watch_id: str,
     result: FetchResult,
     outcome: str,
     *,
@@ -97,9 +100,10 @@ def _check(
     version_id: int | None = None,
     error_kind: str | None = None,
     error: str | None = None,
-) -> CheckRow:
-    row = CheckRow(
-        watch_id=watch.id,
+) -> audit_log.CheckFields:
+    return audit_log.CheckFields(
+        id=0,
+        watch_id=watch_id,
         at=result.fetched_at,
         outcome=outcome,
         status=result.status,
@@ -109,23 +113,20 @@ def _check(
         error_kind=error_kind,
         error=error,
     )
-    session.add(row)
-    session.flush()
-    audit_log.append(session, audit_log.check_event(row))
-    watch.last_check_at = result.fetched_at
-    watch.last_outcome = outcome
-    return row
 
 
-def _good_fetch(watch: WatchRow, result: FetchResult) -> None:
-    watch.failures_in_row = 0
-    watch.failure_alerted = False
-    watch.gone = False
+def _good_fetch(result: FetchResult) -> dict[str, Any]:
+    """The watch's state after a good fetch: its failure streak ends, the validators kept."""
+    values: dict[str, Any] = {"failures_in_row": 0, "failure_alerted": False, "gone": False}
     if result.etag or result.last_modified:
-        watch.etag = result.etag
-        watch.last_modified = result.last_modified
+        values.update(etag=result.etag, last_modified=result.last_modified)
     elif not result.not_modified:
-        watch.etag = watch.last_modified = None
+        values.update(etag=None, last_modified=None)
+    return values
+
+
+def _update_watch(connection: sa.Connection, watch_id: str, values: dict[str, Any]) -> None:
+    connection.execute(WATCH.update().where(WATCH.c.id == watch_id).values(values))
 
 
 def record_unchanged(
@@ -142,18 +143,25 @@ def record_unchanged(
 ) -> int | None:
     """An unchanged (or noise-only, or 304) check: a check row and the watch's state, no body.
     `event` records a page_restored change with its deliveries. Returns that change's id."""
-    with writing(engine) as session:
-        watch = _watch_row(session, watch_id, url, result.fetched_at)
-        _check(session, watch, result, outcome, raw_sha256=raw_sha256)
-        _good_fetch(watch, result)
+    with transaction(engine) as connection:
+        _lock_watch(connection, watch_id, url, result.fetched_at)
+        writes = Writes(connection)
+        writes.check(_check_fields(watch_id, result, outcome, raw_sha256=raw_sha256))
+        writes.flush()
+        values = {
+            "url": url,
+            "last_check_at": result.fetched_at,
+            "last_outcome": outcome,
+            **_good_fetch(result),
+        }
         if raw_sha256:
-            watch.last_raw_sha256 = raw_sha256
-            watch.last_rules_sha256 = rules_sha256
+            values.update(last_raw_sha256=raw_sha256, last_rules_sha256=rules_sha256)
         if needs_browser is not None:
-            watch.needs_browser = needs_browser
+            values["needs_browser"] = needs_browser
+        _update_watch(connection, watch_id, values)
         if event is None:
             return None
-        return event_change(session, watch, result.fetched_at, *event)
+        return event_change(connection, watch_id, result.fetched_at, *event)
 
 
 @dataclass(frozen=True)
@@ -173,11 +181,9 @@ def record_unchanged_many(engine: sa.Engine, items: list[Unchanged]) -> None:
     a pass over a thousand quiet pages costs one commit and two statements, not two thousand."""
     if not items:
         return
-    checks = CheckRow.__table__  # type: ignore[attr-defined]
-    watches = WatchRow.__table__  # type: ignore[attr-defined]
     update = (
-        watches.update()
-        .where(watches.c.id == sa.bindparam("b_id"))
+        WATCH.update()
+        .where(WATCH.c.id == sa.bindparam("b_id"))
         .values(
             last_check_at=sa.bindparam("b_at"),
             last_outcome=sa.bindparam("b_outcome"),
@@ -186,29 +192,28 @@ def record_unchanged_many(engine: sa.Engine, items: list[Unchanged]) -> None:
             gone=False,
             # a 304 keeps the validators we sent; a 200 without any forgets them
             etag=sa.case(
-                (sa.bindparam("b_keep", type_=sa.Boolean), watches.c.etag),
+                (sa.bindparam("b_keep", type_=sa.Boolean), WATCH.c.etag),
                 else_=sa.bindparam("b_etag", type_=sa.String),
             ),
             last_modified=sa.case(
-                (sa.bindparam("b_keep2", type_=sa.Boolean), watches.c.last_modified),
+                (sa.bindparam("b_keep2", type_=sa.Boolean), WATCH.c.last_modified),
                 else_=sa.bindparam("b_lm", type_=sa.String),
             ),
             last_raw_sha256=sa.func.coalesce(
-                sa.bindparam("b_raw", type_=sa.String), watches.c.last_raw_sha256
+                sa.bindparam("b_raw", type_=sa.String), WATCH.c.last_raw_sha256
             ),
             last_rules_sha256=sa.case(
-                (sa.bindparam("b_raw2", type_=sa.String).is_(None), watches.c.last_rules_sha256),
+                (sa.bindparam("b_raw2", type_=sa.String).is_(None), WATCH.c.last_rules_sha256),
                 else_=sa.bindparam("b_rules", type_=sa.String),
             ),
             needs_browser=sa.func.coalesce(
-                sa.bindparam("b_browser", type_=sa.Boolean), watches.c.needs_browser
+                sa.bindparam("b_browser", type_=sa.Boolean), WATCH.c.needs_browser
             ),
         )
     )
-    with writing(engine) as session:
-        connection = session.connection()
+    with transaction(engine) as connection:
         inserted = connection.execute(
-            checks.insert().returning(checks.c.id, sort_by_parameter_order=True),
+            CHECKS.insert().returning(CHECKS.c.id, sort_by_parameter_order=True),
             [
                 {
                     "watch_id": item.watch_id,
@@ -222,7 +227,7 @@ def record_unchanged_many(engine: sa.Engine, items: list[Unchanged]) -> None:
             ],
         )
         audit_log.append_many(
-            session,
+            connection,
             [
                 audit_log.check_event(
                     audit_log.CheckFields(
@@ -273,50 +278,68 @@ def record_failure(
     """A failed check. `event_for(failures_in_row, already_alerted, gone, has_versions)` may
     return (classification, channels) for a fetch_problem or page_gone change recorded in the
     same transaction. Returns (failures_in_row, change id or None)."""
-    with writing(engine) as session:
-        watch = _watch_row(session, watch_id, url, result.fetched_at)
-        _check(session, watch, result, "failed", error_kind=error_kind, error=error)
-        watch.failures_in_row += 1
+    with transaction(engine) as connection:
+        _lock_watch(connection, watch_id, url, result.fetched_at)
+        failures, alerted, gone = _failures(connection, watch_id)
+        writes = Writes(connection)
+        fields = _check_fields(watch_id, result, "failed", error_kind=error_kind, error=error)
+        writes.check(fields)
+        writes.flush()
+        failures += 1
+        values: dict[str, Any] = {
+            "url": url,
+            "last_check_at": result.fetched_at,
+            "last_outcome": "failed",
+            "failures_in_row": failures,
+        }
         change_id = None
         if event_for is not None:
-            has_versions = latest_version(session, watch_id) is not None
-            event = event_for(
-                watch.failures_in_row, watch.failure_alerted, watch.gone, has_versions
-            )
+            has_versions = latest_version(connection, watch_id) is not None
+            event = event_for(failures, alerted, gone, has_versions)
             if event is not None:
                 classification, channels = event
                 change_id = event_change(
-                    session, watch, result.fetched_at, classification, channels
+                    connection, watch_id, result.fetched_at, classification, channels
                 )
                 if "page_gone" in classification.labels:
-                    watch.gone = True
-                watch.failure_alerted = True
-        return watch.failures_in_row, change_id
+                    values["gone"] = True
+                values["failure_alerted"] = True
+        _update_watch(connection, watch_id, values)
+        return failures, change_id
 
 
 def event_change(
-    session: Session,
-    watch: WatchRow,
+    db: sa.Connection | Session,
+    watch_id: str,
     at: datetime,
     classification: Classification,
     channels: tuple[str, ...],
 ) -> int:
-    change = ChangeRow(
-        watch_id=watch.id,
-        detected_at=at,
-        labels=list(classification.labels),
-        severity=classification.severity,
-        summary=classification.summary,
-        findings=[finding_json(f) for f in classification.findings],
-        facts=classification.facts,
-        monitor_version=__version__,
+    """A change outside content (fetch_problem, page_gone, page_restored, a reminder) and its
+    deliveries, in the caller's transaction."""
+    writes = Writes(connection_of(db))
+    change_id = writes.change(
+        {
+            "watch_id": watch_id,
+            "from_version_id": None,
+            "to_version_id": None,
+            "detected_at": at,
+            "labels": list(classification.labels),
+            "severity": classification.severity,
+            "summary": classification.summary,
+            "score": 0.0,
+            "score_factors": {},
+            "findings": [finding_json(f) for f in classification.findings],
+            "facts": classification.facts,
+            "diff": {},
+            "lines_added": 0,
+            "lines_removed": 0,
+            "sections": [],
+        }
     )
-    session.add(change)
-    session.flush()
-    assert change.id is not None
-    audit_log.append(session, audit_log.change_event(change))
-    _enqueue(session, watch.id, change.id, channels, at)
-    return change.id
+    writes.deliveries(watch_id, change_id, channels, at)
+    writes.flush()
+    return change_id
 
 
 def record_version(
@@ -344,16 +367,16 @@ def record_version(
     `changed_shapes`: the lines this check saw change only in numbers, times or ids, learnt
     in the same transaction (see store/volatile.py).
     Returns (version id, change id or None)."""
-    with writing(engine) as session:
-        _lock_watch(session, watch_id, url, result.fetched_at)
-        latest = latest_version(session, watch_id)
+    with transaction(engine) as connection:
+        _lock_watch(connection, watch_id, url, result.fetched_at)
+        latest = latest_version(connection, watch_id)
         if latest != expected_latest:
             raise StaleLatest(watch_id)
         if changed_shapes:
             from monitor.store.volatile import learn_in
 
-            learn_in(session, watch_id, changed_shapes, at=result.fetched_at)
-        writes = Writes(session)
+            learn_in(connection, watch_id, changed_shapes, at=result.fetched_at)
+        writes = Writes(connection)
         snapshot_id, snapshot_sha = writes.snapshot(watch_id, result, raw_sha256)
         if page is not None:
             writes.snapshot(watch_id, *page)
@@ -374,31 +397,35 @@ def record_version(
             change_id = _content_change(
                 writes, watch_id, latest.id, version_id, result.fetched_at, change
             )
-            if change.classification.facts:
+            if lifecycle_facts(change.classification.facts):
                 from monitor.store.lifecycle import apply_facts
 
                 writes.flush()  # the registry's events follow the change's in the chain
-                apply_facts(
-                    session,
-                    facts=change.classification.facts,
-                    change_id=change_id,
-                    watch_id=watch_id,
-                    provider=provider,
-                    at=result.fetched_at,
-                )
-        if latest is None and baseline_facts:
+                with orm_session(connection) as session:
+                    apply_facts(
+                        session,
+                        facts=change.classification.facts,
+                        change_id=change_id,
+                        watch_id=watch_id,
+                        provider=provider,
+                        at=result.fetched_at,
+                    )
+                    session.flush()
+        if latest is None and lifecycle_facts(baseline_facts):
             from monitor.store.lifecycle import apply_facts
 
             writes.flush()
-            apply_facts(
-                session,
-                facts=baseline_facts,
-                change_id=None,
-                watch_id=watch_id,
-                provider=provider,
-                at=result.fetched_at,
-                baseline=True,
-            )
+            with orm_session(connection) as session:
+                apply_facts(
+                    session,
+                    facts=baseline_facts,
+                    change_id=None,
+                    watch_id=watch_id,
+                    provider=provider,
+                    at=result.fetched_at,
+                    baseline=True,
+                )
+                session.flush()
         outcome = "first" if latest is None else _outcome(change)
         writes.check(
             audit_log.CheckFields(
@@ -430,27 +457,6 @@ def record_version(
             state["needs_browser"] = needs_browser
         writes.good_fetch(watch_id, state)
         return version_id, change_id
-
-
-def _lock_watch(session: Session, watch_id: str, url: str, now: datetime) -> None:
-    """`_watch_row` without loading the row: inserted if absent, locked for this transaction
-    where the database can lock rows (SQLite's BEGIN IMMEDIATE already serialises writers)."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("postgresql", "sqlite"):
-        _watch_row(session, watch_id, url, now)  # elsewhere: the ORM's portable way
-        session.flush()
-        return
-    connection = session.connection()
-    connection.execute(_insert_watch(dialect), {"id": watch_id, "url": url, "created_at": now})
-    if dialect == "postgresql":
-        connection.execute(_LOCK_WATCH, {"id": watch_id})
-
-
-_LOCK_WATCH = (
-    sa.select(WatchRow.id)  # type: ignore[call-overload]
-    .where(col(WatchRow.id) == sa.bindparam("id"))
-    .with_for_update()
-)
 
 
 def _content_change(
@@ -491,12 +497,8 @@ def _content_change(
 def record_rules_agree(engine: sa.Engine, watch_id: str, rules_sha256: str) -> None:
     """New rules re-extract the latest snapshot to the same text: remember it, so the next
     checks do not re-extract it again."""
-    with writing(engine) as session:
-        session.execute(
-            sa.update(WatchRow)
-            .where(col(WatchRow.id) == watch_id)
-            .values(rules_sha256=rules_sha256)
-        )
+    with transaction(engine) as connection:
+        _update_watch(connection, watch_id, {"rules_sha256": rules_sha256})
 
 
 def record_rule_change(
@@ -513,36 +515,36 @@ def record_rule_change(
 ) -> int:
     """The watch's select/ignore rules changed: the latest snapshot re-extracted becomes a new
     version with a `rule_change` change, recorded and never alerted. Returns the change id."""
-    with writing(engine) as session:
-        watch = _watch_row(session, watch_id, url, at)
-        latest = latest_version(session, watch_id)
+    with transaction(engine) as connection:
+        _lock_watch(connection, watch_id, url, at)
+        latest = latest_version(connection, watch_id)
         if latest != expected_latest:
             raise StaleLatest(watch_id)
-        snapshot_id = session.exec(
-            select(VersionRow.snapshot_id).where(VersionRow.id == latest.id)
+        snapshot_id, snapshot_sha256 = connection.execute(
+            sa.select(VERSION.c.snapshot_id, SNAPSHOT.c.sha256)
+            .join(SNAPSHOT, SNAPSHOT.c.id == VERSION.c.snapshot_id)
+            .where(VERSION.c.id == latest.id)
         ).one()
-        snapshot_sha256 = session.exec(
-            select(SnapshotRow.sha256).where(SnapshotRow.id == snapshot_id)
-        ).one()
-        version = VersionRow(
-            watch_id=watch_id,
-            seq=latest.seq + 1,
-            text_sha256=text_sha256,
-            rules_sha256=rules_sha256,
-            snapshot_id=snapshot_id,
-            seen_at=at,
-            size=text_size,
-            monitor_version=__version__,
+        writes = Writes(connection)
+        version_id = writes.version(
+            {
+                "watch_id": watch_id,
+                "seq": latest.seq + 1,
+                "text_sha256": text_sha256,
+                "rules_sha256": rules_sha256,
+                "snapshot_id": snapshot_id,
+                "seen_at": at,
+                "size": text_size,
+            },
+            snapshot_sha256,
         )
-        session.add(version)
-        session.flush()
-        assert version.id is not None
-        audit_log.append(session, audit_log.version_event(version, snapshot_sha256))
-        watch.last_rules_sha256 = None  # the next fetch must extract with the new rules
-        watch.rules_sha256 = None
-        writes = Writes(session)
+        writes.flush()
+        # the next fetch must extract with the new rules
+        _update_watch(
+            connection, watch_id, {"url": url, "last_rules_sha256": None, "rules_sha256": None}
+        )
         change_id = _content_change(
-            writes, watch_id, latest.id, version.id, at, change, deliver=False
+            writes, watch_id, latest.id, version_id, at, change, deliver=False
         )
         writes.flush()
         return change_id
@@ -552,18 +554,6 @@ def _outcome(change: NewChange | None) -> str:
     if change is None:
         return "changed"
     return "revert" if "revert" in change.classification.labels else "changed"
-
-
-def _enqueue(
-    session: Session, watch_id: str, change_id: int, channels: tuple[str, ...], at: datetime
-) -> None:
-    rows = [
-        DeliveryRow(change_id=change_id, channel=channel, created_at=at, next_try_at=at)
-        for channel in channels
-    ]
-    session.add_all(rows)
-    session.flush()
-    audit_log.append_many(session, [audit_log.delivery_event(row, watch_id, at) for row in rows])
 
 
 def finding_json(finding: Any) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def _write_one(
             "inventory.shutdown_reminder", "shutdown_reminder", summary, facts=(fact,)
         )
         reminder = Classification(("shutdown_reminder",), "critical", summary, (finding,))
-        change_id = event_change(session, watch, now, reminder, item.channels)
+        change_id = event_change(session, watch.id, now, reminder, item.channels)
         session.add(
             ReminderRow(
                 team=item.team,

@@ -4,13 +4,15 @@ version, read in one query per watch or in two queries for a whole pass."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col
 
-from monitor.store.db import reading
-from monitor.store.tables import SnapshotRow, VersionRow, WatchRow
+from monitor.store.db import connection_of
+from monitor.store.schema import SNAPSHOT, VERSION, WATCH
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,9 @@ class WatchState:
 
 
 def load_state(engine: sa.Engine, watch_id: str) -> WatchState:
-    with reading(engine) as session:
-        return _state(session.get(WatchRow, watch_id), latest_version(session, watch_id))
+    with engine.connect() as connection:
+        row = connection.execute(_STATES, {"ids": [watch_id]}).first()
+        return _state(row, latest_version(connection, watch_id))
 
 
 def load_states(engine: sa.Engine, watch_ids: list[str]) -> dict[str, WatchState]:
@@ -60,7 +63,7 @@ def load_states(engine: sa.Engine, watch_ids: list[str]) -> dict[str, WatchState
     return states
 
 
-def _state(row: WatchRow | sa.Row[Any] | None, latest: LatestVersion | None) -> WatchState:
+def _state(row: sa.Row[Any] | None, latest: LatestVersion | None) -> WatchState:
     return WatchState(
         etag=row.etag if row else None,
         last_modified=row.last_modified if row else None,
@@ -82,37 +85,35 @@ def recent_text_hashes(engine: sa.Engine, watch_id: str, limit: int) -> list[tup
     return [(seq, sha) for seq, sha in rows]
 
 
-def latest_version(session: Session, watch_id: str) -> LatestVersion | None:
-    # on the session's connection: the ORM's execute path costs more than this query
-    found = session.connection().execute(_LATEST, {"watch_id": watch_id}).first()
+def latest_version(db: sa.Connection | Session, watch_id: str) -> LatestVersion | None:
+    found = connection_of(db).execute(_LATEST, {"watch_id": watch_id}).first()
     return LatestVersion(*found) if found is not None else None
 
 
 # Built once: building a statement costs more than running it on a small table (a check runs
 # these once or twice, on the event loop).
 _RECENT = (
-    sa.select(VersionRow.seq, VersionRow.text_sha256)  # type: ignore[call-overload]
-    .where(col(VersionRow.watch_id) == sa.bindparam("watch_id"))
-    .order_by(col(VersionRow.seq).desc())
+    sa.select(VERSION.c.seq, VERSION.c.text_sha256)
+    .where(VERSION.c.watch_id == sa.bindparam("watch_id"))
+    .order_by(VERSION.c.seq.desc())
     .limit(sa.bindparam("limit"))
 )
 _LATEST = (
-    sa.select(  # type: ignore[call-overload]
-        VersionRow.id,
-        VersionRow.seq,
-        VersionRow.text_sha256,
-        VersionRow.rules_sha256,
-        SnapshotRow.sha256,
+    sa.select(
+        VERSION.c.id,
+        VERSION.c.seq,
+        VERSION.c.text_sha256,
+        VERSION.c.rules_sha256,
+        SNAPSHOT.c.sha256,
     )
-    .join(SnapshotRow, col(SnapshotRow.id) == col(VersionRow.snapshot_id))
-    .where(col(VersionRow.watch_id) == sa.bindparam("watch_id"))
-    .order_by(col(VersionRow.seq).desc())
+    .join(SNAPSHOT, SNAPSHOT.c.id == VERSION.c.snapshot_id)
+    .where(VERSION.c.watch_id == sa.bindparam("watch_id"))
+    .order_by(VERSION.c.seq.desc())
     .limit(1)
 )
-_WATCHES = WatchRow.__table__  # type: ignore[attr-defined]
 _STATES = sa.select(
     *(
-        _WATCHES.c[name]
+        WATCH.c[name]
         for name in (
             "id",
             "etag",
@@ -126,28 +127,25 @@ _STATES = sa.select(
             "gone",
         )
     )  # fmt: skip
-).where(_WATCHES.c.id.in_(sa.bindparam("ids", expanding=True)))
+).where(WATCH.c.id.in_(sa.bindparam("ids", expanding=True)))
 _NEWEST_SEQ = (
-    sa.select(VersionRow.watch_id, sa.func.max(VersionRow.seq).label("seq"))  # type: ignore[call-overload]
-    .where(col(VersionRow.watch_id).in_(sa.bindparam("ids", expanding=True)))
-    .group_by(col(VersionRow.watch_id))
+    sa.select(VERSION.c.watch_id, sa.func.max(VERSION.c.seq).label("seq"))
+    .where(VERSION.c.watch_id.in_(sa.bindparam("ids", expanding=True)))
+    .group_by(VERSION.c.watch_id)
     .subquery()
 )
 _NEWEST = (
-    sa.select(  # type: ignore[call-overload]
-        VersionRow.watch_id,
-        VersionRow.id,
-        VersionRow.seq,
-        VersionRow.text_sha256,
-        VersionRow.rules_sha256,
-        SnapshotRow.sha256,
+    sa.select(
+        VERSION.c.watch_id,
+        VERSION.c.id,
+        VERSION.c.seq,
+        VERSION.c.text_sha256,
+        VERSION.c.rules_sha256,
+        SNAPSHOT.c.sha256,
     )
     .join(
         _NEWEST_SEQ,
-        sa.and_(
-            col(VersionRow.watch_id) == _NEWEST_SEQ.c.watch_id,
-            col(VersionRow.seq) == _NEWEST_SEQ.c.seq,
-        ),
+        sa.and_(VERSION.c.watch_id == _NEWEST_SEQ.c.watch_id, VERSION.c.seq == _NEWEST_SEQ.c.seq),
     )
-    .join(SnapshotRow, col(SnapshotRow.id) == col(VersionRow.snapshot_id))
+    .join(SNAPSHOT, SNAPSHOT.c.id == VERSION.c.snapshot_id)
 )

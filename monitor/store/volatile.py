@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
 
-from monitor.store.db import reading, writing
-from monitor.store.tables import VolatileLineRow, WatchRow
+from monitor.store.db import connection_of, transaction
+from monitor.store.schema import VOLATILE_LINE, WATCH
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,10 @@ def load(engine: sa.Engine, watch_id: str) -> Learnt:
 
 
 # built once: building a statement costs more than running it (read at every changed check)
-_LAST_CHECK = sa.select(col(WatchRow.last_check_at)).where(
-    col(WatchRow.id) == sa.bindparam("watch_id")
+_LAST_CHECK = sa.select(WATCH.c.last_check_at).where(WATCH.c.id == sa.bindparam("watch_id"))
+_LINES = sa.select(VOLATILE_LINE.c.shape, VOLATILE_LINE.c.volatile, VOLATILE_LINE.c.seen_at).where(
+    VOLATILE_LINE.c.watch_id == sa.bindparam("watch_id")
 )
-_LINES = sa.select(
-    col(VolatileLineRow.shape), col(VolatileLineRow.volatile), col(VolatileLineRow.seen_at)
-).where(col(VolatileLineRow.watch_id) == sa.bindparam("watch_id"))
 
 
 def learn(engine: sa.Engine, watch_id: str, seen: Mapping[str, str], *, at: datetime) -> list[str]:
@@ -44,49 +45,51 @@ def learn(engine: sa.Engine, watch_id: str, seen: Mapping[str, str], *, at: date
     previous check becomes volatile. Returns the shapes newly learnt volatile."""
     if not seen:
         return []
-    with writing(engine) as session:
-        return learn_in(session, watch_id, seen, at=at)
+    with transaction(engine) as connection:
+        return learn_in(connection, watch_id, seen, at=at)
 
 
 def learn_in(
-    session: Session, watch_id: str, seen: Mapping[str, str], *, at: datetime
+    db: sa.Connection | Session, watch_id: str, seen: Mapping[str, str], *, at: datetime
 ) -> list[str]:
     """`learn` in the caller's write transaction (a new version's, before its check is
     recorded: the watch's last check is still the previous one)."""
     learnt: list[str] = []
-    if seen:
-        watch = session.get(WatchRow, watch_id)
-        last_check = watch.last_check_at if watch is not None else None
-        rows = {
-            row.shape: row
-            for row in session.exec(
-                select(VolatileLineRow).where(
-                    VolatileLineRow.watch_id == watch_id, col(VolatileLineRow.shape).in_(seen)
-                )
-            ).all()
-        }
-        for shape, line in seen.items():
-            row = rows.get(shape)
-            if row is None:
-                session.add(
-                    VolatileLineRow(watch_id=watch_id, shape=shape, example=line, seen_at=at)
-                )
-                continue
-            if not row.volatile and row.seen_at == last_check:
-                row.volatile, row.learnt_at = True, at
-                learnt.append(shape)
-            row.example, row.seen_at = line, at
-            session.add(row)
+    if not seen:
+        return learnt
+    connection = connection_of(db)
+    last_check = connection.execute(_LAST_CHECK, {"watch_id": watch_id}).scalar()
+    rows = {
+        row.shape: row
+        for row in connection.execute(
+            sa.select(VOLATILE_LINE.c.id, VOLATILE_LINE.c.shape, VOLATILE_LINE.c.volatile,
+                      VOLATILE_LINE.c.seen_at)
+            .where(VOLATILE_LINE.c.watch_id == watch_id, VOLATILE_LINE.c.shape.in_(list(seen)))
+        ).all()
+    }  # fmt: skip
+    for shape, line in seen.items():
+        row = rows.get(shape)
+        if row is None:
+            connection.execute(
+                VOLATILE_LINE.insert(),
+                {"watch_id": watch_id, "shape": shape, "example": line, "seen_at": at},
+            )
+            continue
+        values: dict[str, Any] = {"example": line, "seen_at": at}
+        if not row.volatile and row.seen_at == last_check:
+            values.update(volatile=True, learnt_at=at)
+            learnt.append(shape)
+        connection.execute(VOLATILE_LINE.update().where(VOLATILE_LINE.c.id == row.id), values)
     return learnt
 
 
-def volatile_lines(engine: sa.Engine, watch_id: str) -> list[VolatileLineRow]:
+def volatile_lines(engine: sa.Engine, watch_id: str) -> list[sa.Row[Any]]:
     """The watch's learnt volatile lines, oldest first."""
-    with reading(engine) as session:
+    with engine.connect() as connection:
         return list(
-            session.exec(
-                select(VolatileLineRow)
-                .where(VolatileLineRow.watch_id == watch_id, col(VolatileLineRow.volatile))
-                .order_by(col(VolatileLineRow.learnt_at))
+            connection.execute(
+                sa.select(VOLATILE_LINE)
+                .where(VOLATILE_LINE.c.watch_id == watch_id, VOLATILE_LINE.c.volatile)
+                .order_by(VOLATILE_LINE.c.learnt_at)
             ).all()
         )
