@@ -128,8 +128,9 @@ class Classification:
         return [fact for finding in self.findings for fact in finding.facts]
 
 
-# the facts the model lifecycle registry records (a model's launch, retirement, moved date)
-LIFECYCLE_KINDS = ("retirement", "retirement_change", "launch")
+# the facts the model lifecycle registry records (a model's launch, retirement, moved date, new
+# replacement)
+LIFECYCLE_KINDS = ("retirement", "retirement_change", "launch", "replacement_changed")
 
 
 def lifecycle_facts(facts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -217,6 +217,40 @@ def test_models_command_after_real_checks(
     assert ics.count("BEGIN:VEVENT") == 3 and f"DTSTART;VALUE=DATE:{soon:%Y%m%d}" in ics
 
 
+def test_a_new_replacement_updates_the_models_row_after_real_checks(
+    tmp_path: Path, page_server: PageServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The page names another replacement for a retiring model: `monitor models` says the new
+    one, and the row's history keeps the change; a replacement named for a model the registry
+    never listed makes no row."""
+    later = datetime.now(UTC).date() + timedelta(days=300)
+    rows = _row(later, "claude-sonnet-4-20250514", "claude-sonnet-4-6")
+    body = DEPRECATIONS.format(rows=rows)
+    page_server.route("/deprecations", lambda request: Response(body=body.encode()))
+    watchlist = tmp_path / "watchlist.toml"
+    watchlist.write_text(
+        '[[watch]]\nid = "anthropic-deprecations"\n'
+        f'url = "{page_server.url("/deprecations")}"\n'
+        'kind = "lifecycle"\nprovider = "anthropic"\n'
+    )
+    w = ["--watchlist", str(watchlist)]
+    assert main([*w, "check", "--no-progress"]) == 0  # seeds the registry from the page
+    body = DEPRECATIONS.format(rows=rows.replace("claude-sonnet-4-6", "claude-sonnet-4-7"))
+    assert main([*w, "check", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main([*w, "models", "--json"]) == 0
+    by_model = {m["model"]: m for m in json.loads(capsys.readouterr().out)}
+    assert by_model["claude-sonnet-4-20250514"]["replacement"] == "claude-sonnet-4-7"
+    assert by_model["claude-sonnet-4-20250514"]["shutdown"] == later.isoformat()
+    engine = open_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    history = events(engine, "anthropic", "claude-sonnet-4-20250514", "api")
+    assert [e.event for e in history] == ["baseline", "replacement_changed"]
+
+    unknown = {"kind": "replacement_changed", "model": "acme-1", "to": "acme-2", "provider": "x"}
+    apply(engine, [unknown])
+    assert "acme-1" not in {row.model for row in models(engine, today=AT.date())}
+
+
 def test_models_rejects_a_bad_upcoming(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     watchlist = tmp_path / "watchlist.toml"
     watchlist.write_text("")

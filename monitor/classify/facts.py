@@ -180,6 +180,22 @@ def retirement(
     )
 
 
+def replacement_change(
+    ctx: Context, model: str, before: str | None, after: str, **where: Any
+) -> dict[str, Any]:
+    """A retiring model's named replacement changed; keyed as its retirement is (provider,
+    surface, version), so the registry updates the same row."""
+    return fact(
+        "replacement_changed",
+        model=model,
+        provider=where.pop("provider", None) or provider_of(model) or ctx.watch.provider,
+        surface=where.pop("surface", None) or default_surface(ctx),
+        **{"from": before},
+        to=after,
+        **where,
+    )
+
+
 def launch(ctx: Context, model: str, **extra: Any) -> dict[str, Any]:
     return fact(
         "launch",

@@ -575,9 +575,9 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
     retiring = any(x.label == "model_retirement" for x in found)
     if new_repl and old_repl != new_repl and models and (old_repl or not retiring):
         # one fact per model the row names (an id and its aliases), each matched on its own
+        where = _where(ctx, new or old, change.table)
         replaced = tuple(
-            f.fact("replacement_changed", model=model, **{"from": old_repl}, to=new_repl)
-            for model in models
+            f.replacement_change(ctx, model, old_repl, new_repl, **where) for model in models
         )
         found.append(
             Finding(

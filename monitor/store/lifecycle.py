@@ -71,6 +71,9 @@ def _apply(
             row.announced_on = _date(fact.get("released"))
             return "launched"
         return "listed"
+    if kind == "replacement_changed":
+        row.replacement = fact.get("to") or row.replacement
+        return "replacement_changed"
     if kind == "retirement_change":
         row.shutdown_on = _date(fact.get("to"))
         if row.shutdown_on is None:
@@ -106,6 +109,8 @@ def apply_facts(
         key_provider = str(fact.get("provider") or provider or "unknown")
         surface = str(fact.get("surface") or "api")
         row, new = _row(session, key_provider, model_key(fact), surface, at)
+        if new and fact["kind"] == "replacement_changed":
+            continue  # a replacement named for a model the registry has never listed
         previous = row.shutdown_on
         event = _apply(row, new, fact, at, baseline)
         if new or event != "listed":
