@@ -10,6 +10,7 @@ another key (a table keyed by its date) is one changed row."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from monitor import patterns as p
@@ -177,12 +178,17 @@ def _where(ctx: Context, cells: dict[str, str], table: Table | None = None) -> d
     model's identity (gpt-35-turbo 0613 and 0125 are two deployable models)."""
     maker, surface = f.platform(cells.get("provider"))
     if surface is None and table is not None and table.section:
-        surface = f.surface_in(table.section)  # a table under "### Vertex AI" or "### Bedrock"
+        surface = _section_surface(table.section)  # a table under "### Vertex AI" or "### Bedrock"
     version = None if f.blank(cells.get("version")) else core(cells.get("version", ""))
     if version is None:  # a version written after the id in its cell: "`gpt-35-turbo` - 0613"
         after_id = _VERSION_AFTER_ID.match(cells.get("model") or "")
         version = after_id.group(1) if after_id else None
     return {"provider": maker, "surface": surface, "version": version}
+
+
+@lru_cache(maxsize=1024)  # every row of a table asks of its section
+def _section_surface(section: str) -> str | None:
+    return f.surface_in(section)
 
 
 _VERSION_AFTER_ID = re.compile(r"\s*`[^`]+`\s+[-–]\s+([\w.-]+)\s*$")

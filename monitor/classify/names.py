@@ -291,9 +291,10 @@ def same_model(a: str, b: str) -> bool:
     if a == b:
         return True
     short, long = sorted((a, b), key=len)
-    return long.startswith(short) and bool(
-        re.match(r"^[-@](?:\d{4}|\d{8}|v\d|latest)", long[len(short) :])
-    )
+    return long.startswith(short) and bool(_SUFFIX.match(long, len(short)))
+
+
+_SUFFIX = re.compile(r"[-@](?:\d{4}|\d{8}|v\d|latest)")  # a date or version after an id
 
 
 def name_as_id(name: str) -> str | None:

@@ -468,6 +468,7 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
         table = new or old
         assert table is not None
         kind = "added" if new is not None else "removed"
+        retiring = deprecation_table(table)
         for row in table.rows:
             cells = named(table, row)
             change.rows.append(
@@ -478,7 +479,7 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
                     row.line if kind == "removed" else None,
                     row.line if kind == "added" else None,
                     table,
-                    deprecation_table(table),
+                    retiring,
                 )
             )
         return change
