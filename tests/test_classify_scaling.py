@@ -1,0 +1,80 @@
+"""No classification rule is quadratic: on a page of many rows, each row is compared with a
+bounded number of others. Counted in operations (calls of the comparing function), not timed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import monitor.classify as classify
+from monitor.classify import merge_facts
+from monitor.models import Finding
+
+ROWS = 2000
+
+
+def _retirement(model: str, shutdown: str) -> dict[str, Any]:
+    return {
+        "kind": "retirement",
+        "model": model,
+        "event": "deprecation_announced",
+        "surface": "api",
+        "shutdown_date": shutdown,
+    }
+
+
+def _rows(count: int) -> list[Finding]:
+    """A table's rows: dated ids of one model, each with its own shutdown date."""
+    return [
+        Finding(
+            "lifecycle.row_added",
+            "model_retirement",
+            "retiring",
+            facts=(
+                _retirement(f"alpha-3-{20240000 + n}", f"2026-{n % 12 + 1:02}-{n % 28 + 1:02}"),
+            ),
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.fixture
+def comparisons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times merge_facts compares two facts (one item per comparison)."""
+    calls: list[int] = []
+    compare = classify._same_fact
+
+    def counted(*args: Any) -> bool:
+        calls.append(1)
+        return compare(*args)
+
+    monkeypatch.setattr(classify, "_same_fact", counted)
+    return calls
+
+
+def test_rows_of_one_model_are_not_compared_row_with_row(comparisons: list[int]) -> None:
+    merged = merge_facts(_rows(ROWS))
+    assert len(merged) == ROWS  # every dated id is a model of its own
+    assert len(comparisons) <= ROWS
+
+
+def test_a_sentence_still_merges_with_its_row_among_many(comparisons: list[int]) -> None:
+    told = Finding(
+        "lifecycle.prose",
+        "model_retirement",
+        "retiring",
+        facts=({**_retirement("alpha-3", "2026-03-03"), "replacement": "alpha-4"},),
+    )
+    row_facts = [fact for finding in merge_facts([*_rows(ROWS), told]) for fact in finding.facts]
+    assert len(row_facts) == ROWS  # the sentence's fact joined a row's
+    joined = [fact for fact in row_facts if fact.get("replacement") == "alpha-4"]
+    assert [fact["shutdown_date"] for fact in joined] == ["2026-03-03"]
+    assert len(comparisons) <= 3 * ROWS
+
+
+def test_a_row_told_twice_is_one_fact(comparisons: list[int]) -> None:
+    twice = _rows(ROWS) + _rows(ROWS)
+    merged = merge_facts(twice)
+    assert sum(len(finding.facts) for finding in merged) == ROWS
+    assert len(comparisons) <= 2 * ROWS
