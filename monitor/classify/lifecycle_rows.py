@@ -73,6 +73,7 @@ _UPGRADE_FIRST = re.compile(r"\bupgraded?\s+to\b", re.I)
 _OTHER_LABEL = re.compile(r"\b(?:deprecat\w*|upgrade\w*|version)(?:\s+date)?[\s:*_`]*$", re.I)
 
 
+@lru_cache(maxsize=4096)  # a table's rows share a few shutdown dates
 def _labelled_date(cell: str | None) -> DateHit | None:
     """A cell's shutdown date: of several, the one its words call the retirement, else the
     first no other word claims (a deprecation or upgrade date, a version)."""
