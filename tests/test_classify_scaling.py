@@ -3,6 +3,7 @@ bounded number of others. Counted in operations (calls of the comparing function
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from monitor.classify import merge_facts
 from monitor.models import Finding
 
 ROWS = 2000
+CASES = Path(__file__).parent / "fixtures" / "classify"
 
 
 def _retirement(model: str, shutdown: str) -> dict[str, Any]:
@@ -78,3 +80,40 @@ def test_a_row_told_twice_is_one_fact(comparisons: list[int]) -> None:
     merged = merge_facts(twice)
     assert sum(len(finding.facts) for finding in merged) == ROWS
     assert len(comparisons) <= 2 * ROWS
+
+
+def test_a_model_neither_written_nor_named_in_prose_is_not_one_the_text_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A removed row's model is looked for among the new text's models without reading them
+    all when it is neither written in the text nor a prose name's id: over every case's new
+    text and (up to 20 of) the models either text names, and those ids a letter short or
+    longer, that answer is the one reading every model of the text gives."""
+    from monitor.classify import still_listed
+    from monitor.classify.context import Context
+    from monitor.classify.lines import Doc
+    from monitor.classify.names import find_models
+    from monitor.classify.text import normalise
+    from monitor.evaluate import case_paths, load_case
+
+    monkeypatch.setattr(still_listed, "_SWEEPS", 10**9)  # every model asked by the search
+    asked = skipped = 0
+    for case in map(load_case, case_paths(CASES)):
+        if "|" not in case.before:
+            continue  # no table: no row removed
+        named = {hit.id for text in (case.before, case.after) for hit in find_models(text)}
+        variants = named | {m[:-1] for m in named if len(m) > 2} | {m + "-2" for m in named}
+        written = normalise(case.after)
+        unwritten = sorted(model for model in variants if model not in written)[:20]
+        if not unwritten:
+            continue  # a model written in the text is always looked for among all its models
+        ctx = Context(
+            case.watch, case.at, "", case.after, Doc(""), Doc(case.after), (), (), (), (), 0
+        )
+        reads = {hit.id for hit in find_models(case.after)}
+        for model in unwritten:
+            ctx.memo.pop("new_models", None)  # the search, not the models read before
+            assert still_listed._read_in_new(ctx, model) == (model in reads), model
+            asked += 1
+            skipped += "new_models" not in ctx.memo
+    assert asked > 2000 and skipped > 2000, (asked, skipped)

@@ -548,7 +548,8 @@ def row_findings(ctx: Context) -> tuple[Finding, ...]:
     changes = row_changes(ctx)
     listed = listed_models(ctx) if changes else None  # a feed: the models its old records list
     found: list[Finding] = []
-    old_models = (set(old_model_ids(ctx)) if listed is None else listed) if changes else set()
+    added = any(change.kind == "added" for change in changes)  # only an added row reads them
+    old_models = (set(old_model_ids(ctx)) if listed is None else listed) if added else set()
     relisted = _relisted(changes)
     for change in changes:
         if change.kind == "added":

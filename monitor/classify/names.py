@@ -189,6 +189,13 @@ def _prose_hits(text: str) -> list[ModelHit]:
     return hits
 
 
+def prose_ids(text: str) -> set[str]:
+    """The ids of the prose names in `text` (normalised). Every other id `find_models` reads is
+    written in the normalised text as it is: an id neither written nor among these is not one
+    `find_models` reads, which says so without reading the text's ids."""
+    return {hit.id for hit in _prose_hits(text)}
+
+
 def _overlaps(starts: list[int], hits: list[ModelHit], start: int, end: int) -> bool:
     """Whether [start, end) overlaps one of `hits` (sorted by start, not overlapping)."""
     index = bisect_right(starts, start) - 1
