@@ -26,7 +26,7 @@ from monitor.classify import (
 )
 from monitor.classify.context import Context, build_context
 from monitor.classify.lifecycle_rows import cells_fragment
-from monitor.classify.names import same_model
+from monitor.classify.names import dated_at, same_model
 from monitor.classify.records import record_of_line
 from monitor.classify.severity import score, severity
 from monitor.classify.summary import summarise
@@ -100,9 +100,7 @@ def _names(fact: dict[str, Any]) -> list[str]:
     if not model:
         return []
     text = str(model)
-    return [text] + [
-        text[:i] for i, c in enumerate(text) if c in "-@" and i and same_model(text[:i], text)
-    ]
+    return [text] + [text[:i] for i, c in enumerate(text) if c in "-@" and i and dated_at(text, i)]
 
 
 def merge_facts(findings: list[Finding]) -> list[Finding]:

@@ -126,7 +126,7 @@ def _merge(changes: list[RowChange], group: dict[int, int]) -> list[RowChange]:
             removed.setdefault(tuple(_models(c.old)), []).append(c)
     out = []
     for change in changes:
-        key = tuple(_models(change.new)) if change.kind == "added" else ()
+        key = tuple(_models(change.new)) if change.kind == "added" and removed else ()
         if key and removed.get(key):
             before = removed[key].pop(0)
             tables = change.table is not None and before.table is not None
