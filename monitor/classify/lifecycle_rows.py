@@ -10,7 +10,8 @@ another key (a table keyed by its date) is one changed row."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Container
+from functools import cached_property, lru_cache
 from typing import Any
 
 from monitor import patterns as p
@@ -192,6 +193,11 @@ def _section_surface(section: str) -> str | None:
     return f.surface_in(section)
 
 
+@lru_cache(maxsize=1024)  # every row of a table asks of its section
+def _retiring_heading(heading: str) -> bool:
+    return bool(p.RETIRE_WORDS.search(heading))
+
+
 _VERSION_AFTER_ID = re.compile(r"\s*`[^`]+`\s+[-–]\s+([\w.-]+)\s*$")
 
 
@@ -249,7 +255,10 @@ def _announces_release(text: str) -> bool:
 
 
 def _added(
-    ctx: Context, change: RowChange, old_models: set[str], relisted: frozenset[str] = frozenset()
+    ctx: Context,
+    change: RowChange,
+    old_models: Container[str],
+    relisted: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     cells = change.new or {}
     status = _state(cells)
@@ -278,7 +287,7 @@ def _added(
         listed = (
             change.new_line is not None
             and change.new_line.trail[-1:]
-            and not (p.RETIRE_WORDS.search(change.new_line.trail[-1]))
+            and not _retiring_heading(change.new_line.trail[-1])
         )  # among current models, not under a heading about retirement
         moved = _split_out(ctx, model, cells, shutdown) if listed and not retiring else None
         if moved is not None:
@@ -548,8 +557,7 @@ def row_findings(ctx: Context) -> tuple[Finding, ...]:
     changes = row_changes(ctx)
     listed = listed_models(ctx) if changes else None  # a feed: the models its old records list
     found: list[Finding] = []
-    added = any(change.kind == "added" for change in changes)  # only an added row reads them
-    old_models = (set(old_model_ids(ctx)) if listed is None else listed) if added else set()
+    old_models = _OldModels(ctx, listed)
     relisted = _relisted(changes)
     for change in changes:
         if change.kind == "added":
@@ -560,6 +568,21 @@ def row_findings(ctx: Context) -> tuple[Finding, ...]:
             found += _removed(ctx, change)
     ctx.memo["row_findings"] = result = tuple(found)
     return result
+
+
+class _OldModels:
+    """The models the old text names (a feed: its records list), read when a row first asks:
+    only an added row that is not retiring does."""
+
+    def __init__(self, ctx: Context, listed: set[str] | None) -> None:
+        self.ctx, self.listed = ctx, listed
+
+    @cached_property
+    def models(self) -> Container[str]:
+        return old_model_ids(self.ctx) if self.listed is None else self.listed
+
+    def __contains__(self, model: object) -> bool:
+        return model in self.models
 
 
 def _relisted(changes: list[RowChange]) -> frozenset[str]:

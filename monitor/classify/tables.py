@@ -427,7 +427,11 @@ _RETIRING_SECTION = re.compile(r"\b(?:upcoming|planned|scheduled|timelines?|to b
 
 
 def _retired_section(line: Line | None) -> bool:
-    heads = line.trail[-2:] if line is not None else ()
+    return _retired_heads(line.trail[-2:]) if line is not None else False
+
+
+@lru_cache(maxsize=1024)  # every row of a table asks of the same headings
+def _retired_heads(heads: tuple[str, ...]) -> bool:
     return any(_RETIRED_SECTION.search(h) and not _RETIRING_SECTION.search(h) for h in heads)
 
 
