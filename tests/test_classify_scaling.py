@@ -117,3 +117,14 @@ def test_a_model_neither_written_nor_named_in_prose_is_not_one_the_text_names(
             asked += 1
             skipped += "new_models" not in ctx.memo
     assert asked > 2000 and skipped > 2000, (asked, skipped)
+
+
+def test_whitespace_is_squeezed_as_the_pattern_replaces_it() -> None:
+    """`squeezed` (how `core` folds a padded row's spaces) reads every character as `\\s` does:
+    each run one space, a leading or trailing run kept as one."""
+    from monitor.classify.text import _SPACES, squeezed
+
+    every = "".join(f"a{chr(c)} {chr(c)}b{chr(c)}" for c in range(0x110000))
+    assert squeezed(every) == _SPACES.sub(" ", every)
+    for text in ("", " ", "\t\n", " a", "a ", "  a  b  ", "\u3000x\u00a0\u00a0y\x1c", "|  | x |"):
+        assert squeezed(text) == _SPACES.sub(" ", text), repr(text)
