@@ -8,6 +8,7 @@ finds substantive is `cosmetic`: recorded, and alerted only if the watch asks fo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Set
 from dataclasses import replace
 from datetime import datetime
@@ -26,7 +27,7 @@ from monitor.classify import (
 )
 from monitor.classify.context import Context, build_context
 from monitor.classify.lifecycle_rows import cells_fragment
-from monitor.classify.names import dated_at, same_model
+from monitor.classify.names import SUFFIX, same_model
 from monitor.classify.records import record_of_line
 from monitor.classify.severity import score, severity
 from monitor.classify.summary import summarise
@@ -100,7 +101,10 @@ def _names(fact: dict[str, Any]) -> list[str]:
     if not model:
         return []
     text = str(model)
-    return [text] + [text[:i] for i, c in enumerate(text) if c in "-@" and i and dated_at(text, i)]
+    return [text] + [text[: m.start()] for m in _SUFFIX_AT.finditer(text, 1)]
+
+
+_SUFFIX_AT = re.compile(rf"(?={SUFFIX.pattern})")  # where `dated_at` holds
 
 
 def merge_facts(findings: list[Finding]) -> list[Finding]:

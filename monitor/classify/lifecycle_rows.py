@@ -156,6 +156,8 @@ def _state(cells: dict[str, str]) -> str | None:
     model cell carries ("Claude Opus 4.1 (deprecated)", "(retired, except on Bedrock)")."""
     if "status" in cells:
         return f.state(cells["status"])
+    if "(" not in cells.get("model", ""):
+        return None  # no mark: a cell's core holds a "(" only where the cell does
     for mark in _MARKS.finditer(core(cells.get("model", ""))):
         found = f.state(mark.group(1))
         if found:

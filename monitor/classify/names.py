@@ -293,21 +293,15 @@ def model_ids(text: str) -> list[str]:
     return list(dict.fromkeys(hit.id for hit in find_models(text)))
 
 
-def dated_at(model_id: str, at: int) -> bool:
-    """`model_id` goes on at `at` with a date or version suffix: its first `at` characters name
-    the same model (`same_model(model_id[:at], model_id)`), read without slicing."""
-    return bool(_SUFFIX.match(model_id, at))
-
-
 def same_model(a: str, b: str) -> bool:
     """Two ids name the same model: equal, or one is the other with a date or version suffix."""
     if a == b:
         return True
     short, long = sorted((a, b), key=len)
-    return long.startswith(short) and bool(_SUFFIX.match(long, len(short)))
+    return long.startswith(short) and bool(SUFFIX.match(long, len(short)))
 
 
-_SUFFIX = re.compile(r"[-@](?:\d{4}|\d{8}|v\d|latest)")  # a date or version after an id
+SUFFIX = re.compile(r"[-@](?:\d{4}|\d{8}|v\d|latest)")  # a date or version after an id
 
 
 def name_as_id(name: str) -> str | None:
