@@ -3,6 +3,7 @@ bounded number of others. Counted in operations (calls of the comparing function
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +129,56 @@ def test_whitespace_is_squeezed_as_the_pattern_replaces_it() -> None:
     assert squeezed(every) == _SPACES.sub(" ", every)
     for text in ("", " ", "\t\n", " a", "a ", "  a  b  ", "\u3000x\u00a0\u00a0y\x1c", "|  | x |"):
         assert squeezed(text) == _SPACES.sub(" ", text), repr(text)
+
+
+NOTICES = 1000
+
+
+class _Measured:
+    """A pattern that adds up the characters it is asked to search."""
+
+    def __init__(self, pattern: re.Pattern[str], searched: list[int]) -> None:
+        self.pattern, self.searched = pattern, searched
+
+    def search(self, text: str, *args: Any) -> re.Match[str] | None:
+        self.searched.append(len(text))
+        return self.pattern.search(text, *args)
+
+
+def test_a_section_of_many_retirement_notices_is_read_once_not_once_per_notice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each retiring sentence reads what its section says as a whole (the ids it writes, its
+    surface, a "respectively") from what was read once for the section: the characters
+    searched and the lines read grow with the section, not with its square."""
+    from datetime import UTC, datetime
+
+    from monitor.classify import baseline_facts, facts, lifecycle, names
+    from monitor.config import Watch
+
+    notices = [f"- `quill-{n}-x` will be retired on March 1, 2027." for n in range(NOTICES)]
+    text = "# Deprecations\n\n## Upcoming retirements\n\n" + "\n".join(notices)
+    text += "\n- We recommend migrating to `gpt-4o`."
+    searched: list[int] = []
+    read: list[str] = []
+    surface_in, find_models = facts.surface_in, names.find_models
+
+    def surface(sentence: str) -> str | None:
+        searched.append(len(sentence))
+        return surface_in(sentence)
+
+    def models(line: str) -> Any:
+        read.append(line)
+        return find_models(line)
+
+    monkeypatch.setattr(facts, "surface_in", surface)
+    monkeypatch.setattr(names, "find_models", models)  # as `as_written` reads each line
+    monkeypatch.setattr(lifecycle, "_RESPECTIVELY", _Measured(lifecycle._RESPECTIVELY, searched))
+    watch = Watch(id="w", url="https://example.com/", kind="lifecycle")
+    found = baseline_facts(text, watch, at=datetime(2026, 5, 4, tzinfo=UTC))
+    retiring = {fact["model"]: fact for fact in found if fact["kind"] == "retirement"}
+    assert set(retiring) == {f"quill-{n}-x" for n in range(NOTICES)}
+    assert {fact["shutdown_date"] for fact in retiring.values()} == {"2027-03-01"}
+    assert {fact["replacement"] for fact in retiring.values()} == {"gpt-4o"}
+    assert sum(searched) <= 10 * len(text)
+    assert len(read) <= 3 * NOTICES

@@ -26,7 +26,14 @@ from monitor.classify.dates import (
     yearless_date,
 )
 from monitor.classify.lifecycle_rows import row_changes
-from monitor.classify.names import as_written, find_models, name_as_id, unglue, unknown_ids
+from monitor.classify.names import (
+    as_written,
+    find_models,
+    ids_written,
+    name_as_id,
+    unglue,
+    unknown_ids,
+)
 from monitor.classify.records import record_changes
 from monitor.classify.statements import retires_a_model
 from monitor.classify.text import found_near, lines_holding, normalise, sentences
@@ -136,10 +143,10 @@ def _month_only(sentence: str) -> DateHit | None:
 SECTION_REACH = 30  # lines of a heading's section searched for the ids it writes
 
 
-def _ids_as_written(ctx: Context, models: list[str], block: Block) -> list[str]:
-    """Each model read from a display name ("GPT-4.5 Preview" → gpt-4.5) as the one id the
-    notice or its section writes that extends it (`gpt-4.5-preview`): an id as written beats a
-    name read."""
+def _written_ids(ctx: Context, block: Block) -> set[str]:
+    """The ids the notice or its section writes: a model read from a display name ("GPT-4.5
+    Preview" → gpt-4.5) is read as the one of them that extends it (`gpt-4.5-preview`), an id
+    as written beating a name read (`as_written`)."""
     lines = list(block.lines)
     first = block.lines[0]
     if first.heading:  # the section the heading opens
@@ -149,7 +156,7 @@ def _ids_as_written(ctx: Context, models: list[str], block: Block) -> list[str]:
                 break
             if other is not None:
                 lines.append(other)
-    return as_written(models, [line.text for line in lines])
+    return ids_written([line.text for line in lines])
 
 
 def _yearless(sentence: str, line: Line) -> DateHit | None:
@@ -228,8 +235,20 @@ class _Shared:
     """What the retiring sentences of a block read of the whole block, each read when a
     sentence first needs it (most blocks of a large page retire nothing)."""
 
-    def __init__(self, block: Block) -> None:
-        self.block = block
+    def __init__(self, ctx: Context, block: Block) -> None:
+        self.ctx, self.block = ctx, block
+
+    @cached_property
+    def written(self) -> set[str]:  # read once, not once per retiring sentence: linear
+        return _written_ids(self.ctx, self.block)
+
+    @cached_property
+    def surface(self) -> str | None:
+        return f.surface_in(self.text)
+
+    @cached_property
+    def respectively(self) -> bool:
+        return bool(_RESPECTIVELY.search(self.text))
 
     @cached_property
     def text(self) -> str:
@@ -262,7 +281,7 @@ class _Shared:
 def _block_findings(ctx: Context, block: Block) -> list[Finding]:
     found: list[Finding] = []
     announced = f.section_date(block.trail) or ctx.at.date().isoformat()
-    shared = _Shared(block)
+    shared = _Shared(ctx, block)
     seen: set[str] = set()
     retiring = lines_holding([line.core for line in block.lines], p.RETIRE_WORDS_HOLD)
     for index, line in enumerate(block.lines):
@@ -290,7 +309,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
                 models = subject(ctx, line) or _retired_name(ctx, sentence)
             if not models:
                 continue
-            models = _ids_as_written(ctx, models, block)
+            models = as_written(models, [], shared.written)
             shutdown, deprecated = shutdown_of(sentence)
             if line.heading and shutdown and shared.later_dates:
                 if shutdown.iso == f.section_date((*line.trail, line.core)):
@@ -303,8 +322,8 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
             if shutdown is None and done and f.section_date(block.trail):
                 shutdown = DateHit(announced, 0, 0, announced)
             event = "retired" if done else "deprecation_announced"
-            surface = f.surface_in(sentence) or f.surface_in(shared.text)
-            mapped = _map_replacements(models, shared.replacements, sentence + " " + shared.text)
+            surface = f.surface_in(sentence) or shared.surface
+            mapped = _map_replacements(models, shared.replacements, sentence, shared)
             for model in models:
                 if model in seen:
                     continue
@@ -334,11 +353,15 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
     return found
 
 
-def _map_replacements(models: list[str], replacements: list[str], text: str) -> dict[str, str]:
+def _map_replacements(
+    models: list[str], replacements: list[str], sentence: str, shared: _Shared
+) -> dict[str, str]:
     replacements = [r for r in replacements if r not in models]
     if not replacements:
         return {}
-    if _RESPECTIVELY.search(text) and len(replacements) == len(models):
+    # "respectively" in the sentence or its block (a word never spans the space between them)
+    respectively = bool(_RESPECTIVELY.search(sentence)) or shared.respectively
+    if respectively and len(replacements) == len(models):
         return dict(zip(models, replacements, strict=True))
     return {model: " or ".join(dict.fromkeys(replacements)) for model in models}
 

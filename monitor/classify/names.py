@@ -417,10 +417,16 @@ def _versioned(model: str, cells: list[str]) -> str:
     return model
 
 
-def as_written(models: list[str], texts: list[str]) -> list[str]:
+def ids_written(texts: list[str]) -> set[str]:
+    """The ids `texts` write as ids (not read from a display name)."""
+    return {hit.id for text in texts for hit in find_models(text) if not hit.prose}
+
+
+def as_written(models: list[str], texts: list[str], written: set[str] | None = None) -> list[str]:
     """Each model read from a display name ("GPT-4.5 Preview" → gpt-4.5) as the one id the
-    `texts` write that extends it (`gpt-4.5-preview`): an id as written beats a name read."""
-    written = {hit.id for text in texts for hit in find_models(text) if not hit.prose}
+    `texts` write that extends it (`gpt-4.5-preview`): an id as written beats a name read.
+    `written`: `ids_written(texts)`, when the caller keeps it for several questions."""
+    written = ids_written(texts) if written is None else written
     out = []
     for model in models:
         longer = [w for w in written if w.startswith(model + "-")]
