@@ -189,11 +189,12 @@ def _prose_hits(text: str) -> list[ModelHit]:
     return hits
 
 
-def prose_ids(text: str) -> set[str]:
+@lru_cache(maxsize=8)  # a text read again (another change against it) is not scanned again
+def prose_ids(text: str) -> frozenset[str]:
     """The ids of the prose names in `text` (normalised). Every other id `find_models` reads is
     written in the normalised text as it is: an id neither written nor among these is not one
     `find_models` reads, which says so without reading the text's ids."""
-    return {hit.id for hit in _prose_hits(text)}
+    return frozenset(hit.id for hit in _prose_hits(text))
 
 
 def _overlaps(starts: list[int], hits: list[ModelHit], start: int, end: int) -> bool:
