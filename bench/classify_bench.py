@@ -9,7 +9,8 @@ shutdown date, a paragraph rewrapped, link paths moved; and a page of the same s
 generated lifecycle table, where rows are added and removed (ten, then a hundred). Prints the
 time of diff + classify (the stages a changed page costs) and of classify alone, for each of:
 a few changes, no change but volatile tokens, a text read against an empty page (what a first
-check reads to seed the registry), and the table's changes. Figures are of `--repeat` runs: the
+check reads to seed the registry), the table page read as a first version, and the table's
+changes. Figures are of `--repeat` runs: the
 best wall-clock milliseconds, and the best and median CPU milliseconds (CPU time is what the
 work costs when other processes share the cores). `--cold` empties the classifier's caches
 before each run: what classifying texts the process has never read costs (without it, a repeat
@@ -153,6 +154,7 @@ def main() -> None:
         ("a few changes", old, new),
         ("whitespace only", old, noise),
         ("first version (seeding)", "", old),
+        ("first version, one big table", "", table_old),
         ("one big table, rows in/out", table_old, table_new),
         # past 20 removed rows, each is looked up in the rows that hold its words
         (

@@ -8,6 +8,7 @@ finds substantive is `cosmetic`: recorded, and alerted only if the watch asks fo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Set
 from dataclasses import replace
 from datetime import datetime
@@ -26,7 +27,7 @@ from monitor.classify import (
 )
 from monitor.classify.context import Context, build_context
 from monitor.classify.lifecycle_rows import cells_fragment
-from monitor.classify.names import same_model
+from monitor.classify.names import SUFFIX, same_model
 from monitor.classify.records import record_of_line
 from monitor.classify.severity import score, severity
 from monitor.classify.summary import summarise
@@ -100,9 +101,10 @@ def _names(fact: dict[str, Any]) -> list[str]:
     if not model:
         return []
     text = str(model)
-    return [text] + [
-        text[:i] for i, c in enumerate(text) if c in "-@" and i and same_model(text[:i], text)
-    ]
+    return [text] + [text[: m.start()] for m in _SUFFIX_AT.finditer(text, 1)]
+
+
+_SUFFIX_AT = re.compile(rf"(?={SUFFIX.pattern})")  # where `dated_at` holds
 
 
 def merge_facts(findings: list[Finding]) -> list[Finding]:
@@ -110,13 +112,25 @@ def merge_facts(findings: list[Finding]) -> list[Finding]:
     of the same retirement. Their fields are merged into the first fact, which takes the longer
     (dated) id; a finding left without facts goes."""
     kept_facts: list[tuple[str, dict[str, Any]]] = []
-    by_name: dict[str, list[int]] = {}  # an id and its undated forms → indexes in kept_facts
+    # an id and its undated forms → rule → indexes in kept_facts; a fact of the same rule is a
+    # twin only under the same id: `by_model` holds those, so a table of many dated ids of one
+    # model is not compared row with row
+    by_name: dict[str, dict[str, list[int]]] = {}
+    by_model: dict[str, list[int]] = {}
     out = []
     for finding in findings:
         kept = []
         for fact in finding.facts:
             names = _names(fact)
-            near = sorted({i for name in names for i in by_name.get(name, ())})
+            near = sorted(
+                {
+                    i
+                    for name in names
+                    for rule, indexes in by_name.get(name, {}).items()
+                    if rule != finding.rule
+                    for i in indexes
+                }.union(by_model.get(names[0], ()) if names else ())
+            )
             # the same id first: a dated id's fact is no twin when its own is there
             near.sort(key=lambda i: kept_facts[i][1].get("model") != fact.get("model"))
             twin = next(
@@ -130,16 +144,22 @@ def merge_facts(findings: list[Finding]) -> list[Finding]:
             if twin is None:
                 merged = dict(fact)
                 for name in names:  # `merged` names the model `fact` does
-                    by_name.setdefault(name, []).append(len(kept_facts))
+                    by_name.setdefault(name, {}).setdefault(finding.rule, []).append(
+                        len(kept_facts)
+                    )
+                if names:
+                    by_model.setdefault(names[0], []).append(len(kept_facts))
                 kept_facts.append((finding.rule, merged))
                 kept.append(merged)
                 continue
             if len(str(fact["model"])) > len(str(twin["model"])):
                 twin["model"] = fact["model"]
                 index = next(i for i in near if kept_facts[i][1] is twin)
+                rule = kept_facts[index][0]
                 for name in _names(twin):
-                    if index not in by_name.setdefault(name, []):
-                        by_name[name].append(index)
+                    if index not in by_name.setdefault(name, {}).setdefault(rule, []):
+                        by_name[name][rule].append(index)
+                by_model.setdefault(str(twin["model"]), []).append(index)
             for name, value in fact.items():
                 twin.setdefault(name, value)
         if kept or not finding.facts:

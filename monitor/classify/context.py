@@ -76,6 +76,8 @@ def _cancel(
     old: list[Line], new: list[Line], key: Any
 ) -> tuple[list[Line], list[Line], list[Pair]]:
     """Take out lines whose key appears on both sides; returns what is left and the matches."""
+    if not old or not new:
+        return old, new, []
     pool: dict[str, list[Line]] = defaultdict(list)
     for line in new:
         pool[key(line)].append(line)
@@ -219,9 +221,9 @@ def build_context(
     old_wrapped, new_wrapped, rewrapped = _rewrapped(diff, old_doc.raw)
     removed = [line for line in removed if line.number not in old_wrapped]
     added = [line for line in added if line.number not in new_wrapped]
-    markup = [line for line in (*removed, *added) if not line.core and not line.table]
-    removed = [line for line in removed if line.core or line.table]
-    added = [line for line in added if line.core or line.table]
+    markup = [line for line in (*removed, *added) if not line.table and not line.core]
+    removed = [line for line in removed if line.table or line.core]
+    added = [line for line in added if line.table or line.core]
     removed, added, reformatted = _cancel(removed, added, lambda line: line.core)
     moved += len(markup)
     pairs = _by_hunk(diff, removed, added) if diff.hunks else _pair_up(removed, added)

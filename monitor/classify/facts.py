@@ -47,6 +47,7 @@ _HOST_SURFACES = {
 }
 
 
+@lru_cache(maxsize=4096)  # a table's status cells repeat a few values
 def state(value: str | None) -> str | None:
     """ "Deprecated", "🟡 legacy", "Retired (all regions)" → deprecated, legacy, retired."""
     if not value:
@@ -73,6 +74,7 @@ def date_of(value: str | None) -> DateHit | None:
     return month_year_date(value or "") if len((value or "").split()) <= 4 else None
 
 
+@lru_cache(maxsize=4096)  # a table's replacement cells repeat a few models
 def replacement(value: str | None) -> str | None:
     """The replacement a cell or phrase names: model ids joined with " or ", else its text."""
     if blank(value):
@@ -120,11 +122,17 @@ def platform(value: str | None) -> tuple[str | None, str | None]:
 
 
 def default_surface(ctx: Context) -> str:
-    host = (urlsplit(ctx.watch.url).hostname or "").lower()
-    for suffix, name in _HOST_SURFACES.items():
-        if host == suffix or host.endswith("." + suffix):
-            return name
-    return "api"
+    if "default_surface" not in ctx.memo:  # every fact asks
+        host = (urlsplit(ctx.watch.url).hostname or "").lower()
+        ctx.memo["default_surface"] = next(
+            (
+                name
+                for suffix, name in _HOST_SURFACES.items()
+                if host == suffix or host.endswith("." + suffix)
+            ),
+            "api",
+        )
+    return ctx.memo["default_surface"]  # type: ignore[no-any-return]
 
 
 def fact(kind: str, **fields: Any) -> dict[str, Any]:

@@ -155,7 +155,6 @@ def rule_columns(diff: TextDiff, ctx: Context) -> list[Finding]:
     a lifecycle state ("Claude Haiku 3 (deprecated)") is a retirement."""
     if not table_changes(ctx):
         return []
-    old_models = set(old_model_ids(ctx))
     found = []
     before, after = header_models(ctx, "old"), header_models(ctx, "new")
     for name, header in after.items():
@@ -182,7 +181,7 @@ def rule_columns(diff: TextDiff, ctx: Context) -> list[Finding]:
             for model in dict.fromkeys(hit.id for hit in find_models(header)):
                 ids = _column_ids(change.new, header) or [model]
                 for model_id in ids:
-                    if model_id in old_models:
+                    if model_id in old_model_ids(ctx):  # read only for a new column's model
                         continue
                     found.append(
                         Finding(

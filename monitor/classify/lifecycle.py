@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from monitor import patterns as p
@@ -25,7 +26,14 @@ from monitor.classify.dates import (
     yearless_date,
 )
 from monitor.classify.lifecycle_rows import row_changes
-from monitor.classify.names import as_written, find_models, name_as_id, unglue, unknown_ids
+from monitor.classify.names import (
+    as_written,
+    find_models,
+    ids_written,
+    name_as_id,
+    unglue,
+    unknown_ids,
+)
 from monitor.classify.records import record_changes
 from monitor.classify.statements import retires_a_model
 from monitor.classify.text import found_near, lines_holding, normalise, sentences
@@ -135,10 +143,10 @@ def _month_only(sentence: str) -> DateHit | None:
 SECTION_REACH = 30  # lines of a heading's section searched for the ids it writes
 
 
-def _ids_as_written(ctx: Context, models: list[str], block: Block) -> list[str]:
-    """Each model read from a display name ("GPT-4.5 Preview" → gpt-4.5) as the one id the
-    notice or its section writes that extends it (`gpt-4.5-preview`): an id as written beats a
-    name read."""
+def _written_ids(ctx: Context, block: Block) -> set[str]:
+    """The ids the notice or its section writes: a model read from a display name ("GPT-4.5
+    Preview" → gpt-4.5) is read as the one of them that extends it (`gpt-4.5-preview`), an id
+    as written beating a name read (`as_written`)."""
     lines = list(block.lines)
     first = block.lines[0]
     if first.heading:  # the section the heading opens
@@ -148,7 +156,7 @@ def _ids_as_written(ctx: Context, models: list[str], block: Block) -> list[str]:
                 break
             if other is not None:
                 lines.append(other)
-    return as_written(models, [line.text for line in lines])
+    return ids_written([line.text for line in lines])
 
 
 def _yearless(sentence: str, line: Line) -> DateHit | None:
@@ -223,27 +231,63 @@ def _replacements(block: Block, said: list[list[str]]) -> list[str]:
     return out
 
 
+class _Shared:
+    """What the retiring sentences of a block read of the whole block, each read when a
+    sentence first needs it (most blocks of a large page retire nothing)."""
+
+    def __init__(self, ctx: Context, block: Block) -> None:
+        self.ctx, self.block = ctx, block
+
+    @cached_property
+    def written(self) -> set[str]:  # read once, not once per retiring sentence: linear
+        return _written_ids(self.ctx, self.block)
+
+    @cached_property
+    def surface(self) -> str | None:
+        return f.surface_in(self.text)
+
+    @cached_property
+    def respectively(self) -> bool:
+        return bool(_RESPECTIVELY.search(self.text))
+
+    @cached_property
+    def text(self) -> str:
+        return " ".join(line.core for line in self.block.lines)
+
+    @cached_property
+    def said(self) -> list[list[str]]:
+        return [sentences(line.core) for line in self.block.lines]  # split once, read twice
+
+    @cached_property
+    def replacements(self) -> list[str]:
+        return _replacements(self.block, self.said)
+
+    @cached_property
+    def continues(self) -> bool:
+        return found_near(p.API_CONTINUES, self.text, p.API_CONTINUES_HOLD, p.API_CONTINUES_WIDTH)
+
+    @cached_property
+    def later_dates(self) -> list[DateHit]:
+        return [
+            hit
+            for line, line_sentences in zip(self.block.lines, self.said, strict=True)
+            if not line.heading
+            for sentence in line_sentences
+            for hit in [shutdown_of(sentence)[0] or _yearless(sentence, line)]
+            if hit
+        ]
+
+
 def _block_findings(ctx: Context, block: Block) -> list[Finding]:
     found: list[Finding] = []
     announced = f.section_date(block.trail) or ctx.at.date().isoformat()
-    block_text = " ".join(line.core for line in block.lines)
-    said = [sentences(line.core) for line in block.lines]  # split once, read three times
-    replacements = _replacements(block, said)
-    continues = found_near(p.API_CONTINUES, block_text, p.API_CONTINUES_HOLD, p.API_CONTINUES_WIDTH)
-    later_dates = [
-        hit
-        for line, line_sentences in zip(block.lines, said, strict=True)
-        if not line.heading
-        for sentence in line_sentences
-        for hit in [shutdown_of(sentence)[0] or _yearless(sentence, line)]
-        if hit
-    ]
+    shared = _Shared(ctx, block)
     seen: set[str] = set()
     retiring = lines_holding([line.core for line in block.lines], p.RETIRE_WORDS_HOLD)
     for index, line in enumerate(block.lines):
         if index not in retiring:
             continue  # no sentence of the line can match RETIRE_WORDS
-        for sentence in said[index]:
+        for sentence in sentences(line.core):
             if len(sentence.split()) < 3 or not p.RETIRE_WORDS.search(sentence):
                 continue
             if p.NOT_RETIRING.search(sentence):
@@ -256,35 +300,35 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
             if not retires_a_model(sentence, model_hits(sentence)):
                 continue  # a feature, a parameter or a role of the models named retires
             models, _ = split_replacements(sentence)
-            models = [m for m in models if m not in replacements or m in models[:1]]
+            models = [m for m in models if m not in shared.replacements or m in models[:1]]
             if not models:
                 models = _listed_models(block, index) or (
                     [h.id for h in find_models(line.core)] if line.heading else []
                 )
-            if not models and not line.heading and (shutdown_of(sentence)[0] or later_dates):
+            if not models and not line.heading and (shutdown_of(sentence)[0] or shared.later_dates):
                 models = subject(ctx, line) or _retired_name(ctx, sentence)
             if not models:
                 continue
-            models = _ids_as_written(ctx, models, block)
+            models = as_written(models, [], shared.written)
             shutdown, deprecated = shutdown_of(sentence)
-            if line.heading and shutdown and later_dates:
+            if line.heading and shutdown and shared.later_dates:
                 if shutdown.iso == f.section_date((*line.trail, line.core)):
-                    shutdown = later_dates[0]  # a dated heading's date is the notice's own
+                    shutdown = shared.later_dates[0]  # a dated heading's date is the notice's own
             elif shutdown is None and not line.heading:
                 shutdown = _yearless(sentence, line) or _month_only(sentence)
             done = bool(p.RETIRED_NOW.search(sentence)) and not re.search(r"\bwill\b", sentence)
-            if shutdown is None and later_dates and not done:
-                shutdown = later_dates[0]
+            if shutdown is None and shared.later_dates and not done:
+                shutdown = shared.later_dates[0]
             if shutdown is None and done and f.section_date(block.trail):
                 shutdown = DateHit(announced, 0, 0, announced)
             event = "retired" if done else "deprecation_announced"
-            surface = f.surface_in(sentence) or f.surface_in(block_text)
-            mapped = _map_replacements(models, replacements, sentence + " " + block_text)
+            surface = f.surface_in(sentence) or shared.surface
+            mapped = _map_replacements(models, shared.replacements, sentence, shared)
             for model in models:
                 if model in seen:
                     continue
                 seen.add(model)
-                extra: dict[str, Any] = {"api_continues": True} if continues else {}
+                extra: dict[str, Any] = {"api_continues": True} if shared.continues else {}
                 fact = f.retirement(
                     ctx,
                     model,
@@ -309,11 +353,15 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
     return found
 
 
-def _map_replacements(models: list[str], replacements: list[str], text: str) -> dict[str, str]:
+def _map_replacements(
+    models: list[str], replacements: list[str], sentence: str, shared: _Shared
+) -> dict[str, str]:
     replacements = [r for r in replacements if r not in models]
     if not replacements:
         return {}
-    if _RESPECTIVELY.search(text) and len(replacements) == len(models):
+    # "respectively" in the sentence or its block (a word never spans the space between them)
+    respectively = bool(_RESPECTIVELY.search(sentence)) or shared.respectively
+    if respectively and len(replacements) == len(models):
         return dict(zip(models, replacements, strict=True))
     return {model: " or ".join(dict.fromkeys(replacements)) for model in models}
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Container
+from functools import cached_property, lru_cache
 from typing import Any
 
 from monitor import patterns as p
@@ -73,6 +75,7 @@ _UPGRADE_FIRST = re.compile(r"\bupgraded?\s+to\b", re.I)
 _OTHER_LABEL = re.compile(r"\b(?:deprecat\w*|upgrade\w*|version)(?:\s+date)?[\s:*_`]*$", re.I)
 
 
+@lru_cache(maxsize=4096)  # a table's rows share a few shutdown dates
 def _labelled_date(cell: str | None) -> DateHit | None:
     """A cell's shutdown date: of several, the one its words call the retirement, else the
     first no other word claims (a deprecation or upgrade date, a version)."""
@@ -164,7 +167,7 @@ def _merge(changes: list[RowChange], group: dict[int, int]) -> list[RowChange]:
             removed.setdefault(tuple(_models(c.old)), []).append(c)
     out = []
     for change in changes:
-        key = tuple(_models(change.new)) if change.kind == "added" else ()
+        key = tuple(_models(change.new)) if change.kind == "added" and removed else ()
         if key and removed.get(key):
             before = removed[key].pop(0)
             tables = change.table is not None and before.table is not None
@@ -193,6 +196,8 @@ def _state(cells: dict[str, str]) -> str | None:
     model cell carries ("Claude Opus 4.1 (deprecated)", "(retired, except on Bedrock)")."""
     if "status" in cells:
         return f.state(cells["status"])
+    if "(" not in cells.get("model", ""):
+        return None  # no mark: a cell's core holds a "(" only where the cell does
     for mark in _MARKS.finditer(core(cells.get("model", ""))):
         found = f.state(mark.group(1))
         if found:
@@ -217,12 +222,22 @@ def _where(ctx: Context, cells: dict[str, str], table: Table | None = None) -> d
     model's identity (gpt-35-turbo 0613 and 0125 are two deployable models)."""
     maker, surface = f.platform(cells.get("provider"))
     if surface is None and table is not None and table.section:
-        surface = f.surface_in(table.section)  # a table under "### Vertex AI" or "### Bedrock"
+        surface = _section_surface(table.section)  # a table under "### Vertex AI" or "### Bedrock"
     version = None if f.blank(cells.get("version")) else core(cells.get("version", ""))
     if version is None:  # a version written after the id in its cell: "`gpt-35-turbo` - 0613"
         after_id = _VERSION_AFTER_ID.match(cells.get("model") or "")
         version = after_id.group(1) if after_id else None
     return {"provider": maker, "surface": surface, "version": version}
+
+
+@lru_cache(maxsize=1024)  # every row of a table asks of its section
+def _section_surface(section: str) -> str | None:
+    return f.surface_in(section)
+
+
+@lru_cache(maxsize=1024)  # every row of a table asks of its section
+def _retiring_heading(heading: str) -> bool:
+    return bool(p.RETIRE_WORDS.search(heading))
 
 
 _VERSION_AFTER_ID = re.compile(r"\s*`[^`]+`\s+[-–]\s+([\w.-]+)\s*$")
@@ -282,7 +297,10 @@ def _announces_release(text: str) -> bool:
 
 
 def _added(
-    ctx: Context, change: RowChange, old_models: set[str], relisted: frozenset[str] = frozenset()
+    ctx: Context,
+    change: RowChange,
+    old_models: Container[str],
+    relisted: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     cells = change.new or {}
     status = _state(cells)
@@ -312,7 +330,7 @@ def _added(
         listed = (
             change.new_line is not None
             and change.new_line.trail[-1:]
-            and not (p.RETIRE_WORDS.search(change.new_line.trail[-1]))
+            and not _retiring_heading(change.new_line.trail[-1])
         )  # among current models, not under a heading about retirement
         moved = _split_out(ctx, model, cells, shutdown) if listed and not retiring else None
         if moved is not None:
@@ -642,7 +660,7 @@ def row_findings(ctx: Context) -> tuple[Finding, ...]:
     changes = row_changes(ctx)
     listed = listed_models(ctx) if changes else None  # a feed: the models its old records list
     found: list[Finding] = []
-    old_models = (set(old_model_ids(ctx)) if listed is None else listed) if changes else set()
+    old_models = _OldModels(ctx, listed)
     relisted = _relisted(changes)
     for change in changes:
         if change.kind == "added":
@@ -653,6 +671,21 @@ def row_findings(ctx: Context) -> tuple[Finding, ...]:
             found += _removed(ctx, change)
     ctx.memo["row_findings"] = result = tuple(found)
     return result
+
+
+class _OldModels:
+    """The models the old text names (a feed: its records list), read when a row first asks:
+    only an added row that is not retiring does."""
+
+    def __init__(self, ctx: Context, listed: set[str] | None) -> None:
+        self.ctx, self.listed = ctx, listed
+
+    @cached_property
+    def models(self) -> Container[str]:
+        return old_model_ids(self.ctx) if self.listed is None else self.listed
+
+    def __contains__(self, model: object) -> bool:
+        return model in self.models
 
 
 def _relisted(changes: list[RowChange]) -> frozenset[str]:

@@ -20,6 +20,7 @@ _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+\S")
 _BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)[^*_\n]{2,200}(?:\*\*|__)\s*$")
 _SETEXT = re.compile(r"^\s{0,3}(?:={3,}|-{3,})\s*$")
 _HEADING_START = frozenset("#*_ ")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]\s*|\d{1,3}[.)]\s+)\S")
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Line:
 
     @property
     def list_item(self) -> bool:
-        return bool(re.match(r"^\s*(?:[-*+•]\s*|\d{1,3}[.)]\s+)\S", self.text))
+        return bool(_LIST_ITEM.match(self.text))
 
 
 def _heading_level(text: str) -> int:

@@ -189,6 +189,14 @@ def _prose_hits(text: str) -> list[ModelHit]:
     return hits
 
 
+@lru_cache(maxsize=8)  # a text read again (another change against it) is not scanned again
+def prose_ids(text: str) -> frozenset[str]:
+    """The ids of the prose names in `text` (normalised). Every other id `find_models` reads is
+    written in the normalised text as it is: an id neither written nor among these is not one
+    `find_models` reads, which says so without reading the text's ids."""
+    return frozenset(hit.id for hit in _prose_hits(text))
+
+
 def _overlaps(starts: list[int], hits: list[ModelHit], start: int, end: int) -> bool:
     """Whether [start, end) overlaps one of `hits` (sorted by start, not overlapping)."""
     index = bisect_right(starts, start) - 1
@@ -291,9 +299,10 @@ def same_model(a: str, b: str) -> bool:
     if a == b:
         return True
     short, long = sorted((a, b), key=len)
-    return long.startswith(short) and bool(
-        re.match(r"^[-@](?:\d{4}|\d{8}|v\d|latest)", long[len(short) :])
-    )
+    return long.startswith(short) and bool(SUFFIX.match(long, len(short)))
+
+
+SUFFIX = re.compile(r"[-@](?:\d{4}|\d{8}|v\d|latest)")  # a date or version after an id
 
 
 def name_as_id(name: str) -> str | None:
@@ -409,10 +418,16 @@ def _versioned(model: str, cells: list[str]) -> str:
     return model
 
 
-def as_written(models: list[str], texts: list[str]) -> list[str]:
+def ids_written(texts: list[str]) -> set[str]:
+    """The ids `texts` write as ids (not read from a display name)."""
+    return {hit.id for text in texts for hit in find_models(text) if not hit.prose}
+
+
+def as_written(models: list[str], texts: list[str], written: set[str] | None = None) -> list[str]:
     """Each model read from a display name ("GPT-4.5 Preview" → gpt-4.5) as the one id the
-    `texts` write that extends it (`gpt-4.5-preview`): an id as written beats a name read."""
-    written = {hit.id for text in texts for hit in find_models(text) if not hit.prose}
+    `texts` write that extends it (`gpt-4.5-preview`): an id as written beats a name read.
+    `written`: `ids_written(texts)`, when the caller keeps it for several questions."""
+    written = ids_written(texts) if written is None else written
     out = []
     for model in models:
         longer = [w for w in written if w.startswith(model + "-")]

@@ -12,7 +12,7 @@ from itertools import accumulate
 
 from monitor import patterns as p
 from monitor.classify.context import Context, Line
-from monitor.classify.names import cell_models, find_models
+from monitor.classify.names import cell_models, find_models, prose_ids
 from monitor.classify.tables import Row, Table, named, roles, tables_of
 from monitor.classify.text import normalise
 
@@ -71,9 +71,7 @@ def named_in_new(ctx: Context, model: str) -> bool:
     A row that names a model holds its words, written as an id or as a name: for the first
     removed rows only rows holding them are read, then `_RowIndex` answers as every row read
     once would."""
-    if "new_models" not in ctx.memo:
-        ctx.memo["new_models"] = {hit.id for hit in find_models(ctx.new_text)}
-    if model in ctx.memo["new_models"] or _written_as_id(ctx, model):  # type: ignore[operator]
+    if _written_as_id(ctx, model) or _read_in_new(ctx, model):
         return True
     tables = tables_of(ctx, "new")
     if "row_models" not in ctx.memo and _scan(ctx, "named_scans"):
@@ -170,6 +168,30 @@ class _RowIndex:
         return {found for number in self.rows for found in self._models(number)}
 
 
+def _read_in_new(ctx: Context, model: str) -> bool:
+    """`model` is one of the models `find_models` reads in the new text. Each of those is
+    written in the normalised text as it is, or read from a prose name (`prose_ids`): for the
+    first `_SWEEPS` removed rows, a model that is neither is known not to be one without
+    reading every id of the text; past them, the text's models are read once."""
+    if "new_models" not in ctx.memo and _scan(ctx, "model_scans", _SWEEPS):
+        if "new_prose_ids" not in ctx.memo:
+            ctx.memo["new_prose_ids"] = prose_ids(_normalised(ctx))
+        unwritten: set[str] = ctx.memo.get("unwritten", set())  # type: ignore[assignment]
+        if model not in ctx.memo["new_prose_ids"] and (
+            model in unwritten or model not in _normalised(ctx)
+        ):
+            return False
+    if "new_models" not in ctx.memo:
+        ctx.memo["new_models"] = {hit.id for hit in find_models(ctx.new_text)}
+    return model in ctx.memo["new_models"]  # type: ignore[operator]
+
+
+def _normalised(ctx: Context) -> str:
+    if "new_normalised" not in ctx.memo:
+        ctx.memo["new_normalised"] = normalise(ctx.new_text)
+    return ctx.memo["new_normalised"]  # type: ignore[no-any-return]
+
+
 def _written_as_id(ctx: Context, model: str) -> bool:
     """`model` is one of the ids `MODEL_ID` finds in the new text. Only where the text holds
     `model` is the pattern tried: a match there is one the pattern's scan of the whole text
@@ -177,14 +199,14 @@ def _written_as_id(ctx: Context, model: str) -> bool:
     `_SWEEPS` removed rows (each a search of the whole text), the text's ids are read once."""
     if not model:
         return False
-    if "new_normalised" not in ctx.memo:
-        ctx.memo["new_normalised"] = normalise(ctx.new_text)
-    text: str = ctx.memo["new_normalised"]
+    text = _normalised(ctx)
     if "new_ids" in ctx.memo or not _scan(ctx, "id_scans", _SWEEPS):
         if "new_ids" not in ctx.memo:  # past the searches' budget: every id read once
             ctx.memo["new_ids"] = {m.group("id") for m in p.MODEL_ID.finditer(text)}
         return model in ctx.memo["new_ids"]  # type: ignore[operator]
     at = text.find(model)
+    if at == -1:  # `_read_in_new` need not search again
+        ctx.memo.setdefault("unwritten", set()).add(model)  # type: ignore[union-attr]
     while at != -1:
         match = p.MODEL_ID.match(text, at)
         if match and match.group("id") == model:

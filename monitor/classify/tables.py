@@ -429,7 +429,11 @@ _RETIRING_SECTION = re.compile(r"\b(?:upcoming|planned|scheduled|timelines?|to b
 
 
 def _retired_section(line: Line | None) -> bool:
-    heads = line.trail[-2:] if line is not None else ()
+    return _retired_heads(line.trail[-2:]) if line is not None else False
+
+
+@lru_cache(maxsize=1024)  # every row of a table asks of the same headings
+def _retired_heads(heads: tuple[str, ...]) -> bool:
     return any(_RETIRED_SECTION.search(h) and not _RETIRING_SECTION.search(h) for h in heads)
 
 
@@ -470,6 +474,7 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
         table = new or old
         assert table is not None
         kind = "added" if new is not None else "removed"
+        retiring = deprecation_table(table)
         for row in table.rows:
             cells = named(table, row)
             change.rows.append(
@@ -480,7 +485,7 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
                     row.line if kind == "removed" else None,
                     row.line if kind == "added" else None,
                     table,
-                    deprecation_table(table),
+                    retiring,
                 )
             )
         return change
