@@ -129,6 +129,14 @@ def _shutdown_cell(cells: dict[str, str]) -> DateHit | None:
     return f.date_of(status) if status and p.RETIRE_WORDS.search(status) else None
 
 
+def _served_undated(status: str | None, cells: dict[str, str]) -> bool:
+    """A legacy row whose own deprecation and shutdown columns say it has no date (`N/A`): a
+    model still served whose deprecation the page has not announced ("Legacy: no longer
+    updated, may be deprecated in the future"), not a retirement."""
+    dated = [key for key in ("deprecated", "shutdown") if key in cells]
+    return status == "legacy" and bool(dated) and all(f.blank(cells[key]) for key in dated)
+
+
 def _cell_words(cell: str | None) -> str | None:
     return core(cell) or None if cell else None
 
@@ -289,8 +297,9 @@ def _added(
     if notice:  # "GPT-4 (0613) shutdown on …" linking to …#gpt-4-0613: the id as written
         models = as_written(models, [v for k, v in cells.items() if k != "model"])
         models = [m for m in models if not _only_the_replacement(m, told)]
+    served = _served_undated(status, cells)
     for model in models:
-        retiring = status in ("deprecated", "legacy", "retired") or notice
+        retiring = status in ("deprecated", "legacy", "retired") and not served or notice
         listed = (
             change.new_line is not None
             and change.new_line.trail[-1:]
@@ -333,7 +342,7 @@ def _added(
                 )
             )
         if (
-            (scheduled or not retiring and status in (None, "active") and not shutdown)
+            (scheduled or not retiring and (status in (None, "active") or served) and not shutdown)
             and not (status is None and change.deprecation_table)
             and model not in old_models
             and model not in relisted
