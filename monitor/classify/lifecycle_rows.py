@@ -17,7 +17,7 @@ from monitor.classify import facts as f
 from monitor.classify import still_listed
 from monitor.classify.aliases import aliases, new_version
 from monitor.classify.context import Context
-from monitor.classify.dates import DateHit, find_dates, month_year_date
+from monitor.classify.dates import DateHit, find_dates
 from monitor.classify.names import as_written, cell_models, old_model_ids
 from monitor.classify.records import (
     TEXT,
@@ -79,7 +79,7 @@ def _labelled_date(cell: str | None) -> DateHit | None:
         return None
     found = find_dates(cell)
     if not found:
-        return month_year_date(cell) if len(cell.split()) <= 4 else None
+        return f.date_of(cell)
     # a date glued to a name by a hyphen is a snapshot in an id (`turbo-2024-04-09`), not a date
     hits = [hit for hit in found if not (hit.start > 1 and _GLUED.match(cell, hit.start - 2))]
     before = [cell[max(0, hit.start - 40) : hit.start] for hit in hits]
