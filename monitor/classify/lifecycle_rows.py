@@ -10,11 +10,12 @@ another key (a table keyed by its date) is one changed row."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from monitor import patterns as p
 from monitor.classify import facts as f
-from monitor.classify import still_listed
+from monitor.classify import said_before, still_listed
 from monitor.classify.aliases import aliases, new_version
 from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates
@@ -135,6 +136,32 @@ def _served_undated(status: str | None, cells: dict[str, str]) -> bool:
     updated, may be deprecated in the future"), not a retirement."""
     dated = [key for key in ("deprecated", "shutdown") if key in cells]
     return status == "legacy" and bool(dated) and all(f.blank(cells[key]) for key in dated)
+
+
+def _told_before(
+    ctx: Context, change: RowChange, model: str, status: str | None, shutdown: DateHit | None
+) -> bool:
+    """A deprecated row of a table new to the page (a status table added beside the history)
+    for a model the old page already retires on the same date (its history table's row): the
+    same announcement in a second table, nothing new."""
+    return (
+        status == "deprecated"
+        and shutdown is not None
+        and change.table is not None
+        and id(change.table) in _new_tables(ctx)
+        and said_before.dated_before(ctx, model, shutdown.iso)
+    )
+
+
+def _new_tables(ctx: Context) -> frozenset[int]:
+    """The tables every row of which this change adds: tables new to the page."""
+    if "new_tables" not in ctx.memo:
+        added = Counter(id(c.table) for c in row_changes(ctx) if c.kind == "added" and c.table)
+        tables = {id(c.table): c.table for c in row_changes(ctx) if c.table is not None}
+        ctx.memo["new_tables"] = frozenset(
+            key for key, count in added.items() if count == len(tables[key].rows)
+        )
+    return ctx.memo["new_tables"]  # type: ignore[no-any-return]
 
 
 def _cell_words(cell: str | None) -> str | None:
@@ -312,6 +339,8 @@ def _added(
         # an active row with a retirement date says two things: the model is listed, and when
         # it retires; the registry needs the date for a model that is new to the page too
         scheduled = status == "active" and shutdown is not None and model not in relisted
+        if _told_before(ctx, change, model, status, shutdown):
+            continue
         if retiring or scheduled or status is None and (shutdown or change.deprecation_table):
             event = (
                 "retired"
