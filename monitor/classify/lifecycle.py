@@ -190,13 +190,45 @@ def subject(ctx: Context, line: Line) -> list[str]:
 
 
 def _listed_models(block: Block, after: int) -> list[str]:
-    """Models in the list items or table rows right after line index `after` of a block."""
+    """Models in the list items or table rows right after line index `after` of a block. Under
+    a caption that calls the items retiring models ("Deprecated Models:", the line itself or
+    the one after it), each item's leading id is its model, of any family."""
     ids: list[str] = []
-    for line in block.lines[after + 1 :]:
+    following = block.lines[after + 1 :]
+    captioned = _models_caption(block.lines[after])
+    if following and not captioned and _models_caption(following[0]):
+        captioned, following = True, following[1:]
+    for line in following:
         if not (line.list_item or line.table):
             break
-        ids += [h.id for h in find_models(line.text) if h.id not in ids][:1]
+        lead = _leading_id(line) if captioned else None
+        named = [lead] if lead else [h.id for h in find_models(line.text)]
+        ids += [model for model in named if model not in ids][:1]
     return ids
+
+
+_CAPTION_WORDS = 5  # "Deprecated Models:", "Models being retired:"
+_MODELS_WORD = re.compile(r"\bmodels?\b", re.I)
+_LEADING_CODE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+`(?P<id>[^`\s]{2,80})`")
+
+
+def _models_caption(line: Line) -> bool:
+    """A short line ending in a colon that names models and a retirement word: the caption of
+    the list below it ("Deprecated Models:")."""
+    text = line.core.strip().rstrip("*_ ")
+    return (
+        not (line.heading or line.list_item or line.table)
+        and text.endswith(":")
+        and len(text.split()) <= _CAPTION_WORDS
+        and bool(_MODELS_WORD.search(text))
+        and bool(p.RETIRE_WORDS.search(text))
+    )
+
+
+def _leading_id(line: Line) -> str | None:
+    """The id a list item opens with, written as code ("- `command-light` (use … instead)")."""
+    found = _LEADING_CODE.match(line.text)
+    return found.group("id").lower() if found else None
 
 
 def _replacements(block: Block, said: list[list[str]]) -> list[str]:
@@ -244,7 +276,8 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
         if index not in retiring:
             continue  # no sentence of the line can match RETIRE_WORDS
         for sentence in said[index]:
-            if len(sentence.split()) < 3 or not p.RETIRE_WORDS.search(sentence):
+            short = len(sentence.split()) < 3 and not _models_caption(line)
+            if short or not p.RETIRE_WORDS.search(sentence):
                 continue
             if p.NOT_RETIRING.search(sentence):
                 continue
