@@ -161,8 +161,9 @@ def _dated_log_lines(ctx: Context, lines: tuple[Line, ...]) -> set[int]:
 
 
 def _a_log_on_both_sides(other: Any, this: Any) -> bool:
-    """The log was kept before the entries came or went: two dated headings on the other side,
-    or one there (a history of one entry so far) and two or more on this side."""
+    """The log was kept before the entries came: two dated headings on the other side, or one
+    there (a history of one entry so far) and two or more on this side. (Entries that leave
+    need two on the side they leave: a history's last dated section leaves with its rows.)"""
     before = _dated_headings(other)
     return before >= 2 or before == 1 and _dated_headings(this) >= 2
 
@@ -178,7 +179,8 @@ def _dated_log(ctx: Context) -> list[Finding]:
     )
     for lines, sign, other, this in sides:
         dated = [line for line in lines if line.heading and log_heading(line.core)]
-        if not dated or not _a_log_on_both_sides(other, this):
+        kept = _a_log_on_both_sides(other, this) if sign == "+" else _dated_headings(other) >= 2
+        if not dated or not kept:
             continue
         label = "new_entry" if sign == "+" else "entry_removed"
         for line in dated:
