@@ -195,7 +195,7 @@ def _listed_models(block: Block, after: int) -> list[str]:
     the one after it), each item's leading id is its model, of any family."""
     ids: list[str] = []
     following = block.lines[after + 1 :]
-    captioned = _models_caption(block.lines[after])
+    captioned = _models_caption(block.lines[after], words=None)
     if following and not captioned and _models_caption(following[0]):
         captioned, following = True, following[1:]
     for line in following:
@@ -212,14 +212,15 @@ _MODELS_WORD = re.compile(r"\bmodels?\b", re.I)
 _LEADING_CODE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+`(?P<id>[^`\s]{2,80})`")
 
 
-def _models_caption(line: Line) -> bool:
-    """A short line ending in a colon that names models and a retirement word: the caption of
-    the list below it ("Deprecated Models:")."""
+def _models_caption(line: Line, words: int | None = _CAPTION_WORDS) -> bool:
+    """A line ending in a colon that names models and a retirement word: the caption of the
+    list below it ("Deprecated Models:"; with `words` None, a sentence of any length: "Effective
+    April 4th, 2026, the following models will be retired:")."""
     text = line.core.strip().rstrip("*_ ")
     return (
         not (line.heading or line.list_item or line.table)
         and text.endswith(":")
-        and len(text.split()) <= _CAPTION_WORDS
+        and (words is None or len(text.split()) <= words)
         and bool(_MODELS_WORD.search(text))
         and bool(p.RETIRE_WORDS.search(text))
     )
