@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor import patterns as p
+from monitor.classify import captioned as captioned_list
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import (
@@ -201,7 +202,7 @@ def _listed_models(block: Block, after: int) -> list[str]:
     for line in following:
         if not (line.list_item or line.table):
             break
-        lead = _leading_id(line) if captioned else None
+        lead = captioned_list.leading_id(line) if captioned else None
         named = [lead] if lead else [h.id for h in find_models(line.text)]
         ids += [model for model in named if model not in ids][:1]
     return ids
@@ -209,7 +210,6 @@ def _listed_models(block: Block, after: int) -> list[str]:
 
 _CAPTION_WORDS = 5  # "Deprecated Models:", "Models being retired:"
 _MODELS_WORD = re.compile(r"\bmodels?\b", re.I)
-_LEADING_CODE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+`(?P<id>[^`\s]{2,80})`")
 
 
 def _models_caption(line: Line, words: int | None = _CAPTION_WORDS) -> bool:
@@ -224,12 +224,6 @@ def _models_caption(line: Line, words: int | None = _CAPTION_WORDS) -> bool:
         and bool(_MODELS_WORD.search(text))
         and bool(p.RETIRE_WORDS.search(text))
     )
-
-
-def _leading_id(line: Line) -> str | None:
-    """The id a list item opens with, written as code ("- `command-light` (use … instead)")."""
-    found = _LEADING_CODE.match(line.text)
-    return found.group("id").lower() if found else None
 
 
 def _replacements(block: Block, said: list[list[str]]) -> list[str]:
@@ -487,7 +481,9 @@ def prose_evidence(ctx: Context) -> Evidence:
     added_blocks = blocks([line for line in prose_lines(ctx, ctx.added) if not _seen(ctx, line)])
     by_notice: Notices | None = None
     for block in added_blocks:
-        block_found = _block_findings(ctx, block)
+        block_found = _block_findings(ctx, block) or captioned_list.added_items(
+            ctx, block.lines, lambda line: _models_caption(line, words=None), shutdown_of
+        )
         if block_found:
             if by_notice is None:
                 by_notice = notices(added_blocks)
