@@ -58,6 +58,18 @@ def test_a_month_without_a_day_is_its_first_day_and_says_so() -> None:
     assert month_year_date("It will be retired soon.") is None
 
 
+def test_a_cell_with_a_two_digit_year_is_read_as_this_century() -> None:
+    from monitor.classify.dates import short_year_date
+
+    hit = short_year_date(" 03/31/25 ")
+    assert hit is not None and (hit.iso, hit.flag) == ("2025-03-31", None)
+    ambiguous = short_year_date("12/03/24")
+    assert ambiguous is not None and ambiguous.flag == AMBIGUOUS
+    assert (ambiguous.iso, ambiguous.day_first) == ("2024-12-03", "2024-03-12")
+    assert short_year_date("v1/2/25") is None and short_year_date("13/13/25") is None
+    assert short_year_date("Shutdown on 03/31/25") is None  # only a cell that is the date
+
+
 def test_a_crossed_out_date_is_no_longer_in_force() -> None:
     hits = find_dates("| m-1 | ~~2026-02-05~~ 2026-05-05 | ~~March 1, 2026~~ |")
     assert [hit.iso for hit in hits] == ["2026-05-05"]

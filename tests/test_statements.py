@@ -23,6 +23,9 @@ from monitor.classify.statements import retires_a_model
         # a family no recogniser knows, found by its id's shape
         "quill-lite-2 will be shut down on June 1, 2026.",
         "We are retiring quill-lite-2 on June 1, 2026.",
+        # the subject's head stands for models: what follows "of" or "for" is whose they are
+        "Support for gpt-3.5-turbo-0301 will be discontinued on June 13, 2024.",
+        "All versions of gpt-4-0613 will be retired on June 6, 2025.",
     ],
 )
 def test_a_model_retires(sentence: str) -> None:
@@ -43,6 +46,9 @@ def test_a_model_retires(sentence: str) -> None:
         # the model loses one role, not its existence
         "Gemini 3 Flash (`gemini-3-flash-preview`) is no longer supported as a model backend "
         "for CodeMender.",
+        # the subject's head is a capability; the models after "for" or "of" are whose it is
+        "Fine-tuning for the `gpt-4o-mini` and `command-r` models is being retired.",
+        "Fine-tuning of gpt-4o-mini will be deprecated on June 1, 2026.",
     ],
 )
 def test_something_else_retires(sentence: str) -> None:

@@ -255,3 +255,21 @@ def month_year_date(text: str) -> DateHit | None:
     if iso is None:
         return None
     return DateHit(iso, found.start(), found.end(), found.group(0), flag=MONTH_ONLY)
+
+
+_SHORT_YEAR = re.compile(r"(?P<first>\d{1,2})/(?P<second>\d{1,2})/(?P<year>\d{2})")
+
+
+def short_year_date(cell: str) -> DateHit | None:
+    """A table cell that holds only a numeric date with a two-digit year ("03/31/25", as US
+    status tables write it), read as 20YY, month first unless only day first reads."""
+    found = _SHORT_YEAR.fullmatch(cell.strip())
+    if found is None:
+        return None
+    written = f"{found.group('first')}/{found.group('second')}/20{found.group('year')}"
+    full = p.DATE_NUMERIC.fullmatch(written)
+    read = _numeric(full) if full else None
+    if read is None:
+        return None
+    iso, flag, day_first = read
+    return DateHit(iso, found.start(), found.end(), found.group(0), flag=flag, day_first=day_first)

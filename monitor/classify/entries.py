@@ -9,7 +9,7 @@ from typing import Any
 
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line
-from monitor.classify.dates import is_date_line
+from monitor.classify.dates import first_date, is_date_line
 from monitor.classify.lifecycle_rows import row_changes
 from monitor.classify.names import find_models
 from monitor.classify.records import record_changes
@@ -120,12 +120,24 @@ def rule_entries(diff: TextDiff, ctx: Context) -> list[Finding]:
     return found
 
 
+_TITLE_AFTER = re.compile(r"\s*[:\u2013\u2014]\s*\S|\s+-\s+\S")
+
+
+def log_heading(text: str) -> bool:
+    """A heading of a dated log: nothing but a date ("## July 21, 2026"), or a date that opens
+    it before the entry's title ("### 2025-09-15: Rerank v2.0", "## March 3, 2026 – Embed")."""
+    if is_date_line(text):
+        return True
+    hit = first_date(text)
+    return hit is not None and hit.start == 0 and bool(_TITLE_AFTER.match(text, hit.end))
+
+
 def _dated_headings(doc: Any) -> int:
-    """How many of a text's headings are nothing but a date."""
+    """How many of a text's headings are a log's dated headings."""
     count = 0
     for number in doc.heading_numbers:
         line = doc.line(number)
-        count += line is not None and is_date_line(line.core)
+        count += line is not None and log_heading(line.core)
     return count
 
 
@@ -138,7 +150,7 @@ def _keeps_a_dated_log(ctx: Context) -> bool:
 
 def _dated_log_lines(ctx: Context, lines: tuple[Line, ...]) -> set[int]:
     """The dated headings among `lines` and the lines under them: entries of the page's log."""
-    dated = {line.core for line in lines if line.heading and is_date_line(line.core)}
+    dated = {line.core for line in lines if line.heading and log_heading(line.core)}
     if not dated or not _keeps_a_dated_log(ctx):
         return set()
     return {
@@ -148,14 +160,27 @@ def _dated_log_lines(ctx: Context, lines: tuple[Line, ...]) -> set[int]:
     }
 
 
+def _a_log_on_both_sides(other: Any, this: Any) -> bool:
+    """The log was kept before the entries came: two dated headings on the other side, or one
+    there (a history of one entry so far) and two or more on this side. (Entries that leave
+    need two on the side they leave: a history's last dated section leaves with its rows.)"""
+    before = _dated_headings(other)
+    return before >= 2 or before == 1 and _dated_headings(this) >= 2
+
+
 def _dated_log(ctx: Context) -> list[Finding]:
     """A page that keeps a dated log (headings that are only a date, as in a "history" section
     under its tables) gains an entry with each dated heading added, and loses one with each
     removed while the log stays."""
     found: list[Finding] = []
-    for lines, sign, other in ((ctx.added, "+", ctx.old_doc), (ctx.removed, "-", ctx.new_doc)):
-        dated = [line for line in lines if line.heading and is_date_line(line.core)]
-        if not dated or _dated_headings(other) < 2:
+    sides = (
+        (ctx.added, "+", ctx.old_doc, ctx.new_doc),
+        (ctx.removed, "-", ctx.new_doc, ctx.old_doc),
+    )
+    for lines, sign, other, this in sides:
+        dated = [line for line in lines if line.heading and log_heading(line.core)]
+        kept = _a_log_on_both_sides(other, this) if sign == "+" else _dated_headings(other) >= 2
+        if not dated or not kept:
             continue
         label = "new_entry" if sign == "+" else "entry_removed"
         for line in dated:

@@ -11,7 +11,14 @@ from urllib.parse import urlsplit
 
 from monitor import patterns as p
 from monitor.classify.context import Context
-from monitor.classify.dates import AMBIGUOUS, DateHit, find_dates, month_year_date, numeric_order
+from monitor.classify.dates import (
+    AMBIGUOUS,
+    DateHit,
+    find_dates,
+    month_year_date,
+    numeric_order,
+    short_year_date,
+)
 from monitor.classify.names import (
     ModelHit,
     find_models,
@@ -71,7 +78,11 @@ def date_of(value: str | None) -> DateHit | None:
     found = find_dates(value or "")
     if found:
         return found[0]
-    return month_year_date(value or "") if len((value or "").split()) <= 4 else None
+    return (
+        short_year_date(core(value or "")) or month_year_date(value or "")
+        if len((value or "").split()) <= 4
+        else None
+    )
 
 
 @lru_cache(maxsize=4096)  # a table's replacement cells repeat a few models

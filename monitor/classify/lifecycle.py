@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from monitor import patterns as p
+from monitor.classify import captioned as captioned_list
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import (
@@ -198,13 +199,39 @@ def subject(ctx: Context, line: Line) -> list[str]:
 
 
 def _listed_models(block: Block, after: int) -> list[str]:
-    """Models in the list items or table rows right after line index `after` of a block."""
+    """Models in the list items or table rows right after line index `after` of a block. Under
+    a caption that calls the items retiring models ("Deprecated Models:", the line itself or
+    the one after it), each item's leading id is its model, of any family."""
     ids: list[str] = []
-    for line in block.lines[after + 1 :]:
+    following = block.lines[after + 1 :]
+    captioned = _models_caption(block.lines[after], words=None)
+    if following and not captioned and _models_caption(following[0]):
+        captioned, following = True, following[1:]
+    for line in following:
         if not (line.list_item or line.table):
             break
-        ids += [h.id for h in find_models(line.text) if h.id not in ids][:1]
+        lead = captioned_list.leading_id(line) if captioned else None
+        named = [lead] if lead else [h.id for h in find_models(line.text)]
+        ids += [model for model in named if model not in ids][:1]
     return ids
+
+
+_CAPTION_WORDS = 5  # "Deprecated Models:", "Models being retired:"
+_MODELS_WORD = re.compile(r"\bmodels?\b", re.I)
+
+
+def _models_caption(line: Line, words: int | None = _CAPTION_WORDS) -> bool:
+    """A line ending in a colon that names models and a retirement word: the caption of the
+    list below it ("Deprecated Models:"; with `words` None, a sentence of any length: "Effective
+    April 4th, 2026, the following models will be retired:")."""
+    text = line.core.strip().rstrip("*_ ")
+    return (
+        not (line.heading or line.list_item or line.table)
+        and text.endswith(":")
+        and (words is None or len(text.split()) <= words)
+        and bool(_MODELS_WORD.search(text))
+        and bool(p.RETIRE_WORDS.search(text))
+    )
 
 
 def _replacements(block: Block, said: list[list[str]]) -> list[str]:
@@ -288,7 +315,8 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
         if index not in retiring:
             continue  # no sentence of the line can match RETIRE_WORDS
         for sentence in sentences(line.core):
-            if len(sentence.split()) < 3 or not p.RETIRE_WORDS.search(sentence):
+            short = len(sentence.split()) < 3 and not _models_caption(line)
+            if short or not p.RETIRE_WORDS.search(sentence):
                 continue
             if p.NOT_RETIRING.search(sentence):
                 continue
@@ -501,7 +529,9 @@ def prose_evidence(ctx: Context) -> Evidence:
     added_blocks = blocks([line for line in prose_lines(ctx, ctx.added) if not _seen(ctx, line)])
     by_notice: Notices | None = None
     for block in added_blocks:
-        block_found = _block_findings(ctx, block)
+        block_found = _block_findings(ctx, block) or captioned_list.added_items(
+            ctx, block.lines, lambda line: _models_caption(line, words=None), shutdown_of
+        )
         if block_found:
             if by_notice is None:
                 by_notice = notices(added_blocks)

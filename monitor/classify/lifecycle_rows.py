@@ -17,10 +17,10 @@ from typing import Any
 
 from monitor import patterns as p
 from monitor.classify import facts as f
-from monitor.classify import still_listed
+from monitor.classify import said_before, still_listed
 from monitor.classify.aliases import aliases, new_version
 from monitor.classify.context import Context
-from monitor.classify.dates import DateHit, find_dates, month_year_date
+from monitor.classify.dates import DateHit, find_dates
 from monitor.classify.names import as_written, cell_models, find_models, old_model_ids
 from monitor.classify.records import (
     TEXT,
@@ -83,7 +83,7 @@ def _labelled_date(cell: str | None) -> DateHit | None:
         return None
     found = find_dates(cell)
     if not found:
-        return month_year_date(cell) if len(cell.split()) <= 4 else None
+        return f.date_of(cell)
     # a date glued to a name by a hyphen is a snapshot in an id (`turbo-2024-04-09`), not a date
     hits = [hit for hit in found if not (hit.start > 1 and _GLUED.match(cell, hit.start - 2))]
     before = [cell[max(0, hit.start - 40) : hit.start] for hit in hits]
@@ -147,6 +147,40 @@ def _status_end_date(status: str) -> DateHit | None:
         return None
     started = _STARTS.search(status[: found.start])
     return None if started or p.LAUNCH_WORDS.search(status) else found
+
+
+def _served_undated(status: str | None, cells: dict[str, str]) -> bool:
+    """A legacy row whose own deprecation and shutdown columns say it has no date (`N/A`): a
+    model still served whose deprecation the page has not announced ("Legacy: no longer
+    updated, may be deprecated in the future"), not a retirement."""
+    dated = [key for key in ("deprecated", "shutdown") if key in cells]
+    return status == "legacy" and bool(dated) and all(f.blank(cells[key]) for key in dated)
+
+
+def _told_before(
+    ctx: Context, change: RowChange, model: str, status: str | None, shutdown: DateHit | None
+) -> bool:
+    """A deprecated row of a table new to the page (a status table added beside the history)
+    for a model the old page already retires on the same date (its history table's row): the
+    same announcement in a second table, nothing new."""
+    return (
+        status == "deprecated"
+        and shutdown is not None
+        and change.table is not None
+        and id(change.table) in _new_tables(ctx)
+        and said_before.dated_before(ctx, model, shutdown.iso)
+    )
+
+
+def _new_tables(ctx: Context) -> frozenset[int]:
+    """The tables every row of which this change adds: tables new to the page."""
+    if "new_tables" not in ctx.memo:
+        added = Counter(id(c.table) for c in row_changes(ctx) if c.kind == "added" and c.table)
+        tables = {id(c.table): c.table for c in row_changes(ctx) if c.table is not None}
+        ctx.memo["new_tables"] = frozenset(
+            key for key, count in added.items() if count == len(tables[key].rows)
+        )
+    return ctx.memo["new_tables"]  # type: ignore[no-any-return]
 
 
 def _cell_words(cell: str | None) -> str | None:
@@ -325,8 +359,9 @@ def _added(
         models = as_written(models, [v for k, v in cells.items() if k != "model"])
         models = [m for m in models if not _only_the_replacement(m, told)]
     models = [_told_apart(ctx, change, model) for model in models]
+    served = _served_undated(status, cells)
     for model in models:
-        retiring = status in ("deprecated", "legacy", "retired") or notice
+        retiring = status in ("deprecated", "legacy", "retired") and not served or notice
         listed = (
             change.new_line is not None
             and change.new_line.trail[-1:]
@@ -339,6 +374,8 @@ def _added(
         # an active row with a retirement date says two things: the model is listed, and when
         # it retires; the registry needs the date for a model that is new to the page too
         scheduled = status == "active" and shutdown is not None and model not in relisted
+        if _told_before(ctx, change, model, status, shutdown):
+            continue
         if retiring or scheduled or status is None and (shutdown or change.deprecation_table):
             event = (
                 "retired"
@@ -369,7 +406,7 @@ def _added(
                 )
             )
         if (
-            (scheduled or not retiring and status in (None, "active") and not shutdown)
+            (scheduled or not retiring and (status in (None, "active") or served) and not shutdown)
             and not (status is None and change.deprecation_table)
             and model not in old_models
             and model not in relisted

@@ -6,7 +6,8 @@ thinking (`budget_tokens`) is deprecated" a parameter, "X is no longer supported
 backend for CodeMender" one role of X. The verb's subject ("X is deprecated", "X will retire")
 or, when the subject is the provider ("we are retiring X"), its object is what retires; a
 phrase naming no model there ("the 1M token context window beta") makes the sentence a
-retirement of that thing, and the models after "for" or "on" are whose it was. A noun
+retirement of that thing, and the models after "for" or "on" (of an object) or "for" or "of"
+(of a subject: "Fine-tuning for the X models is being retired") are whose it was. A noun
 ("the retirement of X", "deprecation announcement") is read as before: it says nothing of its
 subject, so it never excludes a model."""
 
@@ -40,6 +41,8 @@ _MODEL_NOUNS = re.compile(
     r"|access|availability|it|its|them|they|these|those|this|following|all)\b",
     re.I,
 )
+# where a subject's head ends: the models after "for" or "of" are whose the thing is
+_WHOSE = re.compile(r"\s(?:for|of)\s", re.I)
 _ROLE = re.compile(r"\s+as an?\s", re.I)  # "no longer supported as a model backend for …"
 _ASIDE = re.compile(r"`[^`]*`|\([^()]*\)|\{[^{}]*\}")
 _FILLER = frozenset(("the", "a", "an", "our", "your", "their", "its", "of"))
@@ -70,7 +73,9 @@ def _of_a_thing(text: str, start: int, match: re.Match[str], hits: list[Hit]) ->
     chain = _CHAIN.search(before)
     subject_end = start + (chain.start() if chain else len(before))
     if text[start:subject_end].strip() and not _PROVIDER_SUBJECT.search(text[start:subject_end]):
-        return _names_a_thing(text, start, subject_end, hits)
+        whose = _WHOSE.search(text, start, subject_end)  # "Fine-tuning for the X models"
+        head_end = whose.start() if whose and text[start : whose.start()].strip() else subject_end
+        return _names_a_thing(text, start, head_end, hits)
     found = _OBJECT_END.search(text, match.end())
     return _names_a_thing(text, match.end(), found.start() if found else len(text), hits)
 

@@ -150,7 +150,11 @@ def gone_notices(ctx: Context, lines: tuple[Line, ...]) -> set[int]:
     out: set[int] = set()
     block: list[Line] = []
     for line in (*lines, None):
-        if line is not None and (not block or line.number - block[-1].number <= 2):
+        if (
+            line is not None
+            and (not block or line.number - block[-1].number <= 2)
+            and not _next_section(block, line)
+        ):
             block.append(line)
             continue
         whole_section = bool(block) and bool(block[0].heading)
@@ -160,6 +164,13 @@ def gone_notices(ctx: Context, lines: tuple[Line, ...]) -> set[int]:
             out.update(item.number for item in block)
         block = [line] if line is not None else []
     return out
+
+
+def _next_section(block: list[Line], line: Line) -> bool:
+    """`line` is a heading of the block's level or above: the next section, which leaves with
+    its own rows or not at all."""
+    first = block[0].heading if block else 0
+    return bool(first) and 0 < line.heading <= first
 
 
 def _notice_of(line: Line, gone: set[str]) -> bool:
