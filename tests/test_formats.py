@@ -383,7 +383,8 @@ def test_records_sharing_an_identity_pair_by_content_not_by_position() -> None:
     result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
     changes = [fact for fact in result.facts if "changed" in fact["kind"] or "event" in fact]
     assert changes == [{"kind": "replacement_changed", "model": "gpt-4-1106-preview",
-                        "from": "gpt-4.1", "to": "gpt-5.5"}]  # fmt: skip
+                        "provider": "openai", "surface": "api", "from": "gpt-4.1",
+                        "to": "gpt-5.5"}]  # fmt: skip
 
 
 def test_a_conjunction_glued_to_a_replacement_id_is_not_part_of_it() -> None:
@@ -412,7 +413,14 @@ def test_a_new_replacement_is_told_for_each_model_a_record_names() -> None:
     result = classify_change(diff_texts(old, new), old, new, watch, at=AT)
     replaced = [fact for fact in result.facts if fact["kind"] == "replacement_changed"]
     assert replaced == [
-        {"kind": "replacement_changed", "model": model, "from": "gpt-5.5", "to": "gpt-5.6-sol"}
+        {
+            "kind": "replacement_changed",
+            "model": model,
+            "provider": "openai",
+            "surface": "api",
+            "from": "gpt-5.5",
+            "to": "gpt-5.6-sol",
+        }
         for model in ("o1-2024-12-17", "o1")
     ]
 
