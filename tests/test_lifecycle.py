@@ -218,7 +218,10 @@ def test_models_command_after_real_checks(
 
 
 def test_a_new_replacement_updates_the_models_row_after_real_checks(
-    tmp_path: Path, page_server: PageServer, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    page_server: PageServer,
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
 ) -> None:
     """The page names another replacement for a retiring model: `monitor models` says the new
     one, and the row's history keeps the change; a replacement named for a model the registry
@@ -242,7 +245,7 @@ def test_a_new_replacement_updates_the_models_row_after_real_checks(
     by_model = {m["model"]: m for m in json.loads(capsys.readouterr().out)}
     assert by_model["claude-sonnet-4-20250514"]["replacement"] == "claude-sonnet-4-7"
     assert by_model["claude-sonnet-4-20250514"]["shutdown"] == later.isoformat()
-    engine = open_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    engine = open_engine(database_url)
     history = events(engine, "anthropic", "claude-sonnet-4-20250514", "api")
     assert [e.event for e in history] == ["baseline", "replacement_changed"]
 
