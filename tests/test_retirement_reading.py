@@ -291,3 +291,24 @@ def test_the_first_version_seeds_each_row_of_two_that_read_as_one_model() -> Non
     seeded = {f["model"]: f["shutdown_date"] for f in baseline_facts(text, watch, at=AT)}
     assert seeded["claude-3-7-sonnet"] == seeded["claude-3-7-sonnet-thinking"] == "2025-10-23"
     assert len(seeded) == 9  # every row of the table, none folded into another
+
+
+def test_an_ids_snapshot_date_and_a_model_named_as_a_starting_point_retire_nothing() -> None:
+    """A help page's policy paragraph added: "models made available since `acme-large-2026-01-15`
+    retire one year after …" names a model only as the point a rule counts from, and the date
+    inside its id is its snapshot, not a shutdown; a sentence that retires it does."""
+    before = "# Tuned models\n\nTuned models follow their base model.\n"
+    policy = (
+        "For tuned models made available since `acme-large-2026-01-15`, serving retirement "
+        "occurs one year after training retirement.\n"
+    )
+    watch = Watch(id="help", url="https://example.com/help", kind="lifecycle")
+    after = before + "\n" + policy
+    result = classify_change(diff_texts(before, after), before, after, watch, at=AT)
+    assert [f for f in result.facts if f["kind"] == "retirement"] == []
+    told = after + "\n`acme-large-2026-01-15` will be retired on 2026-09-30.\n"
+    result = classify_change(diff_texts(before, told), before, told, watch, at=AT)
+    dates = [
+        (f["model"], f.get("shutdown_date")) for f in result.facts if f["kind"] == "retirement"
+    ]
+    assert dates == [("acme-large-2026-01-15", "2026-09-30")]

@@ -116,10 +116,24 @@ def split_replacements(sentence: str) -> tuple[list[str], list[str]]:
     return before, after
 
 
+_GLUED = re.compile(r"\w-")
+
+
+def _named_as_a_point_in_time(sentence: str, model: str) -> bool:
+    """A model named only as when a rule starts ("models made available since `gpt-4o-…` retire
+    one year after …"): the point the sentence counts from, not a model it retires."""
+    named = list(re.finditer(rf"(?<![\w.-]){re.escape(model)}(?![\w-])", sentence, re.I))
+    return bool(named) and all(
+        re.search(r"\bsince\s*[`*_\[]*$", sentence[: hit.start()], re.I) for hit in named
+    )
+
+
 def shutdown_of(sentence: str) -> tuple[DateHit | None, str | None]:
     """(shutdown date, deprecation date) of one sentence."""
     shutdown, deprecated = None, None
     for hit in find_dates(sentence):
+        if hit.start > 1 and _GLUED.match(sentence, hit.start - 2):
+            continue  # the snapshot date of an id (`gpt-4o-2024-08-06`), not a date it retires
         before = sentence[max(0, hit.start - 30) : hit.start]
         if _DEPRECATED_AS_OF.search(before):
             deprecated = deprecated or hit.iso
@@ -329,6 +343,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
                 continue  # a feature, a parameter or a role of the models named retires
             models, _ = split_replacements(sentence)
             models = [m for m in models if m not in shared.replacements or m in models[:1]]
+            models = [m for m in models if not _named_as_a_point_in_time(sentence, m)]
             if not models:
                 models = _listed_models(block, index) or (
                     [h.id for h in find_models(line.core)] if line.heading else []
