@@ -254,6 +254,47 @@ def test_a_new_replacement_updates_the_models_row_after_real_checks(
     assert "acme-1" not in {row.model for row in models(engine, today=AT.date())}
 
 
+def test_a_moved_or_made_firm_date_updates_the_row_the_retirement_made(
+    tmp_path: Path,
+    page_server: PageServer,
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+) -> None:
+    """A page's retirement date moves later (to a "No earlier than" date), then is made firm:
+    each updates the one row of that model (no second row of an unknown provider), with the
+    qualifier of the date it now holds."""
+    today = datetime.now(UTC).date()
+    first, later, firm = (today + timedelta(days=d) for d in (100, 200, 250))
+    body = DEPRECATIONS.format(rows=_row(first, "claude-opus-4-1-20250805", "claude-opus-4-8"))
+    page_server.route("/deprecations", lambda request: Response(body=body.encode()))
+    watchlist = tmp_path / "watchlist.toml"
+    watchlist.write_text(
+        '[[watch]]\nid = "deprecations"\n'
+        f'url = "{page_server.url("/deprecations")}"\nkind = "lifecycle"\n'
+    )
+    w = ["--watchlist", str(watchlist)]
+
+    def rows_of_model() -> list[dict[str, Any]]:
+        capsys.readouterr()
+        assert main([*w, "models", "--json"]) == 0
+        listed = json.loads(capsys.readouterr().out)
+        return [m for m in listed if m["model"] == "claude-opus-4-1-20250805"]
+
+    assert main([*w, "check", "--no-progress"]) == 0
+    not_before = _row(later, "claude-opus-4-1-20250805", "claude-opus-4-8").replace(
+        "<td>", "<td>No earlier than ", 1
+    )
+    body = DEPRECATIONS.format(rows=not_before)
+    assert main([*w, "check", "--no-progress"]) == 0
+    [row] = rows_of_model()
+    assert (row["provider"], row["shutdown"]) == ("anthropic", later.isoformat())
+    assert row["qualifier"] == "no earlier than"
+    body = DEPRECATIONS.format(rows=_row(firm, "claude-opus-4-1-20250805", "claude-opus-4-8"))
+    assert main([*w, "check", "--no-progress"]) == 0
+    [row] = rows_of_model()
+    assert (row["shutdown"], row["qualifier"]) == (firm.isoformat(), None)
+
+
 def test_models_rejects_a_bad_upcoming(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     watchlist = tmp_path / "watchlist.toml"
     watchlist.write_text("")

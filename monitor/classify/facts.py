@@ -204,14 +204,26 @@ def replacement_change(
 ) -> dict[str, Any]:
     """A retiring model's named replacement changed; keyed as its retirement is (provider,
     surface, version), so the registry updates the same row."""
+    return _keyed(ctx, "replacement_changed", model, **{"from": before}, to=after, **where)
+
+
+def retirement_change(
+    ctx: Context, model: str, event: str, before: str, after: str | None, **where: Any
+) -> dict[str, Any]:
+    """A retirement date moved later or withdrawn; keyed as the retirement is, so the registry
+    moves the date of the row that retirement made."""
+    return _keyed(
+        ctx, "retirement_change", model, event=event, **{"from": before}, to=after, **where
+    )
+
+
+def _keyed(ctx: Context, kind: str, model: str, **fields: Any) -> dict[str, Any]:
     return fact(
-        "replacement_changed",
+        kind,
         model=model,
-        provider=where.pop("provider", None) or provider_of(model) or ctx.watch.provider,
-        surface=where.pop("surface", None) or default_surface(ctx),
-        **{"from": before},
-        to=after,
-        **where,
+        provider=fields.pop("provider", None) or provider_of(model) or ctx.watch.provider,
+        surface=fields.pop("surface", None) or default_surface(ctx),
+        **fields,
     )
 
 

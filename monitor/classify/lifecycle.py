@@ -455,13 +455,7 @@ def _moved(ctx: Context, pair: Pair) -> list[Finding]:
             )
             label = "model_retirement"
         else:
-            fact = f.fact(
-                "retirement_change",
-                model=model,
-                event="retirement_date_postponed",
-                **{"from": old_iso},
-                to=new_iso,
-            )
+            fact = f.retirement_change(ctx, model, "retirement_date_postponed", old_iso, new_iso)
             label = "policy_text"
         found.append(
             Finding(

@@ -484,13 +484,8 @@ def _split_out(
     before = _old_versioned_dates(ctx)[(model, version)]
     if shutdown.iso <= before.iso:
         return None if shutdown.iso < before.iso else []
-    fact = f.fact(
-        "retirement_change",
-        model=model,
-        event="retirement_date_postponed",
-        **{"from": before.iso},
-        to=shutdown.iso,
-        **_where(ctx, cells),
+    fact = f.retirement_change(
+        ctx, model, "retirement_date_postponed", before.iso, shutdown.iso, **_where(ctx, cells)
     )
     reason = f"{model}: retirement date postponed"
     return [Finding("lifecycle.row_split_out", "policy_text", reason, model, before.iso,
@@ -585,12 +580,13 @@ def _changed(ctx: Context, change: RowChange) -> list[Finding]:
         elif old_date and (not new_date or new_date.iso > old_date.iso):
             event = "retirement_date_postponed" if new_date else "retirement_date_withdrawn"
             label = "new_entry" if change.left_deprecation else "policy_text"
-            fact = f.fact(
-                "retirement_change",
-                model=model,
-                event=event,
-                **{"from": old_date.iso},
-                to=new_date.iso if new_date else None,
+            fact = f.retirement_change(
+                ctx,
+                model,
+                event,
+                old_date.iso,
+                new_date.iso if new_date else None,
+                qualifier=new_date.qualifier if new_date else None,
                 **where,
             )
         elif new_version(ctx, change, model):

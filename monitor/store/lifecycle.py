@@ -76,6 +76,7 @@ def _apply(
         return "replacement_changed"
     if kind == "retirement_change":
         row.shutdown_on = _date(fact.get("to"))
+        row.shutdown_qualifier = fact.get("qualifier")
         if row.shutdown_on is None:
             row.status = "deprecated"
             return "retirement_date_withdrawn"
@@ -87,7 +88,8 @@ def _apply(
     row.announced_on = row.announced_on or _date(fact.get("announced"))
     if row.announced_on is None and event == "deprecation_announced" and not baseline:
         row.announced_on = at.date()
-    row.shutdown_qualifier = fact.get("qualifier") or row.shutdown_qualifier
+    if fact.get("shutdown_date"):  # a date given firm drops the old date's "no earlier than"
+        row.shutdown_qualifier = fact.get("qualifier")
     row.replacement = fact.get("replacement") or row.replacement
     return event
 
