@@ -423,3 +423,17 @@ def test_a_cell_that_keeps_a_date_for_some_deployments_and_moves_the_rest_is_a_p
     )
     after = _table_page(header, ("acme-large-1", split))
     assert _lifecycle_facts(before, after) == [("retirement_change", "acme-large-1", "2026-10-01")]
+
+
+def test_a_row_whose_id_gives_its_version_to_the_version_cell_is_the_same_row() -> None:
+    """`acme-voice-2026-01-10 | 2026-01-10 | 2026-12-01` rewritten as `acme-voice | 2026-01-10 |
+    2026-12-01`: the same model (its registry key is unchanged), so no entry leaves, nothing is
+    launched and no retirement is told again; a new date on it is still read."""
+    header = ("Model", "Version", "Retirement date")
+    before = _table_page(header, ("acme-voice-2026-01-10", "2026-01-10", "2026-12-01"))
+    after = _table_page(header, ("acme-voice", "2026-01-10", "2026-12-01"))
+    watch = Watch(id="models", url="https://example.com/models", kind="lifecycle")
+    result = classify_change(diff_texts(before, after), before, after, watch, at=AT)
+    assert not {"entry_removed", "model_launch", "model_retirement"} & set(result.labels)
+    moved = _table_page(header, ("acme-voice", "2026-01-10", "2026-10-01"))
+    assert _lifecycle_facts(before, moved) == [("retirement", "acme-voice", "2026-10-01")]

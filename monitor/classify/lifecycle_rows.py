@@ -199,9 +199,12 @@ def _merge(changes: list[RowChange], group: dict[int, int]) -> list[RowChange]:
     for c in changes:
         if c.kind == "removed" and _models(c.old):
             removed.setdefault(tuple(_models(c.old)), []).append(c)
+    by_key = {_keys(left[0].old): key for key, left in removed.items() if len(left) == 1}
     out = []
     for change in changes:
         key = tuple(_models(change.new)) if change.kind == "added" and removed else ()
+        if key and not removed.get(key):  # the id's version moved into the Version cell
+            key = by_key.get(_keys(change.new), key)
         if key and removed.get(key):
             before = removed[key].pop(0)
             tables = change.table is not None and before.table is not None
@@ -220,6 +223,12 @@ def _merge(changes: list[RowChange], group: dict[int, int]) -> list[RowChange]:
         out.append(change)
     kept = {id(c) for left in removed.values() for c in left}
     return [c for c in out if c.kind != "removed" or id(c) in kept]
+
+
+def _keys(cells: dict[str, str] | None) -> tuple[str, ...]:
+    """The registry's keys of the models a row names: each id with the row's version."""
+    version = _version(cells or {})
+    return tuple(model_key({"model": m, "version": version}) for m in _models(cells))
 
 
 _MARKS = re.compile(r"\(([^()]+)\)")
@@ -257,11 +266,16 @@ def _where(ctx: Context, cells: dict[str, str], table: Table | None = None) -> d
     maker, surface = f.platform(cells.get("provider"))
     if surface is None and table is not None and table.section:
         surface = _section_surface(table.section)  # a table under "### Vertex AI" or "### Bedrock"
-    version = None if f.blank(cells.get("version")) else core(cells.get("version", ""))
-    if version is None:  # a version written after the id in its cell: "`gpt-35-turbo` - 0613"
-        after_id = _VERSION_AFTER_ID.match(cells.get("model") or "")
-        version = after_id.group(1) if after_id else None
-    return {"provider": maker, "surface": surface, "version": version}
+    return {"provider": maker, "surface": surface, "version": _version(cells)}
+
+
+def _version(cells: dict[str, str]) -> str | None:
+    """The row's version: its Version cell, else one written after the id in the model cell
+    ("`gpt-35-turbo` - 0613")."""
+    if not f.blank(cells.get("version")):
+        return core(cells.get("version", ""))
+    after_id = _VERSION_AFTER_ID.match(cells.get("model") or "")
+    return after_id.group(1) if after_id else None
 
 
 @lru_cache(maxsize=1024)  # every row of a table asks of its section
