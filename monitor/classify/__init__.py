@@ -26,9 +26,9 @@ from monitor.classify import (
     versions,
 )
 from monitor.classify.context import Context, build_context
-from monitor.classify.lifecycle_rows import cells_fragment
 from monitor.classify.names import SUFFIX, same_model
 from monitor.classify.records import record_of_line
+from monitor.classify.row_cells import cells_fragment
 from monitor.classify.severity import score, severity
 from monitor.classify.summary import summarise
 from monitor.config import Watch

@@ -8,7 +8,15 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows, record_prose, told
+from monitor.classify import (
+    cosmetic,
+    launches,
+    lifecycle,
+    lifecycle_rows,
+    record_prose,
+    row_cells,
+    told,
+)
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, is_timestamp, moved_dates, only_dates_differ
@@ -34,7 +42,7 @@ def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
     old = set(prose.old_lines)
     new = set(prose.new_lines | launched.new_lines)
     for change in lifecycle_rows.row_changes(ctx):
-        if change.kind == "added" and not lifecycle_rows.names_a_model(change):
+        if change.kind == "added" and not row_cells.names_a_model(change):
             continue  # a row naming no model (a version history's): read as text below
         if change.new_line is not None:
             new.add(change.new_line.number)
@@ -75,7 +83,7 @@ def _headings_of_whole_tables(ctx: Context, lines: tuple[Line, ...], kind: str) 
 def _same_shutdown(old: str, new: str) -> bool:
     """A shutdown cell whose date (and qualifier) reads the same: its other words are wording
     ("… will be upgraded to version 0125, starting on January 21, 2025")."""
-    before, after = lifecycle_rows.shutdown_in_cell(old), lifecycle_rows.shutdown_in_cell(new)
+    before, after = row_cells.shutdown_in_cell(old), row_cells.shutdown_in_cell(new)
     if before is None or after is None:
         return False  # a date set, dropped or never there: the lifecycle rules read that cell
     return (before.iso, before.qualifier) == (after.iso, after.qualifier)
@@ -87,7 +95,7 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
         if change.kind == "changed" and change.new_line is pair.new:
             old, new = change.old or {}, change.new or {}
             # a row naming no model leaves even its status or date change to this rule
-            unread = set() if lifecycle_rows.names_a_model(change) else LIFECYCLE_ROLES
+            unread = set() if row_cells.names_a_model(change) else LIFECYCLE_ROLES
             records = change.table is not None and "model" in roles(change.table.header).values()
             launched = records and (
                 told.beside_new_version(ctx, change) or told.launch_row(ctx, pair.new)
