@@ -265,7 +265,7 @@ def _records_as_added(ctx: Context, text: str) -> None:
     """A feed (JSON records, RSS or Atom items) read from an empty page: every record is an
     added one, as record_changes would say against an empty feed (which does not parse)."""
     from monitor.classify.records import by_role, parse_records
-    from monitor.classify.tables import RowChange
+    from monitor.classify.table_diff import RowChange
 
     feed = parse_records(text)
     if feed is None:

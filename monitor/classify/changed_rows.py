@@ -25,7 +25,7 @@ from monitor.classify.row_cells import (
     row_where,
     stage_moved,
 )
-from monitor.classify.tables import RowChange, into_retired_section
+from monitor.classify.table_diff import RowChange, into_retired_section
 from monitor.classify.text import core
 from monitor.models import Finding
 

@@ -33,14 +33,8 @@ from monitor.classify.row_cells import (
     served_undated,
     told_date,
 )
-from monitor.classify.tables import (
-    RowChange,
-    into_retired_section,
-    named,
-    roles,
-    table_changes,
-    tables_of,
-)
+from monitor.classify.table_diff import RowChange, into_retired_section, table_changes
+from monitor.classify.tables import named, roles, tables_of
 from monitor.classify.text import core
 from monitor.models import Finding, TextDiff, model_key
 

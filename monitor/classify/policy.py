@@ -23,7 +23,8 @@ from monitor.classify.dates import is_date_line, is_timestamp, moved_dates, only
 from monitor.classify.entries import entry_lines
 from monitor.classify.names import find_models
 from monitor.classify.records import TEXT_FIELDS, item_prose_only, record_changes, same_excerpt
-from monitor.classify.tables import deprecation_table, roles, table_changes
+from monitor.classify.table_diff import deprecation_table, table_changes
+from monitor.classify.tables import roles
 from monitor.classify.text import core, loose, opcodes, reading, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff

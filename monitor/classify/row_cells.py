@@ -15,7 +15,8 @@ from monitor.classify.context import Context
 from monitor.classify.dates import DateHit, find_dates
 from monitor.classify.names import cell_models
 from monitor.classify.records import item_prose
-from monitor.classify.tables import RowChange, Table
+from monitor.classify.table_diff import RowChange
+from monitor.classify.tables import Table
 from monitor.classify.text import core, sentences
 
 
