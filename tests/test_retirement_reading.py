@@ -274,9 +274,9 @@ def test_a_model_split_out_of_a_two_model_row_with_a_later_date_is_postponed() -
 def test_a_dated_status_naming_no_served_state_is_the_rows_shutdown(
     status: str, iso: str | None
 ) -> None:
-    from monitor.classify.lifecycle_rows import _shutdown_cell
+    from monitor.classify.row_cells import row_shutdown
 
-    found = _shutdown_cell({"model": "nimbus-vision-3", "status": status})
+    found = row_shutdown({"model": "nimbus-vision-3", "status": status})
     assert (found.iso if found else None) == iso
 
 

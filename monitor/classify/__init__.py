@@ -26,9 +26,9 @@ from monitor.classify import (
     versions,
 )
 from monitor.classify.context import Context, build_context
-from monitor.classify.lifecycle_rows import cells_fragment
 from monitor.classify.names import SUFFIX, same_model
 from monitor.classify.records import record_of_line
+from monitor.classify.row_cells import cells_fragment
 from monitor.classify.severity import score, severity
 from monitor.classify.summary import summarise
 from monitor.config import Watch
@@ -265,7 +265,7 @@ def _records_as_added(ctx: Context, text: str) -> None:
     """A feed (JSON records, RSS or Atom items) read from an empty page: every record is an
     added one, as record_changes would say against an empty feed (which does not parse)."""
     from monitor.classify.records import by_role, parse_records
-    from monitor.classify.tables import RowChange
+    from monitor.classify.table_diff import RowChange
 
     feed = parse_records(text)
     if feed is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from monitor import patterns as p
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line
-from monitor.classify.tables import RowChange
+from monitor.classify.table_diff import RowChange
 from monitor.classify.text import core, normalise
 
 

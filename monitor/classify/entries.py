@@ -13,7 +13,8 @@ from monitor.classify.dates import first_date, is_date_line
 from monitor.classify.lifecycle_rows import row_changes
 from monitor.classify.names import find_models
 from monitor.classify.records import record_changes
-from monitor.classify.tables import header_models, table_changes
+from monitor.classify.table_diff import table_changes
+from monitor.classify.tables import header_models
 from monitor.classify.text import core
 from monitor.models import Finding, TextDiff
 

@@ -24,7 +24,8 @@ from monitor.classify.names import (
     name_as_id,
     old_model_ids,
 )
-from monitor.classify.tables import Table, header_models, table_changes
+from monitor.classify.table_diff import table_changes
+from monitor.classify.tables import Table, header_models
 from monitor.classify.text import holds_any, normalise, sentences
 from monitor.models import Finding, TextDiff
 

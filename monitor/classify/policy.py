@@ -8,14 +8,23 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from monitor.classify import cosmetic, launches, lifecycle, lifecycle_rows, record_prose, told
+from monitor.classify import (
+    cosmetic,
+    launches,
+    lifecycle,
+    lifecycle_rows,
+    record_prose,
+    row_cells,
+    told,
+)
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, is_timestamp, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
 from monitor.classify.names import find_models
 from monitor.classify.records import TEXT_FIELDS, item_prose_only, record_changes, same_excerpt
-from monitor.classify.tables import deprecation_table, roles, table_changes
+from monitor.classify.table_diff import deprecation_table, table_changes
+from monitor.classify.tables import roles
 from monitor.classify.text import core, loose, opcodes, reading, sentence_spans, words
 from monitor.classify.versions import marker_pair, markers, mask_markers
 from monitor.models import Finding, TextDiff
@@ -34,7 +43,7 @@ def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
     old = set(prose.old_lines)
     new = set(prose.new_lines | launched.new_lines)
     for change in lifecycle_rows.row_changes(ctx):
-        if change.kind == "added" and not lifecycle_rows.names_a_model(change):
+        if change.kind == "added" and not row_cells.names_a_model(change):
             continue  # a row naming no model (a version history's): read as text below
         if change.new_line is not None:
             new.add(change.new_line.number)
@@ -75,7 +84,7 @@ def _headings_of_whole_tables(ctx: Context, lines: tuple[Line, ...], kind: str) 
 def _same_shutdown(old: str, new: str) -> bool:
     """A shutdown cell whose date (and qualifier) reads the same: its other words are wording
     ("… will be upgraded to version 0125, starting on January 21, 2025")."""
-    before, after = lifecycle_rows.shutdown_in_cell(old), lifecycle_rows.shutdown_in_cell(new)
+    before, after = row_cells.shutdown_in_cell(old), row_cells.shutdown_in_cell(new)
     if before is None or after is None:
         return False  # a date set, dropped or never there: the lifecycle rules read that cell
     return (before.iso, before.qualifier) == (after.iso, after.qualifier)
@@ -87,7 +96,7 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
         if change.kind == "changed" and change.new_line is pair.new:
             old, new = change.old or {}, change.new or {}
             # a row naming no model leaves even its status or date change to this rule
-            unread = set() if lifecycle_rows.names_a_model(change) else LIFECYCLE_ROLES
+            unread = set() if row_cells.names_a_model(change) else LIFECYCLE_ROLES
             records = change.table is not None and "model" in roles(change.table.header).values()
             launched = records and (
                 told.beside_new_version(ctx, change) or told.launch_row(ctx, pair.new)

@@ -19,7 +19,7 @@ from monitor.classify.lifecycle import model_hits, shutdown_of, split_replacemen
 from monitor.classify.names import cell_models, find_models
 from monitor.classify.records import TEXT, by_role, item_prose, parse_records, record_changes
 from monitor.classify.statements import retires_a_model
-from monitor.classify.tables import RowChange
+from monitor.classify.table_diff import RowChange
 from monitor.classify.text import normalise, sentences
 from monitor.models import Finding, TextDiff
 

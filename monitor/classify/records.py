@@ -19,7 +19,8 @@ from typing import Any
 
 from monitor.classify.context import Context
 from monitor.classify.names import cell_models
-from monitor.classify.tables import RowChange, role
+from monitor.classify.table_diff import RowChange
+from monitor.classify.tables import role
 from monitor.classify.text import loose
 
 _ITEM = re.compile(r"<(item|entry)\b[^>]{0,500}>(.*?)</\1\s*>", re.S | re.I)

@@ -13,7 +13,7 @@ from monitor.classify import cosmetic, facts, launches, lifecycle, lifecycle_row
 from monitor.classify.aliases import alias_line
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.names import find_models, same_model
-from monitor.classify.tables import RowChange, table_changes
+from monitor.classify.table_diff import RowChange, table_changes
 from monitor.classify.text import core, normalise, words
 
 DESCRIPTION_WORDS = 6  # a cell of this many words or more is a sentence, not a value
