@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -166,20 +167,27 @@ def _row(day: date, model: str, replacement: str) -> str:
     return f"<tr><td>{when}</td><td>{model}</td><td>{replacement}</td></tr>"
 
 
+def _watching(
+    tmp_path: Path, page_server: PageServer, body: Callable[[], str], more: str = ""
+) -> list[str]:
+    """A lifecycle watch of a local deprecations page serving `body()` at each check; the CLI's
+    watchlist arguments."""
+    page_server.route("/deprecations", lambda request: Response(body=body().encode()))
+    watchlist = tmp_path / "watchlist.toml"
+    watchlist.write_text(
+        '[[watch]]\nid = "anthropic-deprecations"\n'
+        f'url = "{page_server.url("/deprecations")}"\nkind = "lifecycle"\n{more}'
+    )
+    return ["--watchlist", str(watchlist)]
+
+
 def test_models_command_after_real_checks(
     tmp_path: Path, page_server: PageServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     today = datetime.now(UTC).date()
     soon, later = today + timedelta(days=40), today + timedelta(days=300)
     body = DEPRECATIONS.format(rows="")
-    page_server.route("/deprecations", lambda request: Response(body=body.encode()))
-    watchlist = tmp_path / "watchlist.toml"
-    watchlist.write_text(
-        '[[watch]]\nid = "anthropic-deprecations"\n'
-        f'url = "{page_server.url("/deprecations")}"\n'
-        'kind = "lifecycle"\nprovider = "anthropic"\n'
-    )
-    w = ["--watchlist", str(watchlist)]
+    w = _watching(tmp_path, page_server, lambda: body, 'provider = "anthropic"\n')
     assert main([*w, "check", "--no-progress"]) == 0
     rows = _row(soon, "claude-opus-4-1-20250805", "claude-opus-4-8")
     rows += _row(later, "claude-sonnet-4-20250514", "claude-sonnet-4-6")
@@ -229,14 +237,7 @@ def test_a_new_replacement_updates_the_models_row_after_real_checks(
     later = datetime.now(UTC).date() + timedelta(days=300)
     rows = _row(later, "claude-sonnet-4-20250514", "claude-sonnet-4-6")
     body = DEPRECATIONS.format(rows=rows)
-    page_server.route("/deprecations", lambda request: Response(body=body.encode()))
-    watchlist = tmp_path / "watchlist.toml"
-    watchlist.write_text(
-        '[[watch]]\nid = "anthropic-deprecations"\n'
-        f'url = "{page_server.url("/deprecations")}"\n'
-        'kind = "lifecycle"\nprovider = "anthropic"\n'
-    )
-    w = ["--watchlist", str(watchlist)]
+    w = _watching(tmp_path, page_server, lambda: body, 'provider = "anthropic"\n')
     assert main([*w, "check", "--no-progress"]) == 0  # seeds the registry from the page
     body = DEPRECATIONS.format(rows=rows.replace("claude-sonnet-4-6", "claude-sonnet-4-7"))
     assert main([*w, "check", "--no-progress"]) == 0
@@ -266,13 +267,7 @@ def test_a_moved_or_made_firm_date_updates_the_row_the_retirement_made(
     today = datetime.now(UTC).date()
     first, later, firm = (today + timedelta(days=d) for d in (100, 200, 250))
     body = DEPRECATIONS.format(rows=_row(first, "claude-opus-4-1-20250805", "claude-opus-4-8"))
-    page_server.route("/deprecations", lambda request: Response(body=body.encode()))
-    watchlist = tmp_path / "watchlist.toml"
-    watchlist.write_text(
-        '[[watch]]\nid = "deprecations"\n'
-        f'url = "{page_server.url("/deprecations")}"\nkind = "lifecycle"\n'
-    )
-    w = ["--watchlist", str(watchlist)]
+    w = _watching(tmp_path, page_server, lambda: body)
 
     def rows_of_model() -> list[dict[str, Any]]:
         capsys.readouterr()
