@@ -312,3 +312,19 @@ def test_an_ids_snapshot_date_and_a_model_named_as_a_starting_point_retire_nothi
         (f["model"], f.get("shutdown_date")) for f in result.facts if f["kind"] == "retirement"
     ]
     assert dates == [("acme-large-2026-01-15", "2026-09-30")]
+
+
+def test_a_display_name_goes_on_through_words_joined_by_hyphens_in_prose() -> None:
+    """A changelog's sentence names a model as its product page writes it, words joined by
+    hyphens ("GPT-5.1-Codex-Max"): the model is that whole name, not the family's first part;
+    a lower-case word after a hyphen ("GPT-5-based") is no part of it."""
+    before = "# Changelog\n\nNothing yet.\n"
+    after = (
+        before + "\nGPT-5.1-Codex-Max will be retired on June 1, 2026. GPT-5-based tools stay.\n"
+    )
+    watch = Watch(id="changelog", url="https://example.com/changelog", kind="lifecycle")
+    result = classify_change(diff_texts(before, after), before, after, watch, at=AT)
+    dates = [
+        (f["model"], f.get("shutdown_date")) for f in result.facts if f["kind"] == "retirement"
+    ]
+    assert dates == [("gpt-5.1-codex-max", "2026-06-01")]

@@ -156,6 +156,10 @@ _PROSE_WORD = {"nova": "Nova"}
 _O_DIGIT = re.compile(r"o[1-9]")
 
 
+# words a display name goes on with, joined by hyphens ("GPT-5.1-Codex-Max")
+_JOINED = re.compile(r"(?:-[A-Z0-9][A-Za-z0-9]*(?:\.[0-9]+)*)+(?![\w-])")
+
+
 def _prose_hits(text: str) -> list[ModelHit]:
     if not _CAPITAL.search(text):
         return []  # every prose name starts with a capital ("Claude", "GPT", "Gemini" …)
@@ -166,9 +170,12 @@ def _prose_hits(text: str) -> list[ModelHit]:
         for m in pattern.finditer(text):
             if m.start() and _WORD_CHAR.match(text, m.start() - 1):
                 continue  # the leading word boundary the search pattern leaves out
-            hits.append(
-                ModelHit(_prose_id(kind, m), m.start(), m.end(), p.PROSE_PROVIDER[kind], True)
-            )
+            joined = _JOINED.match(text, m.end())  # "GPT-5.1-Codex": the name goes on
+            model = _prose_id(kind, m)
+            if joined:
+                model = "-".join([model, *joined.group(0).lower().split("-")[1:]])
+            end = joined.end() if joined else m.end()
+            hits.append(ModelHit(model, m.start(), end, p.PROSE_PROVIDER[kind], True))
             if kind == "claude":
                 end = m.end()
                 while more := p.PROSE_NAMES["claude_more"].match(
