@@ -166,6 +166,8 @@ def test_every_launch_or_retire_words_match_holds_one_of_its_words() -> None:
             lines = text.split("\n")
             matching = {i for i, line in enumerate(lines) if pattern.search(line)}
             assert matching <= lines_holding(lines, words)
+            holding = {i for i, line in enumerate(lines) if holds_any(line, words)}
+            assert lines_holding(lines, words) == holding
 
 
 def test_api_continues_is_found_near_its_words_as_in_the_whole_text() -> None:
