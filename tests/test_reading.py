@@ -166,6 +166,8 @@ def test_every_launch_or_retire_words_match_holds_one_of_its_words() -> None:
             lines = text.split("\n")
             matching = {i for i, line in enumerate(lines) if pattern.search(line)}
             assert matching <= lines_holding(lines, words)
+            holding = {i for i, line in enumerate(lines) if holds_any(line, words)}
+            assert lines_holding(lines, words) == holding
 
 
 def test_api_continues_is_found_near_its_words_as_in_the_whole_text() -> None:
@@ -437,3 +439,19 @@ def test_a_row_whose_id_gives_its_version_to_the_version_cell_is_the_same_row() 
     assert not {"entry_removed", "model_launch", "model_retirement"} & set(result.labels)
     moved = _table_page(header, ("acme-voice", "2026-01-10", "2026-10-01"))
     assert _lifecycle_facts(before, moved) == [("retirement", "acme-voice", "2026-10-01")]
+
+
+def test_a_line_made_for_a_page_is_the_frozen_line_its_fields_make() -> None:
+    import dataclasses
+
+    from monitor.classify.lines import Doc, Line
+
+    doc = Doc("# Models\n\n  - item `gpt-4o`\n| a | b |\n|---|---|\n| x | y |\nText")
+    lines = list(doc.lines)
+    assert [line.number for line in lines] == [1, 3, 4, 6, 7]
+    for line in lines:
+        fields = {f.name: getattr(line, f.name) for f in dataclasses.fields(Line)}
+        assert line == Line(**fields) and hash(line) == hash(Line(**fields))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            line.text = "changed"  # type: ignore[misc]
+    assert lines[1].depth == 1 and lines[2].table and lines[1].core == "item gpt-4o"

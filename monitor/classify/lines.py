@@ -45,6 +45,18 @@ class Line:
         return bool(_LIST_ITEM.match(self.text))
 
 
+def _new_line(
+    text: str, number: int, trail: tuple[str, ...], heading: int, depth: int, table: bool
+) -> Line:
+    """`Line(...)` without the frozen dataclass's `__init__`, which sets each field through
+    `object.__setattr__`: a first version makes one per line of the page."""
+    made = object.__new__(Line)
+    made.__dict__.update(
+        text=text, number=number, trail=trail, heading=heading, depth=depth, table=table
+    )
+    return made
+
+
 def _heading_level(text: str) -> int:
     if text.lstrip(" ")[:1] not in ("#", "*", "_"):
         return 0
@@ -179,7 +191,7 @@ class Doc:
         level = 2 if number in self.setext else _heading_level(text)
         lead = text[: len(text) - len(text.lstrip(" \t"))]
         indent = len(lead.expandtabs(4)) if "\t" in lead else len(lead)
-        return Line(text, number, trail, level, indent // 2, stripped.startswith("|"))
+        return _new_line(text, number, trail, level, indent // 2, stripped.startswith("|"))
 
     def first(self, count: int) -> list[Line]:
         """The first `count` lines."""

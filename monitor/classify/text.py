@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import accumulate
+from os.path import commonprefix
 
 from monitor import patterns as p
 
@@ -61,13 +62,33 @@ def lines_holding(texts: Sequence[str], words: Sequence[str]) -> set[int]:
     if len(folded) != starts[-1] - 1:  # a lower case longer than its letter: no offsets
         return {index for index, text in enumerate(texts) if holds_any(text, words)}
     found: set[int] = set()
-    for word in words:
-        at = folded.find(word)
+    for prefix, group in _prefix_groups(tuple(words)):
+        at = folded.find(prefix)
         while at != -1:
+            if len(group) > 1 and not any(folded.startswith(word, at) for word in group):
+                at = folded.find(prefix, at + 1)
+                continue
             index = bisect_right(starts, at) - 1
             found.add(index)
-            at = folded.find(word, starts[index + 1])
+            at = folded.find(prefix, starts[index + 1])
     return found
+
+
+SHARED_PREFIX = 4  # characters two words share, at least, to be searched for once
+
+
+@lru_cache(maxsize=64)
+def _prefix_groups(words: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`words` as (prefix, the words that start with it): one search of a large text per prefix
+    ("end of life" and "end of support" share "end of"), not one per word."""
+    groups: list[tuple[str, tuple[str, ...]]] = []
+    for word in sorted(set(words)):
+        shared = commonprefix([groups[-1][0], word]) if groups else ""
+        if len(shared) >= SHARED_PREFIX:
+            groups[-1] = (shared, (*groups[-1][1], word))
+        else:
+            groups.append((word, (word,)))
+    return tuple(groups)
 
 
 def found_near(pattern: re.Pattern[str], text: str, words: Sequence[str], width: int) -> bool:
