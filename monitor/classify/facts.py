@@ -228,13 +228,7 @@ def _keyed(ctx: Context, kind: str, model: str, **fields: Any) -> dict[str, Any]
 
 
 def launch(ctx: Context, model: str, **extra: Any) -> dict[str, Any]:
-    return fact(
-        "launch",
-        model=model,
-        provider=extra.pop("provider", None) or provider_of(model) or ctx.watch.provider,
-        surface=extra.pop("surface", None) or default_surface(ctx),
-        **extra,
-    )
+    return _keyed(ctx, "launch", model, **extra)
 
 
 @lru_cache(maxsize=4096)  # every line of a section asks for its headings' date
