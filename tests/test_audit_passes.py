@@ -5,6 +5,7 @@ breaks verification and is named, in the store and in the bundle."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -255,3 +256,23 @@ def test_a_pass_killed_half_way_keeps_what_it_recorded_and_verifies(
     live = _verify(folder)
     assert live.returncode == 0 and live.stdout.startswith("intact: "), live.stdout
     engine.dispose()
+
+
+def test_jsonl_and_csv_exports_list_each_check_of_a_pass(
+    sqlite_history: Path, tmp_path: Path
+) -> None:
+    jsonl, table = tmp_path / "e.jsonl", tmp_path / "e.csv"
+    for fmt, out in (("jsonl", jsonl), ("csv", table)):
+        done = run_monitor(sqlite_history, "export", *PERIOD, "--format", fmt, "--out", str(out))
+        assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    [pass_event] = [r for r in records if r.get("kind") == standalone.PASS_KIND]
+    checks = [r for r in records if r["record"] == "check"]
+    assert [c["id"] for c in checks] == standalone.pass_ids(pass_event["payload"])
+    assert checks[0]["pass"] == pass_event["seq"] and checks[0]["outcome"] == "unchanged"
+    assert records[records.index(pass_event) + 1] == checks[0]
+    with table.open(encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    [row] = [r for r in rows if r["kind"] == "check" and not r["sha256"]]
+    assert row["seq"] == str(pass_event["seq"]) and row["subject_id"] == str(checks[0]["id"])
+    assert json.loads(row["payload"])["raw_sha256"] == checks[0]["raw_sha256"]
