@@ -42,6 +42,7 @@ class Report:
     breaks: list[str] = field(default_factory=list)
     summary: str = ""
     manifest: dict[str, Any] = field(default_factory=dict)
+    pass_checks: int = 0  # lines of checks.jsonl read
 
     @property
     def code(self) -> int:
@@ -247,8 +248,10 @@ def verify(path: str, max_total: int = MAX_TOTAL) -> Report:
         count = _verify_events(bundle, infos, manifest, chain, report) if EVENTS in infos else 0
         if EVENTS not in infos:
             report.breaks.append(f"{EVENTS}: missing")
+        plural = "" if report.pass_checks == 1 else "s"
+        checks = f"{report.pass_checks} check{plural} in {CHECKS}, " if report.pass_checks else ""
         report.summary = (
-            f"{count} events (seq {chain.get('first_seq')}–{chain.get('last_seq')}), "
+            f"{count} events (seq {chain.get('first_seq')}–{chain.get('last_seq')}), {checks}"
             f"{len(actual)} files, head {str(chain.get('head_sha256'))[:16]}…"
         )
     return report
@@ -377,6 +380,7 @@ def _verify_events(
             expected_seq = seq + 1 if isinstance(seq, int) else None
             prev = last_sha = stored_sha
         checks.rest()
+        report.pass_checks = checks.count
     except (zipfile.BadZipFile, zlib.error, OSError) as exc:
         report.breaks.append(f"{EVENTS} or {CHECKS}: damaged in the zip ({exc})")
     for name, (where, content_sha) in sorted(changes.items()):
