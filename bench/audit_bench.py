@@ -9,8 +9,9 @@
 2. records `watches` × `hours` hourly checks through the store's own writes (one first version
    per watch, then unchanged checks), 876,000 checks for 100 watches over a year;
 3. exports the whole period as a bundle in a separate `monitor export` process: wall seconds,
-   peak RSS, bundle size; then `monitor verify` of the bundle, likewise. Memory that stays flat
-   while the period grows shows the export streams (run it with a smaller --hours to compare).
+   peak RSS, bundle size; then `monitor verify` of the bundle and of the live store, likewise.
+   Memory that stays flat while the period grows shows the export streams (run it with a
+   smaller --hours to compare).
 """
 
 from __future__ import annotations
@@ -199,6 +200,9 @@ def main() -> None:
               f"bundle {out.stat().st_size / 1e6:.1f} MB")  # fmt: skip
         wall, peak, done = _child([*monitor, "verify", str(out)])
         print(f"verify: {done.stdout.strip()}")
+        print(f"  {wall:.1f} s wall, peak RSS {peak / 1024:.0f} MB (exit {done.returncode})")
+        wall, peak, done = _child([*monitor, "verify"])
+        print(f"verify of the live store: {done.stdout.strip()}")
         print(f"  {wall:.1f} s wall, peak RSS {peak / 1024:.0f} MB (exit {done.returncode})")
 
 
