@@ -70,6 +70,7 @@ def event_sha256(prev_sha256: str, event: dict[str, Any]) -> str:
 # as ranges, the first TAG_BYTES of each check's SHA-256 in id order (hex), and the SHA-256 of
 # those digests joined whole. A check's SHA-256 is that of its record as canonical JSON:
 # {id, watch, at, outcome, status, duration_ms, raw_sha256, version_id, error_kind, error}.
+# The joined digest is the proof; the tags only say which check no longer matches.
 
 
 def check_sha256(record: dict[str, Any]) -> bytes:
