@@ -160,8 +160,9 @@ def check_event(row: CheckRow | CheckFields) -> Pending:
     return Pending("check", row.at, row.watch_id, "check", row.id, check_payload(row))
 
 
-def check_record(row: CheckRow | CheckFields | Any) -> dict[str, Any]:
-    """A check as a `check_pass` event commits to it and checks.jsonl carries it (plain data)."""
+def check_record(row: Any) -> dict[str, Any]:
+    """A check (a CheckRow, CheckFields or a row of the check table) as a `check_pass` event
+    commits to it and checks.jsonl carries it, as plain data."""
     record: dict[str, Any] = plain(check_payload(row))
     record.update(id=row.id, watch=row.watch_id, at=utc_text(row.at))
     return record

@@ -189,16 +189,10 @@ def events_without_rows(engine: sa.Engine, table: str) -> Iterator[tuple[int, st
 # Passes of checks, recorded by one `check_pass` event each.
 
 
-def check_passes(
-    engine: sa.Engine, first_seq: int = 1, last_seq: int | None = None
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(seq, payload) of each `check_pass` event from `first_seq` through `last_seq`."""
+def check_passes(engine: sa.Engine) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(seq, payload) of each `check_pass` event, in seq order."""
     table = AuditEventRow.__table__  # type: ignore[attr-defined]
-    query = sa.select(table.c.seq, table.c.payload).where(
-        table.c.subject_table == PASS_KIND, table.c.seq >= first_seq
-    )
-    if last_seq is not None:
-        query = query.where(table.c.seq <= last_seq)
+    query = sa.select(table.c.seq, table.c.payload).where(table.c.subject_table == PASS_KIND)
     with engine.connect() as conn:
         rows = conn.execution_options(yield_per=_CHUNK).execute(query.order_by(table.c.seq))
         try:
