@@ -152,6 +152,14 @@ def store_size(workdir: Path) -> tuple[int, int]:
     return pages * page_size, bodies
 
 
+def bytes_by_name(workdir: Path) -> dict[str, int]:
+    """Bytes of pages each table and index holds (SQLite's dbstat)."""
+    with sqlite3.connect(workdir / "monitor.db") as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        found = conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall()
+    return {str(name): int(size) for name, size in found}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -252,11 +260,13 @@ def main() -> None:
             fwall, fcpu, frss = (statistics.median(c[i] for c in cycles) for i in (6, 7, 8))
 
             db_before, bodies_before = store_size(workdir)
+            by_name_before = bytes_by_name(workdir)
             served_before = int(httpx.get(f"{base}/_stats").text)
             wall3, cpu3, rss3, out3 = timed(check, env)
             main_cpu3 = MAIN_CPU[-1]
             served = int(httpx.get(f"{base}/_stats").text) - served_before
             db_after, bodies_after = store_size(workdir)
+            by_name_after = bytes_by_name(workdir)
             unchanged = sum(
                 1
                 for line in out3.splitlines()
@@ -296,6 +306,18 @@ def main() -> None:
                 f"{(db_after - db_before) / max(unchanged, 1):.0f} bytes in the database, "
                 f"{(bodies_after - bodies_before) / max(unchanged, 1):.0f} bytes of bodies "
                 f"({unchanged} checks)"
+            )
+            grown = {
+                name: by_name_after.get(name, 0) - by_name_before.get(name, 0)
+                for name in by_name_after.keys() | by_name_before.keys()
+            }
+            print(
+                "per unchanged check, by table and index (dbstat): "
+                + ", ".join(
+                    f"{name} {size / max(unchanged, 1):.0f} B"
+                    for name, size in sorted(grown.items(), key=lambda item: -item[1])
+                    if size
+                )
             )
             print(
                 f"2 MB-page cycle (one page changed all through): {bwall:.2f} s wall, "

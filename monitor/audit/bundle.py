@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 
 from monitor import __version__
 from monitor.audit import standalone
-from monitor.audit.chain import GENESIS, SCHEMA_VERSION, event_line, utc_text
+from monitor.audit.chain import GENESIS, SCHEMA_VERSION, dumps, event_line, utc_text
 from monitor.audit.coverage import Coverage
 from monitor.snapshots import Bodies
 from monitor.store import audit_reads
@@ -48,6 +49,7 @@ class Collected:
     watchlists: set[str] = field(default_factory=set)
     reviews: list[list[str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    pass_checks: int = 0  # checks recorded by the period's check_pass events
     first_seq: int | None = None
     last_seq: int | None = None
     anchor: str = GENESIS
@@ -133,9 +135,34 @@ def _collect(body: dict[str, Any], period: Period, found: Collected, cover: Cove
         )
 
 
+def _pass_checks(
+    engine: sa.Engine,
+    body: dict[str, Any],
+    period: Period,
+    write: Callable[[bytes], object],
+    cover: Coverage,
+) -> int:
+    """A check_pass event's checks as lines of checks.jsonl (each with the event's seq), every
+    check of the pass whatever its watch: the verifier needs them all to recompute the pass."""
+    count = 0
+    for record in audit_reads.check_records(engine, body["payload"]["checks"]):
+        count += 1
+        write(dumps({"pass": body["seq"], **record}) + b"\n")
+        if record["watch"] in period.watches:
+            failed = record["outcome"] == "failed"
+            cover.add(record["watch"], datetime.fromisoformat(record["at"]), failed)
+    return count
+
+
 def write_events(
-    engine: sa.Engine, period: Period, write: Callable[[bytes], None], cover: Coverage
+    engine: sa.Engine,
+    period: Period,
+    write: Callable[[bytes], None],
+    cover: Coverage,
+    write_check: Callable[[bytes], object] | None = None,
 ) -> Collected:
+    """The period's events through `write`; the checks of its check_pass events through
+    `write_check` (left out when None)."""
     found = Collected()
     span = audit_reads.period(engine, period.since, period.until)
     if span is None:
@@ -148,6 +175,8 @@ def write_events(
         body = event_body(event)
         write(event_line(body, event.prev_sha256, event.sha256))
         _collect(body, period, found, cover)
+        if event.kind == standalone.PASS_KIND and write_check is not None:
+            found.pass_checks += _pass_checks(engine, body, period, write_check, cover)
         found.head = event.sha256
     return found
 
@@ -207,6 +236,11 @@ What is here
                   {{seq, at, kind, watch, subject, payload, prev_sha256, sha256}} where
                   sha256 = SHA-256(prev_sha256 + the event without its two hashes, as JSON with
                   sorted keys, no spaces, UTF-8)
+  checks.jsonl    (when checks were recorded a pass at a time) the checks of each check_pass
+                  event, one per line: {{pass, id, watch, at, outcome, status, duration_ms,
+                  raw_sha256, …}}; the event names their ids and holds the SHA-256 of their
+                  records' SHA-256s (each record as canonical JSON, without `pass`) and the
+                  first 4 bytes of each, so an altered or missing check is named
   versions/       extracted texts, named by their SHA-256
   snapshots/      raw fetched bodies, named by their SHA-256
   changes/        each change's classification and diff (ID.json) and a readable page (ID.html)
@@ -257,8 +291,15 @@ def _write(
     sign: Callable[[bytes], bytes] | None,
 ) -> dict[str, Any]:
     cover = Coverage(list(period.watches), period.intervals, period.since, period.until)
-    with writer.stream(standalone.EVENTS) as write:
-        found = write_events(engine, period, write, cover)
+    # one zip entry is written at a time: a pass's checks wait in a file while events stream
+    with tempfile.TemporaryFile() as checks:
+        with writer.stream(standalone.EVENTS) as write:
+            found = write_events(engine, period, write, cover, checks.write)
+        if found.counts.get(standalone.PASS_KIND):
+            checks.seek(0)
+            with writer.stream(standalone.CHECKS) as write:
+                while chunk := checks.read(1 << 20):
+                    write(chunk)
     writer.put("coverage.csv", _csv(cover.rows()))
     header = ["review_id", "change_id", "watch", "reviewer", "verdict", "note", "at", "event_seq"]
     writer.put("reviews.csv", _csv([header, *found.reviews]))
@@ -274,7 +315,7 @@ def _write(
             writer.put(f"watchlists/{sha}.toml", body)
     counts = {
         "events": sum(found.counts.values()),
-        "checks": found.counts.get("check", 0),
+        "checks": found.counts.get("check", 0) + found.pass_checks,
         "changes": changes,
         "versions": len(found.texts),
         "snapshots": len(found.snapshots),

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from monitor.audit.bundle import Period, event_body
 from monitor.audit.chain import utc_text
+from monitor.audit.standalone import PASS_KIND
 from monitor.store import audit_reads
 from monitor.store.tables import ChangeRow
 
@@ -74,9 +75,18 @@ def change_record(change: ChangeRow) -> dict[str, Any]:
     }
 
 
+def _pass_checks(engine: sa.Engine, event: audit_reads.StoredEvent) -> Iterator[dict[str, Any]]:
+    """The checks a check_pass event records, each as its record with the event's seq."""
+    if event.kind != PASS_KIND:
+        return
+    for record in audit_reads.check_records(engine, json.loads(event.payload)["checks"]):
+        yield {"pass": event.seq, **record}
+
+
 def write_jsonl(engine: sa.Engine, period: Period, out: Path) -> int:
-    """An `event` line per event (with its hashes), and after a change's event, a `change` line
-    with its labels, summary and facts. Returns the number of events."""
+    """An `event` line per event (with its hashes), after a change's event a `change` line with
+    its labels, summary and facts, and after a check_pass event a `check` line per check it
+    records. Returns the number of events."""
     count = 0
     with out.open("w", encoding="utf-8") as stream:
         for chunk in _chunks(engine, period):
@@ -90,11 +100,16 @@ def write_jsonl(engine: sa.Engine, period: Period, out: Path) -> int:
                 if change is not None:
                     record = change_record(change)
                     stream.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                for check in _pass_checks(engine, event):
+                    record = {"record": "check", **check}
+                    stream.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
     return count
 
 
 def write_csv(engine: sa.Engine, period: Period, out: Path) -> int:
-    """One row per event; a change's event carries the change's labels, severity and summary."""
+    """One row per event; a change's event carries the change's labels, severity and summary;
+    a check_pass event is followed by a `check` row per check it records (the pass's seq, the
+    check's record as payload, no hashes of its own). Returns the number of events."""
     count = 0
     with out.open("w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream, lineterminator="\n")
@@ -120,6 +135,10 @@ def write_csv(engine: sa.Engine, period: Period, out: Path) -> int:
                         change.summary if change else "",
                     ]
                 )
+                for check in _pass_checks(engine, event):
+                    payload = json.dumps(check, ensure_ascii=False, sort_keys=True)
+                    row = [event.seq, check["at"], "check", check["watch"], "check"]
+                    writer.writerow([*row, check["id"], payload, "", "", "", "", ""])
     return count
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from monitor.audit.standalone import PASS_KIND
 from monitor.store import audit_log
 from monitor.store.db import reading
 from monitor.store.tables import (
@@ -183,6 +184,36 @@ def events_without_rows(engine: sa.Engine, table: str) -> Iterator[tuple[int, st
     with engine.connect() as conn:
         for seq, subject_id in conn.execute(query):
             yield int(seq), str(subject_id)
+
+
+# Passes of checks, recorded by one `check_pass` event each.
+
+
+def check_passes(engine: sa.Engine) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(seq, payload) of each `check_pass` event, in seq order."""
+    table = AuditEventRow.__table__  # type: ignore[attr-defined]
+    query = sa.select(table.c.seq, table.c.payload).where(table.c.subject_table == PASS_KIND)
+    with engine.connect() as conn:
+        rows = conn.execution_options(yield_per=_CHUNK).execute(query.order_by(table.c.seq))
+        try:
+            for seq, payload in rows:
+                yield int(seq), audit_log.payload_of(payload)
+        finally:
+            rows.close()
+
+
+def check_records(engine: sa.Engine, ranges: Sequence[Sequence[int]]) -> Iterator[dict[str, Any]]:
+    """The records (audit_log.check_record) of the checks whose ids lie in `ranges` (inclusive
+    [first, last] pairs), in the ranges' order and id order within each."""
+    table = CheckRow.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        for first, last in ranges:
+            for start in range(first, last + 1, _CHUNK):
+                end = min(last, start + _CHUNK - 1)
+                for row in conn.execute(
+                    sa.select(table).where(table.c.id.between(start, end)).order_by(table.c.id)
+                ):
+                    yield audit_log.check_record(row)
 
 
 def body_hashes(engine: sa.Engine) -> Iterator[tuple[str, str]]:

@@ -178,7 +178,8 @@ class Unchanged:
 
 def record_unchanged_many(engine: sa.Engine, items: list[Unchanged]) -> None:
     """Many unchanged checks in one transaction: each check's rows still commit together, and
-    a pass over a thousand quiet pages costs one commit and two statements, not two thousand."""
+    a pass over a thousand quiet pages costs one commit and two statements, not two thousand.
+    The audit log records them with one `check_pass` event that commits to every check."""
     if not items:
         return
     update = (
@@ -226,10 +227,10 @@ def record_unchanged_many(engine: sa.Engine, items: list[Unchanged]) -> None:
                 for item in items
             ],
         )
-        audit_log.append_many(
+        audit_log.append(
             connection,
-            [
-                audit_log.check_event(
+            audit_log.check_pass_event(
+                [
                     audit_log.CheckFields(
                         id=check_id,
                         watch_id=item.watch_id,
@@ -239,9 +240,9 @@ def record_unchanged_many(engine: sa.Engine, items: list[Unchanged]) -> None:
                         duration_ms=item.result.duration_ms,
                         raw_sha256=bytes.fromhex(item.raw_sha256) if item.raw_sha256 else None,
                     )
-                )
-                for (check_id,), item in zip(inserted.all(), items, strict=True)
-            ],
+                    for (check_id,), item in zip(inserted.all(), items, strict=True)
+                ]
+            ),
         )
         rows = []
         for item in items:
