@@ -9,10 +9,11 @@ shutdown date, a paragraph rewrapped, link paths moved; and a page of the same s
 generated lifecycle table, where rows are added and removed (ten, then a hundred). Prints the
 time of diff + classify (the stages a changed page costs) and of classify alone, for each of:
 a few changes, no change but volatile tokens, a text read against an empty page (what a first
-check reads to seed the registry), the table page read as a first version, and the table's
-changes. Figures are of `--repeat` runs: the
-best wall-clock milliseconds, and the best and median CPU milliseconds (CPU time is what the
-work costs when other processes share the cores). `--cold` empties the classifier's caches
+check reads to seed the registry), the table page read as a first version, the table's
+changes, and lists of 1,000 and 4,000 retirement notices naming no model read as a first
+version (linear: the second costs about four times the first). Figures are of `--repeat`
+runs: the best wall-clock milliseconds, and the best and median CPU milliseconds (CPU time is
+what the work costs when other processes share the cores). `--cold` empties the classifier's caches
 before each run: what classifying texts the process has never read costs (without it, a repeat
 finds the texts' lines and model names already read).
 """
@@ -92,6 +93,16 @@ def tracker(megabytes: float, seed: int = 11) -> str:
     return "\n".join(lines)
 
 
+def unnamed_notices(count: int) -> str:
+    """A list of retirement notices that name no model: each looks for the models listed after
+    it (a list read once per notice would grow with the square of its length)."""
+    items = [
+        f"- This older option will be deprecated on March {n % 28 + 1}, 2027 for customer {n}."
+        for n in range(count)
+    ]
+    return "# Deprecations\n\n## Upcoming\n\n" + "\n".join(items)
+
+
 def changed(text: str) -> str:
     lines = text.split("\n")
     lines[1] = "Last updated on 11/15/2024"
@@ -162,6 +173,8 @@ def main() -> None:
             table_old,
             "\n".join(table_lines[:-200] + table_lines[-100:]),
         ),
+        ("1,000 notices, no model", "", unnamed_notices(1000)),
+        ("4,000 notices, no model", "", unnamed_notices(4000)),
     ):
         diff = diff_texts(before, after)
         wall, cpu, cmed = timed(lambda b=before, a=after: diff_texts(b, a), args.repeat)
