@@ -408,7 +408,7 @@ _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 
 def linked_text(cell: str) -> str:
     """A cell's links read as the text a reader sees."""
-    return _LINK.sub(r"\1", cell)
+    return _LINK.sub(r"\1", cell) if "[" in cell else cell  # most cells link nothing
 
 
 def _versioned(model: str, cells: list[str]) -> str:
