@@ -156,7 +156,9 @@ def split_cells(text: str) -> list[str]:
         stripped = stripped[1:]
     if stripped.endswith("|") and not stripped.endswith("\\|"):
         stripped = stripped[:-1]
-    return [cell.strip() for cell in _CELL_SPLIT.split(stripped)]
+    # only a bar after a backslash does not split: without a backslash, a string split
+    cells = _CELL_SPLIT.split(stripped) if "\\" in stripped else stripped.split("|")
+    return [cell.strip() for cell in cells]
 
 
 # A footnote mark a header cell carries: "<sup>1</sup>" (read as "Model Version 1"), "[^1]", "¹"
