@@ -1,6 +1,6 @@
 """Benchmark of classifying a change on a 2 MB page, against the 200 ms budget.
 
-    python bench/classify_bench.py [--mb 2] [--repeat 5] [--cold]
+    python bench/classify_bench.py [--mb 2] [--repeat 5] [--cold] [--default-gc]
 
 Builds a realistic extracted text of about `--mb` MB (sections of prose, list items, a dated
 "Last updated" line, deprecation tables with model ids, dates and replacements, and links),
@@ -9,12 +9,16 @@ shutdown date, a paragraph rewrapped, link paths moved; and a page of the same s
 generated lifecycle table, where rows are added and removed (ten, then a hundred). Prints the
 time of diff + classify (the stages a changed page costs) and of classify alone, for each of:
 a few changes, no change but volatile tokens, a text read against an empty page (what a first
-check reads to seed the registry), the table page read as a first version, and the table's
-changes. Figures are of `--repeat` runs: the
-best wall-clock milliseconds, and the best and median CPU milliseconds (CPU time is what the
-work costs when other processes share the cores). `--cold` empties the classifier's caches
+check reads to seed the registry), the table page read as a first version, the table's
+changes, and lists of 1,000 and 4,000 retirement notices naming no model read as a first
+version (linear: the second costs about four times the first). Figures are of `--repeat`
+runs: the best wall-clock milliseconds, and the best and median CPU milliseconds (CPU time is
+what the work costs when other processes share the cores). `--cold` empties the classifier's caches
 before each run: what classifying texts the process has never read costs (without it, a repeat
-finds the texts' lines and model names already read).
+finds the texts' lines and model names already read). Each run goes through the worker's own
+set-up, `monitor.workers.freeze_imports` once and `run_job` per run (the collector paused for
+the job, one collection after it), so the figures are what a worker pays; `--default-gc` times
+the same runs with the collector as Python sets it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from monitor.classify import baseline_facts, classify_change
 from monitor.config import Watch
 from monitor.diff import diff_texts
+from monitor.workers import freeze_imports, run_job
 
 WORDS = (
     "model safety policy deployment capability threshold evaluation customers data access "
@@ -92,6 +97,16 @@ def tracker(megabytes: float, seed: int = 11) -> str:
     return "\n".join(lines)
 
 
+def unnamed_notices(count: int) -> str:
+    """A list of retirement notices that name no model: each looks for the models listed after
+    it (a list read once per notice would grow with the square of its length)."""
+    items = [
+        f"- This older option will be deprecated on March {n % 28 + 1}, 2027 for customer {n}."
+        for n in range(count)
+    ]
+    return "# Deprecations\n\n## Upcoming\n\n" + "\n".join(items)
+
+
 def changed(text: str) -> str:
     lines = text.split("\n")
     lines[1] = "Last updated on 11/15/2024"
@@ -116,15 +131,20 @@ def clear_caches() -> None:
                     value.cache_clear()
 
 
-def timed(run: Callable[[], object], repeat: int, cold: bool = False) -> tuple[float, float, float]:
+def timed(
+    run: Callable[[], object], repeat: int, cold: bool = False, as_worker: bool = True
+) -> tuple[float, float, float]:
     """(best wall ms, best CPU ms, median CPU ms): CPU time says what the work costs on a busy
-    machine."""
+    machine. `as_worker`: each run as a worker runs a job (`run_job`)."""
     walls, cpus = [], []
     for _ in range(repeat):
         if cold:
             clear_caches()
         started, cpu = time.perf_counter(), time.process_time()
-        run()
+        if as_worker:
+            run_job(run)
+        else:
+            run()
         walls.append((time.perf_counter() - started) * 1000)
         cpus.append((time.process_time() - cpu) * 1000)
     return min(walls), min(cpus), statistics.median(cpus)
@@ -135,7 +155,13 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--cold", action="store_true", help="empty the caches before each run")
+    parser.add_argument(
+        "--default-gc", action="store_true", help="without the workers' collector set-up"
+    )
     args = parser.parse_args()
+    as_worker = not args.default_gc
+    if as_worker:
+        freeze_imports()  # as a worker does when it starts, the stages imported
     watch = Watch(id="bench", url="https://example.com/deprecations", kind="lifecycle")
     at = datetime(2026, 5, 4, tzinfo=UTC)
     old = document(args.mb)
@@ -162,18 +188,23 @@ def main() -> None:
             table_old,
             "\n".join(table_lines[:-200] + table_lines[-100:]),
         ),
+        ("1,000 notices, no model", "", unnamed_notices(1000)),
+        ("4,000 notices, no model", "", unnamed_notices(4000)),
     ):
         diff = diff_texts(before, after)
-        wall, cpu, cmed = timed(lambda b=before, a=after: diff_texts(b, a), args.repeat)
+        wall, cpu, cmed = timed(
+            lambda b=before, a=after: diff_texts(b, a), args.repeat, as_worker=as_worker
+        )
         if before:
             cwall, ccpu, ccmed = timed(
                 lambda d=diff, b=before, a=after: classify_change(d, b, a, watch, at=at),
                 args.repeat,
                 args.cold,
+                as_worker,
             )
         else:  # a first version: only the lifecycle rules read it, to seed the registry
             cwall, ccpu, ccmed = timed(
-                lambda a=after: baseline_facts(a, watch, at=at), args.repeat, args.cold
+                lambda a=after: baseline_facts(a, watch, at=at), args.repeat, args.cold, as_worker
             )
         print(
             f"{name:28} diff {wall:6.1f} ms (CPU {cpu:6.1f}, median {cmed:6.1f})   "
@@ -183,6 +214,11 @@ def main() -> None:
     print(
         "budget: classification of a 2 MB page under 200 ms CPU"
         + (" (caches emptied before each run)" if args.cold else "")
+        + (
+            ", collector as Python sets it"
+            if args.default_gc
+            else ", collector as a worker sets it"
+        )
     )
 
 

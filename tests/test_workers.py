@@ -5,6 +5,7 @@ on schedule while a long page is being classified."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sqlite3
@@ -17,6 +18,7 @@ import pytest
 from monitor.config import Watch, load_config
 from monitor.pipeline import CheckReport, check_watches
 from monitor.workers import INLINE_BELOW, CpuPool, WorkerCrashed
+from tests import worker_jobs
 from tests.pageserver import PageServer, Response
 from tests.test_daemon import DaemonProcess, write_watchlist
 
@@ -132,6 +134,38 @@ def test_a_pool_closed_while_it_warms_leaves_no_worker_behind() -> None:
         assert await pool.run(os.getpid, size=BIG) == os.getpid()  # closed: inline
 
     asyncio.run(main())
+
+
+def test_a_worker_scans_nothing_it_started_with_and_runs_a_job_with_the_collector_paused() -> None:
+    async def main() -> tuple[int, bool, bool]:
+        pool = CpuPool(1)
+        try:
+            frozen = await pool.run(gc.get_freeze_count, size=BIG)
+            return (
+                frozen,
+                await pool.run(gc.isenabled, size=BIG),
+                await pool.run(gc.isenabled, size=10),
+            )
+        finally:
+            await pool.close()
+
+    frozen, in_worker, inline = asyncio.run(main())
+    assert frozen > 10_000  # the stages the fork server imported: set aside, never scanned
+    assert in_worker is False
+    assert inline is True  # a small page inline leaves this process's collector alone
+    assert gc.isenabled()
+
+
+def test_a_job_leaves_no_garbage_in_its_worker() -> None:
+    async def main() -> tuple[int, int]:
+        pool = CpuPool(1)
+        try:
+            made = await pool.run(worker_jobs.leave_cycles, 100_000, size=BIG)
+            return made, await pool.run(worker_jobs.cycles_alive, size=BIG)
+        finally:
+            await pool.close()
+
+    assert asyncio.run(main()) == (100_000, 0)
 
 
 def _state(pid: int) -> str:

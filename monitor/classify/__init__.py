@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Set
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -163,8 +162,16 @@ def merge_facts(findings: list[Finding]) -> list[Finding]:
             for name, value in fact.items():
                 twin.setdefault(name, value)
         if kept or not finding.facts:
-            out.append(replace(finding, facts=tuple(kept)))
+            out.append(_with_facts(finding, tuple(kept)))
     return out
+
+
+def _with_facts(finding: Finding, facts: tuple[dict[str, Any], ...]) -> Finding:
+    """`replace(finding, facts=facts)` without the dataclass machinery (a table's rows are a
+    finding each)."""
+    made = object.__new__(Finding)
+    made.__dict__.update(finding.__dict__, facts=facts)
+    return made
 
 
 ROW_RULES = ("lifecycle.row_added", "lifecycle.row_launch")

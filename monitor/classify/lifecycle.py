@@ -10,6 +10,7 @@ already happened, the date of the dated heading above ("### January 5, 2026").""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -212,22 +213,56 @@ def subject(ctx: Context, line: Line) -> list[str]:
     return []
 
 
-def _listed_models(block: Block, after: int) -> list[str]:
+def _listed_models(block: Block, after: int, items: _Items) -> list[str]:
     """Models in the list items or table rows right after line index `after` of a block. Under
     a caption that calls the items retiring models ("Deprecated Models:", the line itself or
     the one after it), each item's leading id is its model, of any family."""
     ids: list[str] = []
-    following = block.lines[after + 1 :]
+    start = after + 1
     captioned = _models_caption(block.lines[after], words=None)
-    if following and not captioned and _models_caption(following[0]):
-        captioned, following = True, following[1:]
-    for line in following:
-        if not (line.list_item or line.table):
-            break
+    if start < len(block.lines) and not captioned and _models_caption(block.lines[start]):
+        captioned, start = True, start + 1
+    kept: set[str] = set()
+    for index in items.naming_from(start):
+        line = block.lines[index]
         lead = captioned_list.leading_id(line) if captioned else None
         named = [lead] if lead else [h.id for h in find_models(line.text)]
-        ids += [model for model in named if model not in ids][:1]
+        ids += [model for model in named if model not in kept][:1]
+        kept.update(ids[-1:])
     return ids
+
+
+class _Items:
+    """The runs of list items and table rows of a block, each read once: per run, the lines
+    that may name a model (a leading id or a model found), so a long list of retiring sentences
+    that name none costs its length, not its square."""
+
+    def __init__(self, lines: tuple[Line, ...]) -> None:
+        self.lines = lines
+        self.first: list[int] = []  # per line: the index of its run's first line
+        for index, line in enumerate(lines):
+            in_run = line.list_item or line.table
+            joins = in_run and index > 0 and self.first[index - 1] >= 0
+            self.first.append(self.first[index - 1] if joins else index if in_run else -1)
+        self._naming: dict[int, list[int]] = {}  # a run's first index → its naming lines
+
+    def naming_from(self, start: int) -> list[int]:
+        """The indices of the lines that may name a model, from `start` to the end of its run
+        (none when the line at `start` is neither a list item nor a table row)."""
+        first = self.first[start] if start < len(self.lines) else -1
+        if first < 0:
+            return []
+        if first not in self._naming:
+            naming = []
+            for index in range(first, len(self.lines)):
+                if self.first[index] != first:
+                    break
+                line = self.lines[index]
+                if captioned_list.leading_id(line) or find_models(line.text):
+                    naming.append(index)
+            self._naming[first] = naming
+        naming = self._naming[first]
+        return naming[bisect_left(naming, start) :]
 
 
 _CAPTION_WORDS = 5  # "Deprecated Models:", "Models being retired:"
@@ -288,6 +323,10 @@ class _Shared:
         return f.surface_in(self.text)
 
     @cached_property
+    def items(self) -> _Items:
+        return _Items(self.block.lines)
+
+    @cached_property
     def respectively(self) -> bool:
         return bool(_RESPECTIVELY.search(self.text))
 
@@ -345,7 +384,7 @@ def _block_findings(ctx: Context, block: Block) -> list[Finding]:
             models = [m for m in models if m not in shared.replacements or m in models[:1]]
             models = [m for m in models if not _named_as_a_point_in_time(sentence, m)]
             if not models:
-                models = _listed_models(block, index) or (
+                models = _listed_models(block, index, shared.items) or (
                     [h.id for h in find_models(line.core)] if line.heading else []
                 )
             if not models and not line.heading and (shutdown_of(sentence)[0] or shared.later_dates):

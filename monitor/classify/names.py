@@ -353,6 +353,10 @@ def unknown_ids(text: str) -> list[str]:
 _RESOURCE = re.compile(r"^(?:[\w.-]+/)*models/(?=\S)")
 
 
+def _resource_id(cell: str) -> str:
+    return _RESOURCE.sub("", cell) if "models/" in cell else cell  # most cells name no resource
+
+
 def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
     """The models a table row or record names, by its model columns: ids written as ids first
     (a name column beside an "API Endpoints" column), then names a recogniser reads, then
@@ -363,7 +367,7 @@ def cell_models(cells: dict[str, str], *, names: bool) -> list[str]:
 @lru_cache(maxsize=16_384)  # the rules read one row's models several times
 def _cell_models(model_cell: str, model_id_cell: str, names: bool) -> tuple[str, ...]:
     # a resource name keeps its id last: "models/gemini-1.5-pro-002" names gemini-1.5-pro-002
-    written = [_RESOURCE.sub("", linked_text(cell).strip()) for cell in (model_cell, model_id_cell)]
+    written = [_resource_id(linked_text(cell).strip()) for cell in (model_cell, model_id_cell)]
     if any(_opens_with_date(cell) for cell in written):
         return ()  # "January 30, 2026 (us-gov-east-1 … Regions)": a schedule, not a model
     hits = [hit for cell in written for hit in find_models(cell)]
@@ -408,7 +412,7 @@ _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 
 def linked_text(cell: str) -> str:
     """A cell's links read as the text a reader sees."""
-    return _LINK.sub(r"\1", cell)
+    return _LINK.sub(r"\1", cell) if "[" in cell else cell  # most cells link nothing
 
 
 def _versioned(model: str, cells: list[str]) -> str:

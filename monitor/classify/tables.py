@@ -156,7 +156,9 @@ def split_cells(text: str) -> list[str]:
         stripped = stripped[1:]
     if stripped.endswith("|") and not stripped.endswith("\\|"):
         stripped = stripped[:-1]
-    return [cell.strip() for cell in _CELL_SPLIT.split(stripped)]
+    # only a bar after a backslash does not split: without a backslash, a string split
+    cells = _CELL_SPLIT.split(stripped) if "\\" in stripped else stripped.split("|")
+    return [cell.strip() for cell in cells]
 
 
 # A footnote mark a header cell carries: "<sup>1</sup>" (read as "Model Version 1"), "[^1]", "¹"
@@ -219,14 +221,18 @@ def _fit(by_index: dict[int, str], kinds: list[str | None]) -> int:
     return score
 
 
-@lru_cache(maxsize=4096)
 def aligned(header: tuple[str, ...], raw: tuple[str, ...]) -> tuple[str, ...]:
     """A row with more cells than its header (an alias cell the header does not name), read with
     the surplus cells joined into the column where the rest then sit best under their roles;
     the row as written when no join fits better."""
+    if len(raw) <= len(header) or len(header) < 2:
+        return raw  # most rows: without hashing the row for the cache
+    return _aligned(header, raw)
+
+
+@lru_cache(maxsize=4096)
+def _aligned(header: tuple[str, ...], raw: tuple[str, ...]) -> tuple[str, ...]:
     surplus = len(raw) - len(header)
-    if surplus <= 0 or len(header) < 2:
-        return raw
     by_index = roles(header)
     # The first cell never moves: what it reads as cannot tell one join from another.
     kinds = [None, *(_kind_of(cell) if cell.strip() else None for cell in raw[1:])]
