@@ -14,6 +14,7 @@ from monitor.classify import (
     lifecycle,
     lifecycle_rows,
     record_prose,
+    redated,
     row_cells,
     told,
 )
@@ -110,6 +111,8 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
                     or name in unread
                     or name == "shutdown"
                     and _same_shutdown(old[name], new[name])
+                    or name == "released"
+                    and redated.date_corrected(old[name], new[name])
                 )
                 and name != "model"
                 and reading([old[name]]) != reading([new[name]])
@@ -238,6 +241,8 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
             renamed.append(pair)
         else:
             texts.append(pair)
+    if ctx.kind == "lifecycle":
+        found += redated.moved_rows_redated(ctx, _where)
     phrases = {_insertion(pair) for pair in renamed} - {None}
     for pair in renamed:
         found.append(
