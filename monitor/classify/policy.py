@@ -22,6 +22,7 @@ from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, is_timestamp, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
+from monitor.classify.lines import BOLD_LINE
 from monitor.classify.names import find_models
 from monitor.classify.records import TEXT_FIELDS, item_prose_only, record_changes, same_excerpt
 from monitor.classify.table_diff import deprecation_table, table_changes
@@ -237,7 +238,15 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
             continue
         if only_dates_differ(pair):
             dates.append(pair)
-        elif pair.old.heading and pair.new.heading:
+        elif (
+            pair.old.heading
+            and pair.new.heading
+            and BOLD_LINE
+            not in (
+                pair.old.heading,
+                pair.new.heading,
+            )
+        ):  # a bold line reworded is a label's or an item title's wording, not a section's
             renamed.append(pair)
         else:
             texts.append(pair)
