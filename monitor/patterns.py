@@ -68,6 +68,8 @@ QUALIFIERS_AFTER: dict[str, re.Pattern[str]] = {
         r"^\W{0,3}(?:\(|\[)?\s*(?:tentative|tentatively|estimated|tbc)\b", re.I
     ),
     "(all regions)": re.compile(r"^\s*\(all regions\)", re.I),
+    # "May 19, 2027 or later": the same floor as "no earlier than May 19, 2027"
+    "no earlier than": re.compile(r"^\s*,?\s*or (?:later|after)\b", re.I),
     "region": re.compile(
         r"^\s*\((?P<region>[a-z]{2,}-[a-z]+\d?(?:,\s*[a-z]{2,}-[a-z]+\d?){0,5})\)"
     ),

@@ -148,6 +148,8 @@ def test_the_gate_notices_a_rule_that_stops_firing(monkeypatch: pytest.MonkeyPat
         ("No sooner than 2026-10-22", "2026-10-22", "not sooner than"),
         ("2026-07-14 (tentative)", "2026-07-14", "tentative"),
         ("August 1, 2026 (all regions)", "2026-08-01", "(all regions)"),
+        ("May 19, 2027 or later", "2027-05-19", "no earlier than"),
+        ("2026-11-17, or after", "2026-11-17", "no earlier than"),
         ("Fri, 27 Mar 2026 04:35:46 GMT", "2026-03-27", None),
     ],
 )

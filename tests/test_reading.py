@@ -286,6 +286,7 @@ def test_core_skips_only_substitutions_that_cannot_match() -> None:
         text = t._ESCAPE.sub(r"\1", line.translate(t._TRANSLATE).strip())
         text = t._LINK.sub(r"\1", t._IMAGE.sub(r"\1", text))
         text = t._TAG.sub(" ", t._AUTOLINK.sub(r"\1", text))
+        text = t._ENTITY.sub(t._unescaped, text)
         text = t._MARKERS.sub("", text.strip())
         text = t._GLUED_CODE.sub(r"\1 ", text)
         text = t._SYMBOLS.sub("", t._EMPHASIS.sub("", text))
@@ -297,11 +298,18 @@ def test_core_skips_only_substitutions_that_cannot_match() -> None:
         "<https://example.com/x> \u2014 \u201cquoted\u201d\u00a0text", "12. item", "• bullet",
         "> - **Note**: `code` _x_ snake_case", "`gpt-4`0613 glued", "word ,  spaced\t\tout .", "a\u2003wide\u3000space ;",
         "\U0001f680 launch \ufe0f", "| one cell |", "||", "", "   ", "\x1cfile\x1fseparators )",
-        "\u0661\u0662. Arabic-Indic digits", "x\u200bzero width ]",
+        "\u0661\u0662. Arabic-Indic digits", "x\u200bzero width ]", "Q&amp;A &#8212; R&D ?a=1&copy=2",
     ]  # fmt: skip
     lines = {line for text in _fixture_texts() for line in text.split("\n")}
     for line in [*written, *sorted(lines)]:
         assert t.core.__wrapped__(line) == every_substitution(line), line
+
+
+def test_core_reads_character_entities_as_their_characters() -> None:
+    from monitor.classify.text import core
+
+    assert core("<td>Inputs &amp; outputs &#8212; Q&amp;A</td>") == "Inputs & outputs \u2014 Q&A"
+    assert core("see /x?a=1&copy=2 and R&D") == "see /x?a=1&copy=2 and R&D"  # no ";"
 
 
 def test_ids_read_in_runs_of_lines_are_the_ids_of_the_whole_text(

@@ -7,6 +7,7 @@ from monitor import patterns as p
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line
 from monitor.classify.table_diff import RowChange
+from monitor.classify.tables import tables_of
 from monitor.classify.text import core, normalise
 
 
@@ -53,3 +54,23 @@ def alias_line(line: Line) -> tuple[str, str] | None:
     if len(ids) == 2 and ids[0].endswith("-latest") and not ids[1].endswith("-latest"):
         return ids[0], ids[1]
     return None
+
+
+def pinned_by(ctx: Context, side: str) -> dict[str, str]:
+    """Pinned id → its alias, from the tables of the old or new text whose first column names
+    aliases ("| Auto-updated alias | Stable version reference |" then "| `x` | `x-001` |")."""
+    key = f"pinned_by_{side}"
+    if key not in ctx.memo:
+        found: dict[str, str] = {}
+        for table in tables_of(ctx, side):
+            if len(table.header) < 2 or "alias" not in table.header[0].lower():
+                continue
+            for row in table.rows:
+                ids = [
+                    [m.group("id") for m in p.MODEL_ID.finditer(normalise(row.cell(i)))]
+                    for i in (0, 1)
+                ]
+                if len(ids[0]) == len(ids[1]) == 1 and ids[0][0] != ids[1][0]:
+                    found.setdefault(ids[1][0], ids[0][0])
+        ctx.memo[key] = found
+    return ctx.memo[key]  # type: ignore[no-any-return]

@@ -11,7 +11,7 @@ from typing import Any
 from monitor import patterns as p
 from monitor.classify import facts as f
 from monitor.classify import still_listed
-from monitor.classify.aliases import aliases, new_version
+from monitor.classify.aliases import aliases, new_version, pinned_by
 from monitor.classify.context import Context
 from monitor.classify.dates import DateHit
 from monitor.classify.records import deprecations_feed
@@ -222,6 +222,9 @@ def removed_row_findings(ctx: Context, change: RowChange) -> list[Finding]:
     models = row_models(change.old)
     moved = change.old_line is not None and still_listed.moved(ctx, change.old_line)
     if not models or moved or any(still_listed.named_in_new(ctx, model) for model in models):
+        return []
+    pinned = pinned_by(ctx, "old")  # the row's id was an alias's pin: the alias lists it now
+    if all(model in pinned and still_listed.named_in_new(ctx, pinned[model]) for model in models):
         return []
     item = ", ".join(models)
     fact = f.fact("entry_removed", item=item)

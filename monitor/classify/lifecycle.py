@@ -18,6 +18,7 @@ from typing import Any
 from monitor import patterns as p
 from monitor.classify import captioned as captioned_list
 from monitor.classify import facts as f
+from monitor.classify import firmed as firmed_dates
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import (
     DateHit,
@@ -595,7 +596,7 @@ def prose_evidence(ctx: Context) -> Evidence:
         elif p.RETIRE_WORDS.search(pair.new.core) and not p.RETIRE_WORDS.search(pair.old.core):
             pair_found = _block_findings(ctx, Block((pair.new,)))
         else:
-            continue
+            pair_found = firmed_dates.firmed(ctx, pair, subject, shutdown_of)
         if pair_found:
             found += pair_found
             old.add(pair.old.number)

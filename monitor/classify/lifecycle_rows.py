@@ -19,6 +19,7 @@ from monitor.classify import said_before
 from monitor.classify.changed_rows import changed_row_findings, removed_row_findings
 from monitor.classify.context import Context
 from monitor.classify.dates import DateHit
+from monitor.classify.firmed import FLOORS
 from monitor.classify.names import as_written, find_models, old_model_ids
 from monitor.classify.records import TEXT, listed_models, record_changes
 from monitor.classify.row_cells import (
@@ -162,7 +163,11 @@ def _added(
             continue
         # an active row with a retirement date says two things: the model is listed, and when
         # it retires; the registry needs the date for a model that is new to the page too
-        scheduled = status == "active" and shutdown is not None and model not in relisted
+        scheduled = (
+            (status == "active" or status is None and listed and _served_until(cells, shutdown))
+            and shutdown is not None
+            and model not in relisted
+        )
         if _told_before(ctx, change, model, status, shutdown):
             continue
         if retiring or scheduled or status is None and (shutdown or change.deprecation_table):
@@ -223,6 +228,14 @@ def _added(
                 )
             )
     return found
+
+
+def _served_until(cells: dict[str, str], shutdown: DateHit | None) -> bool:
+    """A row with no state that gives the model's release date and a retirement date no earlier
+    than a day ("May 19, 2027 or later"): a model released and served at least that long, as a
+    row whose state says active (a schedule of retirements gives no release date)."""
+    released = f.date_of(cells.get("released"))
+    return released is not None and shutdown is not None and shutdown.qualifier in FLOORS
 
 
 _WORD = re.compile(r"[a-z0-9.]+")

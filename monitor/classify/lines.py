@@ -17,6 +17,7 @@ from monitor import patterns as p
 from monitor.classify.text import core
 
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+\S")
+BOLD_LINE = 7  # the heading level of a line that is all bold
 _BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)[^*_\n]{2,200}(?:\*\*|__)\s*$")
 _SETEXT = re.compile(r"^\s{0,3}(?:={3,}|-{3,})\s*$")
 _HEADING_START = frozenset("#*_ ")
@@ -63,7 +64,7 @@ def _heading_level(text: str) -> int:
     match = _HEADING.match(text)
     if match:
         return len(match.group(1))
-    return 7 if _BOLD_LINE.match(text) else 0
+    return BOLD_LINE if _BOLD_LINE.match(text) else 0
 
 
 class Doc:

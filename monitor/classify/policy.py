@@ -14,6 +14,7 @@ from monitor.classify import (
     lifecycle,
     lifecycle_rows,
     record_prose,
+    redated,
     row_cells,
     told,
 )
@@ -21,6 +22,7 @@ from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, is_timestamp, moved_dates, only_dates_differ
 from monitor.classify.entries import entry_lines
+from monitor.classify.lines import BOLD_LINE
 from monitor.classify.names import find_models
 from monitor.classify.records import TEXT_FIELDS, item_prose_only, record_changes, same_excerpt
 from monitor.classify.table_diff import deprecation_table, table_changes
@@ -110,6 +112,8 @@ def _row_leftover(ctx: Context, pair: Pair) -> list[str]:
                     or name in unread
                     or name == "shutdown"
                     and _same_shutdown(old[name], new[name])
+                    or name == "released"
+                    and redated.date_corrected(old[name], new[name])
                 )
                 and name != "model"
                 and reading([old[name]]) != reading([new[name]])
@@ -234,10 +238,20 @@ def rule_remainder(diff: TextDiff, ctx: Context) -> list[Finding]:
             continue
         if only_dates_differ(pair):
             dates.append(pair)
-        elif pair.old.heading and pair.new.heading:
+        elif (
+            pair.old.heading
+            and pair.new.heading
+            and BOLD_LINE
+            not in (
+                pair.old.heading,
+                pair.new.heading,
+            )
+        ):  # a bold line reworded is a label's or an item title's wording, not a section's
             renamed.append(pair)
         else:
             texts.append(pair)
+    if ctx.kind == "lifecycle":
+        found += redated.moved_rows_redated(ctx, _where)
     phrases = {_insertion(pair) for pair in renamed} - {None}
     for pair in renamed:
         found.append(

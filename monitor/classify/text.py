@@ -6,6 +6,7 @@ so offsets found in normalised text hold in the stored text."""
 
 from __future__ import annotations
 
+import html
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|$<>~])")
 _IMAGE = re.compile(r"!\[([^\[\]\n]{0,300}+)\]\([^()\s]{0,2000}+\)")
 _LINK = re.compile(r"\[([^\[\]\n]{0,300}+)\]\((?:[^()\s]++|\([^()\s]{0,200}+\)){0,20}+\)")
 _TAG = re.compile(r"<[^<>\n]{0,300}>")
+_ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#[0-9]{1,6}|#[xX][0-9A-Fa-f]{1,5});")
 _AUTOLINK = re.compile(r"<((?:https?://|mailto:)[^<>\s]{1,2000})>")
 _MARKERS = re.compile(r"^(?:[#>]+\s*|[-*+]\s+|[•●◦▪]\s*|\d{1,3}[.)]\s+)+")
 _GLUED_CODE = re.compile(r"(`[^`\s][^`]{0,200}`)(?=\w)")
@@ -126,6 +128,10 @@ def squeezed(text: str) -> str:
     return (" " if text[0].isspace() else "") + inner + (" " if text[-1].isspace() else "")
 
 
+def _unescaped(match: re.Match[str]) -> str:
+    return html.unescape(match.group(0))
+
+
 @lru_cache(maxsize=65_536)
 def core(line: str) -> str:
     """The words of a line without its formatting: what a reader would read aloud. Cached: the
@@ -140,6 +146,8 @@ def core(line: str) -> str:
         text = _LINK.sub(r"\1", text)
     if "<" in text:
         text = _TAG.sub(" ", _AUTOLINK.sub(r"\1", text))
+    if "&" in text:  # an HTML export writes "&amp;" where the Markdown wrote "&"
+        text = _ENTITY.sub(_unescaped, text)
     text = text.strip()
     if text[:1] in _MARKER_STARTS or text[:1].isdigit():
         text = _MARKERS.sub("", text)
