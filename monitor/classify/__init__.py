@@ -121,15 +121,7 @@ def merge_facts(findings: list[Finding]) -> list[Finding]:
         kept = []
         for fact in finding.facts:
             names = _names(fact)
-            near = sorted(
-                {
-                    i
-                    for name in names
-                    for rule, indexes in by_name.get(name, {}).items()
-                    if rule != finding.rule
-                    for i in indexes
-                }.union(by_model.get(names[0], ()) if names else ())
-            )
+            near = _near(names, finding.rule, by_name, by_model)
             # the same id first: a dated id's fact is no twin when its own is there
             near.sort(key=lambda i: kept_facts[i][1].get("model") != fact.get("model"))
             twin = next(
@@ -164,6 +156,28 @@ def merge_facts(findings: list[Finding]) -> list[Finding]:
         if kept or not finding.facts:
             out.append(_with_facts(finding, tuple(kept)))
     return out
+
+
+def _near(
+    names: list[str],
+    rule: str,
+    by_name: dict[str, dict[str, list[int]]],
+    by_model: dict[str, list[int]],
+) -> list[int]:
+    """The indexes, in order, of the kept facts that may be a twin of a fact named `names` told
+    by `rule`: those of another rule under any of the names, and any under the same id. Most
+    facts of a seeded table have none, and are looked up without building a set."""
+    found: set[int] | None = None
+    for name in names:
+        rules = by_name.get(name)
+        if rules:
+            for other, indexes in rules.items():
+                if other != rule:
+                    found = set(indexes) if found is None else found.union(indexes)
+    same = by_model.get(names[0]) if names else None
+    if found is None:
+        return sorted(set(same)) if same else []
+    return sorted(found.union(same) if same else found)
 
 
 def _with_facts(finding: Finding, facts: tuple[dict[str, Any], ...]) -> Finding:

@@ -42,6 +42,10 @@ class ModelHit:
 
 
 _SEGMENT = re.compile(r"(?=([a-z][a-z0-9]{2,}-))")
+# a segment found again further on: without one, `unglue` has nothing to split at (most ids);
+# asked of tokens up to `_SHORT` characters (its backtracking grows with the square of a length)
+_SEGMENT_AGAIN = re.compile(r"([a-z][a-z0-9]{2,}-).*\1")
+_SHORT = 200
 MIN_PART = 6
 
 
@@ -50,7 +54,7 @@ def unglue(token: str) -> list[tuple[str, int]]:
     "veo-3.0-fast-generate-previewveo-3.0-generate-preview" → two veo ids. A first segment
     ("veo-", "c4ai-") that recurs glued to the end of the id before it marks where each id
     starts; the longest such segment splits first. A token without one is one id."""
-    if len(token) < 2 * MIN_PART:
+    if len(token) < 2 * MIN_PART or len(token) <= _SHORT and not _SEGMENT_AGAIN.search(token):
         return [(token, 0)]
     counts: dict[str, list[int]] = {}
     for m in _SEGMENT.finditer(token):

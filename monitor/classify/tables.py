@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -252,18 +253,43 @@ def _aligned(header: tuple[str, ...], raw: tuple[str, ...]) -> tuple[str, ...]:
 
 def named(table: Table, row: Row) -> dict[str, str]:
     """The row's cells by role, plus every other cell by its header."""
-    out: dict[str, str] = {}
-    by_index = roles(table.header)
-    for index, cell in enumerate(aligned(table.header, row.raw)):
-        name = by_index.get(index) or (table.header[index] if index < len(table.header) else "")
-        out.setdefault(name or f"column {index + 1}", cell)
+    name_row = table.__dict__.get("_namer")
+    if name_row is None:  # kept on the table (a frozen dataclass, hashed by its rows)
+        table.__dict__["_namer"] = name_row = namer(table)
+    return name_row(row)  # type: ignore[no-any-return]
+
+
+def namer(table: Table) -> Callable[[Row], dict[str, str]]:
+    """`named` for every row of `table`, its columns' names read once: a table of 25,000 rows
+    is named row after row with the same header."""
+    header = table.header
+    by_index = roles(header)
+    names = [
+        by_index.get(index) or header[index] or f"column {index + 1}"
+        for index in range(len(header))
+    ]
+    model_above: str | None = None
     if "version" in by_index.values() and "model" not in by_index.values():
         # "## GPT-4o" over "| Version | Lifecycle status | Retirement date |": the heading
         # names the model each row is a version of
         named_above = find_models(table.section or "")
         if len(named_above) == 1:
-            out["model"] = named_above[0].id
-    return out
+            model_above = named_above[0].id
+    width = len(header)
+    wide = width >= 2
+
+    def name_row(row: Row) -> dict[str, str]:
+        raw = row.raw
+        if wide and len(raw) > width:
+            raw = _aligned(header, raw)
+        out: dict[str, str] = {}
+        for index, cell in enumerate(raw):
+            out.setdefault(names[index] if index < width else f"column {index + 1}", cell)
+        if model_above is not None:
+            out["model"] = model_above
+        return out
+
+    return name_row
 
 
 def parse_tables(lines: tuple[Line, ...]) -> list[Table]:
