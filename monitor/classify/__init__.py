@@ -24,7 +24,7 @@ from monitor.classify import (
     record_prose,
     versions,
 )
-from monitor.classify.context import Context, build_context
+from monitor.classify.context import Context, build_context, seed_context
 from monitor.classify.names import SUFFIX, same_model
 from monitor.classify.records import record_of_line
 from monitor.classify.row_cells import cells_fragment
@@ -268,7 +268,7 @@ def baseline_facts(text: str, watch: Watch, *, at: datetime) -> tuple[dict[str, 
     from monitor.diff import diff_texts
 
     diff = diff_texts("", text)
-    ctx = build_context(diff, "", text, watch, at=at)
+    ctx = seed_context(text, watch, at=at)
     _records_as_added(ctx, text)
     findings: list[Finding] = []
     for name in LIFECYCLE_RULES:
