@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from monitor.classify import baseline_facts, names, tables
+from monitor.classify import baseline_facts, names, table_diff, tables
 from monitor.classify.context import Context, build_context, seed_context
 from monitor.classify.lines import Doc
 from monitor.config import Watch
@@ -88,7 +88,7 @@ class Calls:
 
     def count(self, owner: Any, name: str) -> None:
         wrapped = getattr(owner, name)
-        self.counts[name] = 0
+        self.counts.setdefault(name, 0)
 
         def counted(*args: Any, **kwargs: Any) -> Any:
             self.counts[name] += 1
@@ -105,6 +105,7 @@ def _seed_calls(monkeypatch: pytest.MonkeyPatch, rows: int) -> dict[str, int]:
     calls.count(tables, "roles")  # a table's header read
     calls.count(tables, "split_cells")  # a row split into cells
     calls.count(tables, "namer")  # a table's columns named
+    calls.count(table_diff, "namer")
     calls.count(Doc, "_make")  # a line made
     calls.count(names, "_cell_models")  # a row's models read
     facts = baseline_facts(_tracker(rows), WATCH, at=AT)
