@@ -328,15 +328,14 @@ def name_as_id(name: str) -> str | None:
     return slug if any(ch.isalpha() for ch in slug) and len(slug) >= 2 else None
 
 
-_INNER_FAMILY = re.compile(r"(?<=[a-z])(?:" + _PREFIXES + ")")
+# a family's prefix after a letter: led by the letter, the search skips ahead to letters
+_INNER_FAMILY = re.compile(r"[a-z](?:" + _PREFIXES + ")")
 
 
 def _glued_to_words(candidate: str) -> bool:
     """A known family's id run into the words around it ("usinggpt-4o-…of", "thegpt-4.5-
     previewmodel"): scraped prose that lost its spaces, not an id of another family."""
-    return any(
-        m.start() and not _FAMILY_START.match(candidate) for m in _INNER_FAMILY.finditer(candidate)
-    )
+    return not _FAMILY_START.match(candidate) and _INNER_FAMILY.search(candidate) is not None
 
 
 def unknown_ids(text: str) -> list[str]:
