@@ -122,16 +122,7 @@ def merge_facts(findings: list[Finding]) -> list[Finding]:
         for fact in finding.facts:
             names = _names(fact)
             near = _near(names, finding.rule, by_name, by_model)
-            # the same id first: a dated id's fact is no twin when its own is there
-            near.sort(key=lambda i: kept_facts[i][1].get("model") != fact.get("model"))
-            twin = next(
-                (
-                    kept_facts[i][1]
-                    for i in near
-                    if _same_fact(kept_facts[i][1], fact, kept_facts[i][0] != finding.rule)
-                ),
-                None,
-            )
+            twin = _twin(near, kept_facts, fact, finding.rule) if near else None
             if twin is None:
                 merged = dict(fact)
                 for name in names:  # `merged` names the model `fact` does
@@ -178,6 +169,22 @@ def _near(
     if found is None:
         return sorted(set(same)) if same else []
     return sorted(found.union(same) if same else found)
+
+
+def _twin(
+    near: list[int], kept_facts: list[tuple[str, dict[str, Any]]], fact: dict[str, Any], rule: str
+) -> dict[str, Any] | None:
+    """The first of the kept facts at `near` that tells of the same model as `fact`."""
+    # the same id first: a dated id's fact is no twin when its own is there
+    near.sort(key=lambda i: kept_facts[i][1].get("model") != fact.get("model"))
+    return next(
+        (
+            kept_facts[i][1]
+            for i in near
+            if _same_fact(kept_facts[i][1], fact, kept_facts[i][0] != rule)
+        ),
+        None,
+    )
 
 
 def _with_facts(finding: Finding, facts: tuple[dict[str, Any], ...]) -> Finding:

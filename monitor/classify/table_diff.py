@@ -11,7 +11,16 @@ from functools import lru_cache
 
 from monitor import patterns as p
 from monitor.classify.context import Context, Line
-from monitor.classify.tables import Row, Table, as_records, named, namer, roles, tables_of
+from monitor.classify.tables import (
+    Row,
+    Table,
+    as_records,
+    line_of,
+    named,
+    namer,
+    roles,
+    tables_of,
+)
 from monitor.classify.text import core, similarity
 
 
@@ -174,7 +183,7 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
         name_row = namer(table)
         added = kind == "added"
         for row in table.rows:
-            cells, line = name_row(row), row.line
+            cells, line = name_row(row), line_of(row)
             change.rows.append(
                 _row_change(
                     kind,
