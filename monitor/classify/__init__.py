@@ -24,7 +24,7 @@ from monitor.classify import (
     record_prose,
     versions,
 )
-from monitor.classify.context import Context, build_context
+from monitor.classify.context import Context, build_context, seed_context
 from monitor.classify.names import SUFFIX, same_model
 from monitor.classify.records import record_of_line
 from monitor.classify.row_cells import cells_fragment
@@ -121,25 +121,8 @@ def merge_facts(findings: list[Finding]) -> list[Finding]:
         kept = []
         for fact in finding.facts:
             names = _names(fact)
-            near = sorted(
-                {
-                    i
-                    for name in names
-                    for rule, indexes in by_name.get(name, {}).items()
-                    if rule != finding.rule
-                    for i in indexes
-                }.union(by_model.get(names[0], ()) if names else ())
-            )
-            # the same id first: a dated id's fact is no twin when its own is there
-            near.sort(key=lambda i: kept_facts[i][1].get("model") != fact.get("model"))
-            twin = next(
-                (
-                    kept_facts[i][1]
-                    for i in near
-                    if _same_fact(kept_facts[i][1], fact, kept_facts[i][0] != finding.rule)
-                ),
-                None,
-            )
+            near = _near(names, finding.rule, by_name, by_model)
+            twin = _twin(near, kept_facts, fact, finding.rule) if near else None
             if twin is None:
                 merged = dict(fact)
                 for name in names:  # `merged` names the model `fact` does
@@ -164,6 +147,44 @@ def merge_facts(findings: list[Finding]) -> list[Finding]:
         if kept or not finding.facts:
             out.append(_with_facts(finding, tuple(kept)))
     return out
+
+
+def _near(
+    names: list[str],
+    rule: str,
+    by_name: dict[str, dict[str, list[int]]],
+    by_model: dict[str, list[int]],
+) -> list[int]:
+    """The indexes, in order, of the kept facts that may be a twin of a fact named `names` told
+    by `rule`: those of another rule under any of the names, and any under the same id. Most
+    facts of a seeded table have none, and are looked up without building a set."""
+    found: set[int] | None = None
+    for name in names:
+        rules = by_name.get(name)
+        if rules:
+            for other, indexes in rules.items():
+                if other != rule:
+                    found = set(indexes) if found is None else found.union(indexes)
+    same = by_model.get(names[0]) if names else None
+    if found is None:
+        return sorted(set(same)) if same else []
+    return sorted(found.union(same) if same else found)
+
+
+def _twin(
+    near: list[int], kept_facts: list[tuple[str, dict[str, Any]]], fact: dict[str, Any], rule: str
+) -> dict[str, Any] | None:
+    """The first of the kept facts at `near` that tells of the same model as `fact`."""
+    # the same id first: a dated id's fact is no twin when its own is there
+    near.sort(key=lambda i: kept_facts[i][1].get("model") != fact.get("model"))
+    return next(
+        (
+            kept_facts[i][1]
+            for i in near
+            if _same_fact(kept_facts[i][1], fact, kept_facts[i][0] != rule)
+        ),
+        None,
+    )
 
 
 def _with_facts(finding: Finding, facts: tuple[dict[str, Any], ...]) -> Finding:
@@ -254,7 +275,7 @@ def baseline_facts(text: str, watch: Watch, *, at: datetime) -> tuple[dict[str, 
     from monitor.diff import diff_texts
 
     diff = diff_texts("", text)
-    ctx = build_context(diff, "", text, watch, at=at)
+    ctx = seed_context(text, watch, at=at)
     _records_as_added(ctx, text)
     findings: list[Finding] = []
     for name in LIFECYCLE_RULES:

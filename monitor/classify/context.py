@@ -249,6 +249,35 @@ def build_context(
     )
 
 
+def seed_context(text: str, watch: Watch, *, at: datetime) -> Context:
+    """`build_context(diff_texts("", text), "", text, …)`: a first version, every line of which
+    is added. Nothing is there to pair, cancel, move, rewrap or copy, so only the lines are
+    made, and those that are markup only (no words, not a table row) counted as moved."""
+    old_doc, new_doc = Doc(""), Doc(text)
+    made = (new_doc.line(number) for number in range(1, len(new_doc.raw) + 1))
+    added, markup = [], 0
+    for line in made:
+        if line is None:
+            continue
+        if line.table or line.core:
+            added.append(line)
+        else:
+            markup += 1
+    return Context(
+        watch=watch,
+        at=at,
+        old_text="",
+        new_text=text,
+        old_doc=old_doc,
+        new_doc=new_doc,
+        added=tuple(added),
+        removed=(),
+        changed=(),
+        reformatted=(),
+        moved=markup,
+    )
+
+
 COPIED_BLOCK = 3  # lines in a row, at least, to call a repeat a copied block
 COPIED_SHARE = 0.8  # of which at least this share already on the other side
 

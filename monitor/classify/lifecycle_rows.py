@@ -47,10 +47,13 @@ def row_changes(ctx: Context) -> list[RowChange]:
         return ctx.memo["row_changes"]  # type: ignore[no-any-return]
     tables = table_changes(ctx)
     changes = [row for table in tables for row in table.rows]
-    group = {id(row): index for index, table in enumerate(tables) for row in table.rows}
     records = record_changes(ctx)
     if records is not None:
         changes += records[0]
+    if not any(change.kind == "removed" for change in changes):
+        ctx.memo["row_changes"] = changes  # no row removed: none to merge with one added
+        return changes
+    group = {id(row): index for index, table in enumerate(tables) for row in table.rows}
     ctx.memo["row_changes"] = merged = _merge(changes, group)
     return merged
 

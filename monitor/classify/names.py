@@ -42,6 +42,10 @@ class ModelHit:
 
 
 _SEGMENT = re.compile(r"(?=([a-z][a-z0-9]{2,}-))")
+# a segment found again further on: without one, `unglue` has nothing to split at (most ids);
+# asked of tokens up to `_SHORT` characters (its backtracking grows with the square of a length)
+_SEGMENT_AGAIN = re.compile(r"([a-z][a-z0-9]{2,}-).*\1")
+_SHORT = 200
 MIN_PART = 6
 
 
@@ -50,7 +54,7 @@ def unglue(token: str) -> list[tuple[str, int]]:
     "veo-3.0-fast-generate-previewveo-3.0-generate-preview" → two veo ids. A first segment
     ("veo-", "c4ai-") that recurs glued to the end of the id before it marks where each id
     starts; the longest such segment splits first. A token without one is one id."""
-    if len(token) < 2 * MIN_PART:
+    if len(token) < 2 * MIN_PART or len(token) <= _SHORT and not _SEGMENT_AGAIN.search(token):
         return [(token, 0)]
     counts: dict[str, list[int]] = {}
     for m in _SEGMENT.finditer(token):
@@ -324,15 +328,14 @@ def name_as_id(name: str) -> str | None:
     return slug if any(ch.isalpha() for ch in slug) and len(slug) >= 2 else None
 
 
-_INNER_FAMILY = re.compile(r"(?<=[a-z])(?:" + _PREFIXES + ")")
+# a family's prefix after a letter: led by the letter, the search skips ahead to letters
+_INNER_FAMILY = re.compile(r"[a-z](?:" + _PREFIXES + ")")
 
 
 def _glued_to_words(candidate: str) -> bool:
     """A known family's id run into the words around it ("usinggpt-4o-…of", "thegpt-4.5-
     previewmodel"): scraped prose that lost its spaces, not an id of another family."""
-    return any(
-        m.start() and not _FAMILY_START.match(candidate) for m in _INNER_FAMILY.finditer(candidate)
-    )
+    return not _FAMILY_START.match(candidate) and _INNER_FAMILY.search(candidate) is not None
 
 
 def unknown_ids(text: str) -> list[str]:

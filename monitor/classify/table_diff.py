@@ -11,7 +11,16 @@ from functools import lru_cache
 
 from monitor import patterns as p
 from monitor.classify.context import Context, Line
-from monitor.classify.tables import Row, Table, as_records, named, roles, tables_of
+from monitor.classify.tables import (
+    Row,
+    Table,
+    as_records,
+    line_of,
+    named,
+    namer,
+    roles,
+    tables_of,
+)
 from monitor.classify.text import core, similarity
 
 
@@ -29,6 +38,34 @@ class RowChange:
     entered_deprecation: bool = False  # the row moved into such a table from another one
     left_deprecation: bool = False  # the row moved out of such a table into another one
     moved: bool = False  # the row left one table for another
+
+
+_ROW_CHANGE_DEFAULTS = {"entered_deprecation": False, "left_deprecation": False, "moved": False}
+
+
+def _row_change(
+    kind: str,
+    old: dict[str, str] | None,
+    new: dict[str, str] | None,
+    old_line: Line | None,
+    new_line: Line | None,
+    table: Table,
+    deprecation: bool,
+) -> RowChange:
+    """`RowChange(...)` of a table's row without the frozen dataclass's `__init__` (which sets
+    each field through `object.__setattr__`): a first version makes one per row of the page."""
+    made = object.__new__(RowChange)
+    made.__dict__.update(
+        _ROW_CHANGE_DEFAULTS,
+        kind=kind,
+        old=old,
+        new=new,
+        old_line=old_line,
+        new_line=new_line,
+        table=table,
+        deprecation_table=deprecation,
+    )
+    return made
 
 
 @dataclass
@@ -143,15 +180,17 @@ def _compare(old: Table | None, new: Table | None) -> TableChange:
         assert table is not None
         kind = "added" if new is not None else "removed"
         retiring = deprecation_table(table)
+        name_row = namer(table)
+        added = kind == "added"
         for row in table.rows:
-            cells = named(table, row)
+            cells, line = name_row(row), line_of(row)
             change.rows.append(
-                RowChange(
+                _row_change(
                     kind,
-                    None if kind == "added" else cells,
-                    cells if kind == "added" else None,
-                    row.line if kind == "removed" else None,
-                    row.line if kind == "added" else None,
+                    None if added else cells,
+                    cells if added else None,
+                    None if added else line,
+                    line if added else None,
                     table,
                     retiring,
                 )
@@ -195,7 +234,9 @@ def table_changes(ctx: Context) -> list[TableChange]:
     touched_old = {line.number for line in ctx.removed} | {pair.old.number for pair in ctx.changed}
     touched_new = {line.number for line in ctx.added} | {pair.new.number for pair in ctx.changed}
     changes = []
-    if touched_old or touched_new:
+    if not ctx.old_text:  # a first version: every table is new, with no old one to pair
+        changes = [_compare(None, table) for table in tables_of(ctx, "new")]
+    elif touched_old or touched_new:
         old_tables, new_tables = tables_of(ctx, "old"), tables_of(ctx, "new")
         pairs = _matches(old_tables, new_tables, touched_old, touched_new)
         matched = {id(table) for table in pairs.values()}

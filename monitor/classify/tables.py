@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -93,6 +94,25 @@ class _PageRow(Row):
     @property
     def line_number(self) -> int:
         return self._number
+
+
+def _raw(row: Row) -> tuple[str, ...]:
+    """`row.raw` read and kept as its `cached_property` would, without the lock that takes on
+    each first read (a first version reads 25,000 rows once each)."""
+    raw = row.written if row.written is not None else tuple(split_cells(row.line_text))
+    row.__dict__["raw"] = raw
+    return raw
+
+
+def line_of(row: Row) -> Line:
+    """`row.line`, a page's row's made and kept as its `cached_property` would, without the
+    lock that takes on each first read."""
+    line = row.__dict__.get("line")
+    if line is None and isinstance(row, _PageRow):
+        line = row._doc.line(row._number)
+        assert line is not None, "a table run holds only lines"
+        row.__dict__["line"] = line
+    return line if line is not None else row.line
 
 
 def _page_row(doc: Doc, number: int) -> Row:
@@ -252,18 +272,43 @@ def _aligned(header: tuple[str, ...], raw: tuple[str, ...]) -> tuple[str, ...]:
 
 def named(table: Table, row: Row) -> dict[str, str]:
     """The row's cells by role, plus every other cell by its header."""
-    out: dict[str, str] = {}
-    by_index = roles(table.header)
-    for index, cell in enumerate(aligned(table.header, row.raw)):
-        name = by_index.get(index) or (table.header[index] if index < len(table.header) else "")
-        out.setdefault(name or f"column {index + 1}", cell)
+    name_row = table.__dict__.get("_namer")
+    if name_row is None:  # kept on the table (a frozen dataclass, hashed by its rows)
+        table.__dict__["_namer"] = name_row = namer(table)
+    return name_row(row)  # type: ignore[no-any-return]
+
+
+def namer(table: Table) -> Callable[[Row], dict[str, str]]:
+    """`named` for every row of `table`, its columns' names read once: a table of 25,000 rows
+    is named row after row with the same header."""
+    header = table.header
+    by_index = roles(header)
+    names = [
+        by_index.get(index) or header[index] or f"column {index + 1}"
+        for index in range(len(header))
+    ]
+    model_above: str | None = None
     if "version" in by_index.values() and "model" not in by_index.values():
         # "## GPT-4o" over "| Version | Lifecycle status | Retirement date |": the heading
         # names the model each row is a version of
         named_above = find_models(table.section or "")
         if len(named_above) == 1:
-            out["model"] = named_above[0].id
-    return out
+            model_above = named_above[0].id
+    width = len(header)
+    wide = width >= 2
+
+    def name_row(row: Row) -> dict[str, str]:
+        raw = row.__dict__.get("raw") or _raw(row)
+        if wide and len(raw) > width:
+            raw = _aligned(header, raw)
+        out: dict[str, str] = {}
+        for index, cell in enumerate(raw):
+            out.setdefault(names[index] if index < width else f"column {index + 1}", cell)
+        if model_above is not None:
+            out["model"] = model_above
+        return out
+
+    return name_row
 
 
 def parse_tables(lines: tuple[Line, ...]) -> list[Table]:
