@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from monitor.audit import standalone
 from monitor.config import Config, load_config
+from monitor.daemon import Daemon, Options
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.pipeline import Checker
 from monitor.store.schema import AUDIT_EVENT, WATCH
@@ -255,7 +256,41 @@ def test_a_kill_loses_at_most_the_waiting_quiet_checks_and_the_store_verifies(
             row = _watch(engine, watch)
             assert _same_time(row.last_check_at, _checks(engine, watch)[-1].at), watch
     engine.dispose()
-    if ran < 8:  # the batch is written every 10 s: a kill before that loses what waits
+    if ran < 25:  # the batch is written every 30 s: a kill before that loses what waits
         assert lost > 0
     verified = run_monitor(tmp_path, "verify")
     assert verified.returncode == 0 and verified.stdout.startswith("intact: "), verified.stdout
+
+
+def test_the_waiting_quiet_checks_are_written_every_quiet_every_seconds(
+    tmp_path: Path, page_server: PageServer
+) -> None:
+    serve(page_server, "/a", "/b")
+    watches = {name: 'interval = "1s"' for name in ("a", "b")}
+    config = load_config(write_watchlist(tmp_path / "watchlist.toml", page_server, watches))
+    engine = _engine(config)
+    seen: list[int] = []  # quiet checks in the store, every 0.1 s while the daemon runs
+
+    async def main() -> int:
+        daemon = Daemon(config, Options(quiet_every=1.5, alerts_every=60, reload_every=60))
+
+        async def watch_then_stop() -> None:
+            deadline = time.monotonic() + 6
+            while time.monotonic() < deadline:
+                stored = await asyncio.to_thread(_checks, engine)
+                seen.append(sum(1 for c in stored if c.outcome in QUIET))
+                await asyncio.sleep(0.1)
+            daemon.stop()
+
+        watcher = asyncio.ensure_future(watch_then_stop())
+        code = await daemon.serve()
+        await watcher
+        return code
+
+    assert asyncio.run(main()) == 0
+    written = sorted(set(seen))
+    assert len(written) >= 3 and written[0] == 0, written  # a batch at a time, while running
+    steps = [later - earlier for earlier, later in zip(written, written[1:], strict=False)]
+    assert max(steps) >= 2, steps  # several checks to a batch, not one write per check
+    assert _kinds(engine)[standalone.PASS_KIND] >= 3
+    engine.dispose()

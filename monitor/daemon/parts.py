@@ -32,7 +32,7 @@ class Options:
     alerts_every: float = 30.0  # seconds between two runs of the alert sender
     reload_every: float = 2.0  # seconds between two looks at the watchlist's mtime
     flush_every: float = 2.0  # seconds between two writes of next_check_at
-    quiet_every: float = 10.0  # seconds between two writes of the waiting unchanged checks
+    quiet_every: float = 30.0  # seconds between two writes of the waiting unchanged checks
     retry_floor: float | None = None  # None: scheduler.RETRY_FLOOR
     allow_empty: bool = False  # accept a reload that leaves no watch (else keep the running one)
 
