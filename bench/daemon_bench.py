@@ -27,6 +27,10 @@ whole intervals, its phase what its least delayed check shows; a check overdue w
 ends counts as late by how long it has been overdue); the p95 of both
 runs and their difference are printed (the goal: within 1 s).
 
+With `--bytes`, instead: what an unchanged check costs the store. The same healthy watches, each
+with its ETag stored so every check is a 304, run for `--seconds`; at SIGTERM the growth of each
+table and index (SQLite's dbstat) is divided by the checks recorded.
+
 Figures depend on the machine's load: the load average is printed with them.
 """
 
@@ -250,6 +254,7 @@ def main() -> None:
     parser.add_argument("--healthy", type=int, default=100, help="with --big-page")
     parser.add_argument("--interval", type=float, default=10, help="with --big-page, seconds")
     parser.add_argument("--big-kb", type=int, default=2048, help="with --big-page")
+    parser.add_argument("--bytes", action="store_true", help="store bytes per unchanged check")
     parser.add_argument(
         "--code", type=Path, default=ROOT, help="run monitor from this source tree (before/after)"
     )
@@ -275,6 +280,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="daemon-bench-") as tmp:
             if args.big_page:
                 lateness(Path(tmp), hosts, port, args)
+            elif args.bytes:
+                store_bytes(Path(tmp), hosts, port, args)
             else:
                 run(Path(tmp), hosts, port, args)
     finally:
@@ -440,7 +447,7 @@ def lateness_run(tmp: Path, hosts: list[str], port: int, args: Any, big: bool) -
     return late
 
 
-def spread(database: str, healthy: int, interval: float) -> None:
+def spread(database: str, healthy: int, interval: float, *, etag: bool = False) -> None:
     """Watch rows whose next checks fall evenly over one interval from a few seconds on, as a
     daemon that has run a while has them: so a stalled loop delays some watch whenever it
     stalls (watches all due at the same instant would hide a stall between two instants)."""
@@ -460,6 +467,7 @@ def spread(database: str, healthy: int, interval: float) -> None:
             "created_at": now - timedelta(days=1),
             "last_check_at": now + timedelta(seconds=3 + i * interval / healthy - interval),
             "last_outcome": "unchanged",
+            "etag": f'"v1-{i}"' if etag else None,
         }
         for i in range(healthy)
     ]
@@ -485,6 +493,56 @@ def lateness(tmp: Path, hosts: list[str], port: int, args: Any) -> None:
         f"p95 lateness: {a:.2f} s alone, {b:.2f} s beside the {args.big_kb} KB page "
         f"(difference {b - a:+.2f} s); max {max(alone, default=0):.2f} s and "
         f"{max(beside, default=0):.2f} s; load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def bytes_by_name(database: Path) -> dict[str, int]:
+    """Bytes of pages each table and index holds (SQLite's dbstat)."""
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        found = conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall()
+    return {str(name): int(size) for name, size in found}
+
+
+def store_bytes(tmp: Path, hosts: list[str], port: int, args: Any) -> None:
+    watchlist = tmp / "watchlist.toml"
+    lines = ["[defaults]", f'interval = "{args.interval}s"', "jitter = 0", "retries = 0", ""]
+    for i in range(args.healthy):
+        host = hosts[i % len(hosts)]
+        lines += ["[[watch]]", f'id = "w{i:05d}"', f'url = "http://{host}:{port}/p/{i}"', ""]
+    watchlist.write_text("\n".join(lines), encoding="utf-8")
+    path = tmp / "monitor.db"
+    database = f"sqlite:///{path}"
+    spread(database, args.healthy, args.interval, etag=True)
+    before = bytes_by_name(path)
+    os.environ["MONITOR_DATABASE_URL"] = database
+    os.environ["MONITOR_SNAPSHOTS"] = str(tmp / "snapshots")
+    try:
+        daemon = start_daemon_env(watchlist)
+    finally:
+        del os.environ["MONITOR_DATABASE_URL"], os.environ["MONITOR_SNAPSHOTS"]
+    started(daemon)
+    time.sleep(args.seconds)
+    daemon.proc.terminate()
+    code = daemon.proc.wait(timeout=60)
+    with sqlite3.connect(path) as conn:
+        (checks,) = conn.execute('SELECT count(*) FROM "check"').fetchone()
+        outcomes = dict(conn.execute('SELECT outcome, count(*) FROM "check" GROUP BY outcome'))
+    after = bytes_by_name(path)
+    grown = {name: after.get(name, 0) - before.get(name, 0) for name in after.keys() | before}
+    total = sum(grown.values())
+    print(
+        f"{args.healthy} watches every {args.interval:g} s answering 304, {args.seconds:g} s: "
+        f"{checks} checks recorded {outcomes}, {len(daemon.checks)} logged; exit code at "
+        f"SIGTERM {code}; store grew {total} B, {total / max(checks, 1):.0f} B per check"
+    )
+    print(
+        "per check, by table and index (dbstat): "
+        + ", ".join(
+            f"{name} {size / max(checks, 1):.0f} B"
+            for name, size in sorted(grown.items(), key=lambda item: -item[1])
+            if size
+        )
     )
 
 

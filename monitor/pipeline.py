@@ -26,6 +26,7 @@ from monitor.models import (
     ProblemKind,
     TextDiff,
 )
+from monitor.quiet import QuietChecks
 from monitor.routing import channels_for
 from monitor.snapshots import open_bodies, sha256_hex
 from monitor.store import record
@@ -84,7 +85,7 @@ class Checker:
         self._browser_lock = asyncio.Lock()
         self._states: dict[str, stored.WatchState] = {}
         self._batch = batch_unchanged
-        self._quiet: list[record.Unchanged] = []
+        self._quiet = QuietChecks()
         self._pages: dict[str, FetchResult] = {}  # the page a followed document was linked from
         self.cpu = cpu if cpu is not None else CpuPool(0)  # no pool given: inline, in a thread
         self._note_watchlist()
@@ -116,8 +117,22 @@ class Checker:
 
     def flush(self) -> None:
         """Write the unchanged checks waiting in the batch."""
-        items, self._quiet = self._quiet, []
-        record.record_unchanged_many(self.engine, items)
+        record.record_unchanged_many(self.engine, self._quiet.take())
+
+    def quiet_age(self) -> float:
+        """Seconds the oldest unchanged check waiting in the batch has waited."""
+        return self._quiet.age()
+
+    def share_quiet(self, other: Checker) -> None:
+        """Batch into `other`'s waiting checks (a reloaded watchlist's checker and the one it
+        replaces: a watch's next check must see its waiting check, whichever checker made it)."""
+        self._quiet = other._quiet
+
+    def _settle(self, watch_id: str) -> None:
+        """Write the batch before anything else is written for a watch with a check waiting in
+        it, so the watch's stored state never goes back to the older check's."""
+        if self._quiet.waiting(watch_id):
+            self.flush()
 
     async def close(self) -> None:
         self.flush()
@@ -166,11 +181,13 @@ class Checker:
     async def _check(self, watch: Watch, started: float) -> CheckReport:
         rules = watch.rules_sha256()
         state = self._states.pop(watch.id, None) or stored.load_state(self.engine, watch.id)
+        state = self._quiet.state_after(watch.id, state)
         rule_change_id = None
         if state.latest is not None and rules not in (
             state.latest.rules_sha256,
             state.rules_sha256,
         ):
+            self._settle(watch.id)
             rule_change_id = self._apply_rule_change(watch, state.latest, rules)
             state = stored.load_state(self.engine, watch.id)
         result, needs_browser = await self._fetch(watch, state)
@@ -344,6 +361,7 @@ class Checker:
         page_sha = sha256_hex(page.body) if page is not None else ""
         if page is not None:
             await asyncio.to_thread(self.bodies.put, page.body, page_sha)
+        self._settle(watch.id)
         version_id, change_id = record.record_version(
             self.engine,
             watch.id,
@@ -436,12 +454,13 @@ class Checker:
         restored: Classification | None,
     ) -> CheckReport:
         if self._batch and restored is None and outcome != "first":
-            self._quiet.append(
+            self._quiet.add(
                 record.Unchanged(watch.id, result, outcome, raw_sha, rules, needs_browser)
             )
             if len(self._quiet) >= 500:
                 self.flush()
             return CheckReport(watch.id, outcome, result.duration_ms)
+        self._settle(watch.id)
         event = None
         if restored is not None:
             event = (restored, channels_for(self.config, watch, restored))
@@ -488,6 +507,7 @@ class Checker:
             events.append(event)
             return event, channels_for(self.config, watch, event)
 
+        self._settle(watch.id)
         _failures, change_id = record.record_failure(
             self.engine,
             watch.id,

@@ -11,6 +11,9 @@ or SIGINT; `monitor run --once` checks the watches that are due now, delivers al
   rows are written in one transaction after the fetch, and bodies go to a temporary file that
   is renamed into place, so a cancelled check leaves nothing behind. A second signal cancels at
   once. The exit code is 0, or 1 when the store failed.
+- Quiet checks (unchanged, noise-only, 304) wait in a batch (monitor/quiet.py) written every
+  `quiet_every` seconds, at 500, at shutdown, and before any other write for a watch with one
+  waiting: one `check_pass` audit event per batch. A kill loses at most the batch.
 - Logs go to stderr: one line per check, plain or JSON lines (`log_format`).
 """
 

@@ -60,7 +60,7 @@ class Daemon:
         self._stop.set()
 
     async def serve(self) -> int:
-        self._tools = await Tools.open(self.config, self.engine)
+        self._tools = await Tools.open(self.config, self.engine, batch_unchanged=True)
         with Signals(self._stop, self._hurry, on_hup=self._on_hup):
             try:
                 self.scheduler.start(paused=True)
@@ -70,6 +70,7 @@ class Daemon:
                 self.scheduler.every("alerts", opts.alerts_every, self._alerts, start_now=True)
                 self.scheduler.every("watchlist", opts.reload_every, self._poll_watchlist)
                 self.scheduler.every("flush", opts.flush_every, self._flush_next)
+                self.scheduler.every("quiet", opts.quiet_every, self._flush_quiet)
                 self.scheduler.resume()
                 log.info(
                     "started: %d watches from %s; alerts every %gs; pid %d",
@@ -238,7 +239,7 @@ class Daemon:
             for line in config.missing_secrets():
                 log.warning(line)
             old = self._tools
-            self._tools = await Tools.open(config, self.engine, reuse=old)
+            self._tools = await Tools.open(config, self.engine, reuse=old, batch_unchanged=True)
             if old is not None:
                 keep = old.fetcher is self._tools.fetcher
                 self._retired.append((set(self._inflight), old, keep))
@@ -268,6 +269,15 @@ class Daemon:
             closing.add_done_callback(self._background.discard)
         self._retired = still
 
+    async def _flush_quiet(self) -> None:
+        """Write the unchanged checks waiting in the batch (a kill loses at most these)."""
+        if self._tools is None:
+            return
+        try:
+            self._tools.checker.flush()
+        except StoreError as exc:
+            self._fail(f"unchanged checks: {exc}")
+
     # shutdown
 
     async def _shutdown(self) -> None:
@@ -285,6 +295,7 @@ class Daemon:
             if abandoned:
                 log.warning("abandoned %d checks", abandoned, extra={"event": "stopping"})
         self.scheduler.shutdown()
+        await self._flush_quiet()
         await self._flush_next()
         await asyncio.gather(*self._background, return_exceptions=True)
         for _tasks, tools, keep in self._retired:

@@ -32,6 +32,7 @@ class Options:
     alerts_every: float = 30.0  # seconds between two runs of the alert sender
     reload_every: float = 2.0  # seconds between two looks at the watchlist's mtime
     flush_every: float = 2.0  # seconds between two writes of next_check_at
+    quiet_every: float = 30.0  # seconds between two writes of the waiting unchanged checks
     retry_floor: float | None = None  # None: scheduler.RETRY_FLOOR
     allow_empty: bool = False  # accept a reload that leaves no watch (else keep the running one)
 
@@ -141,7 +142,14 @@ class Tools:
         self.cpu = cpu
 
     @classmethod
-    async def open(cls, config: Config, engine: sa.Engine, reuse: Tools | None = None) -> Tools:
+    async def open(
+        cls,
+        config: Config,
+        engine: sa.Engine,
+        reuse: Tools | None = None,
+        *,
+        batch_unchanged: bool = False,
+    ) -> Tools:
         from monitor.fetch import Fetcher, FetchSettings
         from monitor.pipeline import Checker
         from monitor.workers import CpuPool
@@ -152,7 +160,11 @@ class Tools:
             fetcher = reuse.fetcher
         else:
             fetcher = await Fetcher(settings).__aenter__()
-        checker = Checker(config, fetcher=fetcher, engine=engine, cpu=cpu)
+        checker = Checker(
+            config, fetcher=fetcher, engine=engine, batch_unchanged=batch_unchanged, cpu=cpu
+        )
+        if reuse is not None:
+            checker.share_quiet(reuse.checker)
         return cls(settings, fetcher, checker, cpu)
 
     async def close(self, *, keep_fetcher: bool = False, keep_cpu: bool = False) -> None:
