@@ -63,12 +63,23 @@ def unglue(token: str) -> list[tuple[str, int]]:
     def before(at: int) -> str:
         return token[at - 1] if at and token[at - 1].isalnum() else ""
 
+    def starts_ids(segment: str, at: list[int]) -> bool:
+        """The segment starts an id: it stands alone once, or, glued each time, it opens the
+        same two segments each time ("c4ai-aya-"); "ive-" inside "live-2.5" and "native-audio"
+        is inside words."""
+        if not all(before(i) for i in at):
+            return True
+        return len({token[i + len(segment) :].split("-", 1)[0] for i in at}) == 1
+
     # a segment recurring with different characters before it (not the tail of a longer one),
     # glued at least once to the end of a previous id
     repeated = [
         seg
         for seg, at in counts.items()
-        if len(at) >= 2 and len({before(i) for i in at}) >= 2 and any(before(i) for i in at)
+        if len(at) >= 2
+        and len({before(i) for i in at}) >= 2
+        and any(before(i) for i in at)
+        and starts_ids(seg, at)
     ]
     for segment in sorted(repeated, key=len, reverse=True):
         cuts = [0, *(at for at in counts[segment] if before(at)), len(token)]
