@@ -9,6 +9,7 @@ import pytest
 
 from monitor.classify import classify_change
 from monitor.classify.cosmetic import link_target
+from monitor.classify.text import kept_cross_reference
 from monitor.classify.versions import markers
 from monitor.config import Watch
 from monitor.diff import diff_texts
@@ -463,3 +464,22 @@ def test_a_line_made_for_a_page_is_the_frozen_line_its_fields_make() -> None:
         with pytest.raises(dataclasses.FrozenInstanceError):
             line.text = "changed"  # type: ignore[misc]
     assert lines[1].depth == 1 and lines[2].table and lines[1].core == "item gpt-4o"
+
+
+NEW = "- [Pay-as-you-go](https://docs.example.com/paygo) Supported\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("See [Consumption options](https://docs.example.com/paygo) for more information.", True),
+        ("  - See [Pricing](https://docs.example.com/paygo).", True),
+        ("For details, see [Pay as you go](https://docs.example.com/paygo)", True),
+        # the page it pointed to is no longer linked: the reader lost the way there
+        ("See [Regions](https://docs.example.com/regions) for more information.", False),
+        # more than a pointer: the line says something of its own
+        ("See [Pricing](https://docs.example.com/paygo): prices rise on June 1.", False),
+    ],
+)
+def test_a_pointer_to_a_page_still_linked(line: str, kept: bool) -> None:
+    assert kept_cross_reference(line, NEW) is kept

@@ -26,6 +26,9 @@ from monitor.classify.statements import retires_a_model
         # the subject's head stands for models: what follows "of" or "for" is whose they are
         "Support for gpt-3.5-turbo-0301 will be discontinued on June 13, 2024.",
         "All versions of gpt-4-0613 will be retired on June 6, 2025.",
+        # a noun, like "retirement": a field's label, not a thing that retires
+        "Discontinuation date: March 31, 2027",
+        "Discontinuation date: Not before May 19, 2027",
     ],
 )
 def test_a_model_retires(sentence: str) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.classify.lines import Doc, Line
-from monitor.classify.text import reading, similarity
+from monitor.classify.text import kept_cross_reference, reading, similarity
 from monitor.config import Watch
 from monitor.models import Hunk, TextDiff
 
@@ -218,7 +218,7 @@ def build_context(
     removed = [line for line in old_side if gone[line.text] > 0 and _take(gone, line.text)]
     added = [line for line in new_side if came[line.text] > 0 and _take(came, line.text)]
     moved = _moves(diff, old_doc, new_doc)
-    old_wrapped, new_wrapped, rewrapped = _rewrapped(diff, old_doc.raw)
+    old_wrapped, new_wrapped, rewrapped = _rewrapped(diff, old_doc.raw, old_text, new_text)
     removed = [line for line in removed if line.number not in old_wrapped]
     added = [line for line in added if line.number not in new_wrapped]
     markup = [line for line in (*removed, *added) if not line.table and not line.core]
@@ -304,11 +304,15 @@ def _copies(lines: list[Line], other: Doc) -> set[int]:
     return found
 
 
-def _rewrapped(diff: TextDiff, old_raw: list[str]) -> tuple[set[int], set[int], int]:
+def _rewrapped(
+    diff: TextDiff, old_raw: list[str], old_text: str = "", new_text: str = ""
+) -> tuple[set[int], set[int], int]:
     """Old and new line numbers of hunks that turned some lines into a different number of
     lines a reader reads alike (a paragraph rewrapped, a callout unwrapped into its own lines,
     a run-together list split into items), and how many such hunks. Hunks apart only by blank
-    lines are read together, as one edit. Each hunk is read once or twice: linear."""
+    lines are read together, as one edit; a line that only points to a page the other text
+    still links to is not read (a region list regrouped under a linked heading drops its "See
+    [Locations](…) for more information."). Each hunk is read once or twice: linear."""
     old: set[int] = set()
     new: set[int] = set()
     count = 0
@@ -326,6 +330,8 @@ def _rewrapped(diff: TextDiff, old_raw: list[str]) -> tuple[set[int], set[int], 
         for hunks in candidates:
             removed = [line for hunk in hunks for line in hunk.removed if line.strip()]
             added = [line for hunk in hunks for line in hunk.added if line.strip()]
+            removed = [line for line in removed if not kept_cross_reference(line, new_text)]
+            added = [line for line in added if not kept_cross_reference(line, old_text)]
             if not removed or not added or len(removed) == len(added):
                 continue
             if reading(removed) == reading(added):

@@ -17,7 +17,15 @@ from monitor import patterns as p
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import same_dates_rewritten
 from monitor.classify.names import find_models
-from monitor.classify.text import core, loose, normalise, opcodes, reading, words
+from monitor.classify.text import (
+    core,
+    kept_cross_reference,
+    loose,
+    normalise,
+    opcodes,
+    reading,
+    words,
+)
 from monitor.models import Finding
 
 
@@ -288,6 +296,8 @@ def line_reason(ctx: Context, line: Line, other_text: str) -> str | None:
         return "breadcrumbs"
     if len(line.core.split()) <= 3 and line.core in other_text and not line.heading:
         return "repeated label"
+    if kept_cross_reference(line.text, other_text):
+        return "cross-reference kept"
     if line.heading and _title_only(ctx, line):
         return "title"
     return None

@@ -117,6 +117,8 @@ def rule_entries(diff: TextDiff, ctx: Context) -> list[Finding]:
     found += _feed_entries(ctx)
     found += _table_entries(ctx)
     if ctx.kind != "index":
+        found += _cards_removed(ctx)
+    if ctx.kind != "index":
         found += _dated_log(ctx)
     return found
 
@@ -269,4 +271,50 @@ def _table_entries(ctx: Context) -> list[Finding]:
                     (fact,),
                 )
             )
+    return found
+
+
+_CARD_ID = re.compile(r"^\s*`([A-Za-z0-9][\w.:/@-]{1,120})`\s*$")
+_CARD_FIELD = re.compile(r"^\s*[-*+]\s+[A-Z][\w ()/-]{1,40}:\s+\S")
+CARD_REACH = 8  # lines under an id that may hold its fields
+
+
+def removed_cards(ctx: Context) -> dict[str, frozenset[int]]:
+    """Models' cards that left the page, by id, with their old line numbers: a line that is only
+    an id in code marks, then its fields as list items ("- Release date: …"), one of them
+    dated, all removed, and the id no longer on a line of its own in the new text."""
+    if "removed_cards" in ctx.memo:
+        return ctx.memo["removed_cards"]  # type: ignore[no-any-return]
+    removed = {line.number: line for line in ctx.removed}
+    kept_ids = {raw.strip() for raw in ctx.new_doc.raw if raw.strip().startswith("`")}
+    cards: dict[str, frozenset[int]] = {}
+    for line in ctx.removed:
+        match = _CARD_ID.match(line.text)
+        if not match or match.group(0).strip() in kept_ids:
+            continue  # not an id alone, or the card is still on the page (its fields changed)
+        fields: list[Line] = []
+        for number in range(line.number + 1, line.number + 1 + CARD_REACH):
+            below = removed.get(number)
+            if below is None:
+                if ctx.old_doc.raw[number - 1 : number] != [""]:
+                    break  # a line the change kept, or the text's end: the card ends
+                continue
+            if not _CARD_FIELD.match(below.text):
+                break
+            fields.append(below)
+        if len(fields) >= 2 and any(first_date(field.core) for field in fields):
+            cards[match.group(1)] = frozenset({line.number, *(x.number for x in fields)})
+    ctx.memo["removed_cards"] = cards
+    return cards
+
+
+def _cards_removed(ctx: Context) -> list[Finding]:
+    """One `entry_removed` for each model's card that left the page."""
+    found = []
+    for item in removed_cards(ctx):
+        fact = f.fact("entry_removed", item=item)
+        found.append(
+            Finding("entries.card_removed", "entry_removed", f"- {item}", f"`{item}`", item, None,
+                    (fact,))
+        )  # fmt: skip
     return found

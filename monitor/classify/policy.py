@@ -21,7 +21,7 @@ from monitor.classify import (
 from monitor.classify import facts as f
 from monitor.classify.context import Context, Line, Pair
 from monitor.classify.dates import is_date_line, is_timestamp, moved_dates, only_dates_differ
-from monitor.classify.entries import entry_lines
+from monitor.classify.entries import entry_lines, removed_cards
 from monitor.classify.lines import BOLD_LINE
 from monitor.classify.names import find_models
 from monitor.classify.records import TEXT_FIELDS, item_prose_only, record_changes, same_excerpt
@@ -54,6 +54,8 @@ def _explained_lifecycle(ctx: Context) -> tuple[set[int], set[int]]:
         if change.table is not None:  # a table that came or went whole: its header with it
             (new if change.kind == "added" else old).add(change.table.head.number)
     old |= _headings_of_whole_tables(ctx, ctx.removed, "removed")
+    for numbers in removed_cards(ctx).values():  # a model's card that left: its fields with it
+        old |= numbers
     new |= _headings_of_whole_tables(ctx, ctx.added, "added")
     return old, new
 

@@ -27,7 +27,7 @@ _CHAIN = re.compile(
 )
 _PROVIDER_SUBJECT = re.compile(r"(?:^|\W)(?:we|i|our team)\W*$", re.I)
 _NOUN_FORM = re.compile(
-    r"^(?:retirement|deprecation|shutdown|sunset|removal|end|requests?\b)", re.I
+    r"^(?:retirement|deprecation|discontinuation|shutdown|sunset|removal|end|requests?\b)", re.I
 )
 # where the object of an active verb ends: a preposition that says for whom, when or where
 _OBJECT_END = re.compile(

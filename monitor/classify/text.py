@@ -248,3 +248,18 @@ def reading(lines: Sequence[str]) -> list[str]:
         text = _CALLOUT.sub("", core(_PLACEHOLDER.sub(" ", line)))
         out += loose(_BARE_URL.sub(_address, text)).split()
     return out
+
+
+# "See [Consumption options](…) for more information.": a line that only points to another page
+_CROSS_REFERENCE = re.compile(
+    r"^\s*(?:[-*]\s+)?(?:see|for (?:more )?(?:information|details),? see|learn more (?:about|in|at))"
+    r"\s+\[[^\]\n]+\]\(([^)\s]+)\)\s*(?:for (?:more )?(?:information|details))?\s*\.?\s*$",
+    re.I,
+)
+
+
+def kept_cross_reference(line: str, other_text: str) -> bool:
+    """`line` only points the reader to another page ("See [X](url) for more information.")
+    and the other text still links to that page: the pointer went or came, the page did not."""
+    match = _CROSS_REFERENCE.match(line)
+    return bool(match) and f"]({match.group(1)})" in other_text  # type: ignore[union-attr]
