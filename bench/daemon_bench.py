@@ -149,6 +149,7 @@ class Daemon:
     by_watch: dict[str, list[float]] = field(default_factory=dict)  # monotonic times of checks
     big: list[str] = field(default_factory=list)  # outcome and duration of the big page's checks
     ready_at: float | None = None
+    stopped_at: float = 0.0  # when a timed run ended, before it was told to stop
     problems: list[str] = field(default_factory=list)
 
     def read(self) -> None:
@@ -402,6 +403,22 @@ def run(tmp: Path, hosts: list[str], port: int, args: Any) -> None:
     print(f"finished {datetime.now():%Y-%m-%d %H:%M}, load average {os.getloadavg()[0]:.1f}")
 
 
+def run_for(watchlist: Path, database: str, snapshots: Path, seconds: float) -> tuple[Daemon, int]:
+    """A daemon on `database` for `seconds` after its start, then stopped with SIGTERM: the
+    daemon (its `stopped_at` is when the run ended) and its exit code."""
+    os.environ["MONITOR_DATABASE_URL"] = database
+    os.environ["MONITOR_SNAPSHOTS"] = str(snapshots)
+    try:
+        daemon = start_daemon_env(watchlist)
+    finally:
+        del os.environ["MONITOR_DATABASE_URL"], os.environ["MONITOR_SNAPSHOTS"]
+    started(daemon)
+    time.sleep(seconds)
+    daemon.stopped_at = time.monotonic()
+    daemon.proc.terminate()
+    return daemon, daemon.proc.wait(timeout=60)
+
+
 def lateness_run(tmp: Path, hosts: list[str], port: int, args: Any, big: bool) -> list[float]:
     """Seconds late of every check of a healthy watch after its first, in one daemon run."""
     watchlist = tmp / ("big.toml" if big else "alone.toml")
@@ -415,17 +432,8 @@ def lateness_run(tmp: Path, hosts: list[str], port: int, args: Any, big: bool) -
     watchlist.write_text("\n".join(lines), encoding="utf-8")
     database = f"sqlite:///{tmp / watchlist.stem}.db"
     spread(database, args.healthy, args.interval)
-    os.environ["MONITOR_DATABASE_URL"] = database
-    os.environ["MONITOR_SNAPSHOTS"] = str(tmp / f"{watchlist.stem}-snapshots")
-    try:
-        daemon = start_daemon_env(watchlist)
-    finally:
-        del os.environ["MONITOR_DATABASE_URL"], os.environ["MONITOR_SNAPSHOTS"]
-    started(daemon)
-    time.sleep(args.seconds)
-    ended = time.monotonic()
-    daemon.proc.terminate()
-    code = daemon.proc.wait(timeout=60)
+    daemon, code = run_for(watchlist, database, tmp / f"{watchlist.stem}-snapshots", args.seconds)
+    ended = daemon.stopped_at
     # A watch's k-th check is due at its phase + k intervals (no jitter); its phase is where its
     # least delayed check says. Late: how long after that each check ended, and for a check
     # overdue when the run ended, how long it had been overdue.
@@ -515,16 +523,7 @@ def store_bytes(tmp: Path, hosts: list[str], port: int, args: Any) -> None:
     database = f"sqlite:///{path}"
     spread(database, args.healthy, args.interval, etag=True)
     before = bytes_by_name(path)
-    os.environ["MONITOR_DATABASE_URL"] = database
-    os.environ["MONITOR_SNAPSHOTS"] = str(tmp / "snapshots")
-    try:
-        daemon = start_daemon_env(watchlist)
-    finally:
-        del os.environ["MONITOR_DATABASE_URL"], os.environ["MONITOR_SNAPSHOTS"]
-    started(daemon)
-    time.sleep(args.seconds)
-    daemon.proc.terminate()
-    code = daemon.proc.wait(timeout=60)
+    daemon, code = run_for(watchlist, database, tmp / "snapshots", args.seconds)
     with sqlite3.connect(path) as conn:
         (checks,) = conn.execute('SELECT count(*) FROM "check"').fetchone()
         outcomes = dict(conn.execute('SELECT outcome, count(*) FROM "check" GROUP BY outcome'))
