@@ -19,6 +19,8 @@ classify never delays the other watches' checks.
   and a check of a few small pages never waits for the first worker to start (a few hundred
   ms). Figures: `bench/pool_bench.py`. `workers = 0` runs every page inline.
 - Workers ignore SIGINT and SIGTERM: the main process owns them and stops them in `close`.
+  A worker whose owner was killed outright (SIGKILL, the out-of-memory killer) leaves as soon
+  as the owner has ended, and the fork server with it: nothing of a killed check lingers.
 - *Collector*: a worker freezes what it starts with (`freeze_imports`: the preloaded stages, never
   garbage) so no collection scans it again, and runs each job with the collector paused and one
   collection after it (`run_job`): a 2 MB page makes objects by the hundred thousand that live to
@@ -37,8 +39,10 @@ import asyncio
 import contextlib
 import gc
 import os
+import select
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -88,8 +92,30 @@ def run_job(fn: Callable[..., Result], *args: Any) -> Result:
         gc.collect()
 
 
-def _start_worker() -> None:
+def _leave_with(owner: int) -> None:
+    """Wait until the process that started this worker ends, then end this one. A worker of an
+    owner killed outright (SIGKILL, the out-of-memory killer) would otherwise wait for ever: its
+    executor's pipes are held open by the worker itself, and so the fork server's too."""
+    try:
+        watched = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(0)
+    except (AttributeError, OSError):  # no pidfd here (not Linux 5.3+): look once a second
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass
+    select.select([watched], [], [])  # readable once the owner has ended
+    os._exit(0)
+
+
+def _start_worker(owner: int) -> None:
     _ignore_stop_signals()
+    threading.Thread(target=_leave_with, args=(owner,), daemon=True).start()
     freeze_imports()
 
 
@@ -118,7 +144,9 @@ class _Lane:
 
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
-        executor = ProcessPoolExecutor(1, context, initializer=_start_worker)
+        executor = ProcessPoolExecutor(
+            1, context, initializer=_start_worker, initargs=(os.getpid(),)
+        )
         executor.submit(os.getpid).result()
         self.executor = executor
 

@@ -331,3 +331,59 @@ def test_the_daemon_checks_other_watches_while_a_long_page_is_classified(
             if stream is not None:
                 stream.close()
     assert code == 0
+
+
+_OWNER = """
+import asyncio, os, sys, time
+from monitor.workers import INLINE_BELOW, CpuPool
+
+async def main() -> None:
+    pool = CpuPool(1)
+    worker = await pool.run(os.getpid, size=INLINE_BELOW)
+    print(worker, flush=True)
+    time.sleep(60)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")  # ended, waiting only for whoever adopted it to reap it
+
+
+def test_a_process_killed_with_its_workers_running_leaves_no_worker_or_fork_server(
+    tmp_path: Path,
+) -> None:
+    """A check or daemon killed outright (SIGKILL, the OOM killer) cannot stop its workers: they
+    must notice and leave, and the fork server with them, not wait for ever."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "owner.py"
+    script.write_text(_OWNER)
+    owner = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        assert owner.stdout is not None
+        worker = int(owner.stdout.readline())
+        fork_server = int(Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert not _gone(worker) and not _gone(fork_server)
+    finally:
+        owner.kill()
+        owner.wait()
+        if owner.stdout is not None:
+            owner.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (_gone(worker) and _gone(fork_server)):
+        time.sleep(0.1)
+    assert _gone(worker), "the worker outlived the process that started it"
+    assert _gone(fork_server), "the fork server outlived the process that started it"
