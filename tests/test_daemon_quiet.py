@@ -28,28 +28,12 @@ from monitor.store.schema import AUDIT_EVENT, WATCH
 from monitor.store.schema import CHECK as CHECKS
 from tests.audit_history import run_monitor
 from tests.pageserver import PageServer, Response
-from tests.test_daemon import DaemonProcess, page, serve, write_watchlist
+from tests.test_daemon import daemons, page, serve, write_watchlist
 
 pytestmark = pytest.mark.usefixtures("database_url")
 PERIOD = ("--since", "2000-01-01", "--until", "2100-01-01")
 QUIET = ("unchanged", "not_modified", "noise")
-
-
-@pytest.fixture
-def started() -> Any:
-    running: list[DaemonProcess] = []
-
-    def start(watchlist: Path, *args: str) -> DaemonProcess:
-        daemon = DaemonProcess(watchlist, *args)
-        running.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in running:
-        daemon.kill()
-        for stream in (daemon.proc.stdout, daemon.proc.stderr):
-            if stream is not None:
-                stream.close()
+__all__ = ["daemons"]  # the fixture, shared with the daemon's own tests
 
 
 def _engine(config: Config) -> sa.Engine:
@@ -192,10 +176,10 @@ def _quiet_watchlist(tmp_path: Path, server: PageServer) -> Path:
 
 
 def test_a_clean_stop_writes_every_quiet_check_and_exports_read_them(
-    tmp_path: Path, page_server: PageServer, started: Any
+    tmp_path: Path, page_server: PageServer, daemons: Any
 ) -> None:
     watchlist = _quiet_watchlist(tmp_path, page_server)
-    daemon = started(watchlist)
+    daemon = daemons(watchlist)
     daemon.wait_until(lambda: len(daemon.checks("a")) >= 3 and daemon.checks("turns"), 60)
     assert daemon.stop(signal.SIGTERM) == 0, daemon.failure()
     config = load_config(watchlist)
@@ -226,10 +210,10 @@ def test_a_clean_stop_writes_every_quiet_check_and_exports_read_them(
 
 
 def test_a_kill_loses_at_most_the_waiting_quiet_checks_and_the_store_verifies(
-    tmp_path: Path, page_server: PageServer, started: Any
+    tmp_path: Path, page_server: PageServer, daemons: Any
 ) -> None:
     watchlist = _quiet_watchlist(tmp_path, page_server)
-    daemon = started(watchlist)
+    daemon = daemons(watchlist)
     daemon.wait_until(lambda: daemon.logged("started"))
     began = time.monotonic()
     daemon.wait_until(
