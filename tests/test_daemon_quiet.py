@@ -278,3 +278,24 @@ def test_the_waiting_quiet_checks_are_written_every_quiet_every_seconds(
     assert max(steps) >= 2, steps  # several checks to a batch, not one write per check
     assert _kinds(engine)[standalone.PASS_KIND] >= 3
     engine.dispose()
+
+
+def test_a_once_pass_writes_its_quiet_checks_with_one_check_pass_event(
+    tmp_path: Path, page_server: PageServer
+) -> None:
+    """`monitor run --once` (a cron job's pass) writes its unchanged checks as `monitor check`
+    does: one `check_pass` event for the pass, not one event per check."""
+    serve(page_server, "/a", "/b", "/c")
+    watches = {name: 'interval = "1s"' for name in ("a", "b", "c")}
+    watchlist = write_watchlist(tmp_path / "watchlist.toml", page_server, watches)
+    for _ in range(2):
+        done = run_monitor(tmp_path, "run", "--once")
+        assert done.returncode == 0, done.stderr
+        time.sleep(1.1)  # every watch due again
+    engine = _engine(load_config(watchlist))
+    outcomes = Counter(c.outcome for c in _checks(engine))
+    kinds = _kinds(engine)
+    engine.dispose()
+    assert outcomes["first"] == 3 and sum(outcomes[o] for o in QUIET) == 3, outcomes
+    assert kinds["check"] == 3 and kinds[standalone.PASS_KIND] == 1, kinds
+    assert run_monitor(tmp_path, "verify").stdout.startswith("intact: ")

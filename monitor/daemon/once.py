@@ -57,7 +57,7 @@ async def run_once(config: Config, options: Options) -> int:
     stop, hurry = asyncio.Event(), asyncio.Event()
     failed = False
     with Signals(stop, hurry):
-        tools = await Tools.open(config, engine)
+        tools = await Tools.open(config, engine, batch_unchanged=True)  # written at close
         try:
             reports = await _check_all(config, engine, tools.checker, due, stop, hurry, options)
         finally:
